@@ -1,0 +1,284 @@
+//! Stage 3, extract: documents to certificate facts.
+//!
+//! In: one discovered file. Out: [`FileFacts`] — every certificate sighting
+//! (parsed, with its location, how it was reached and whether it sits where a
+//! trust bundle belongs), every private key's location and type, and the
+//! problems met on the way (`malformed` facts). Files are independent, so this
+//! stage runs in parallel; `inventory` merges the results in path order.
+
+mod context;
+mod yaml_doc;
+
+pub use context::is_trust_name;
+
+use crate::discover::{Candidate, FileClass};
+use crate::finding::{Location, Severity};
+use crate::read::text::{decode, Lines};
+use crate::read::{pem, yaml};
+use crate::x509::{self, CertInfo};
+use std::sync::Arc;
+
+/// One place a certificate was seen.
+#[derive(Clone, Debug)]
+pub struct CertSighting {
+    /// The parsed certificate.
+    pub cert: Arc<CertInfo>,
+    /// Where: the BEGIN line, or the YAML value holding it.
+    pub location: Location,
+    /// How it was reached, e.g. `Secret kube-system/etcd key ca.crt` or `file`.
+    pub via: String,
+    /// Sightings with the same `bundle` (within one file) came from one value or file.
+    pub bundle: u32,
+    /// Whether the reference is where a trust bundle belongs (`ca.crt`, `caBundle`, `*ca*` names).
+    pub trust: bool,
+}
+
+/// One place a private key was seen. Holds no key material.
+#[derive(Clone, Debug)]
+pub struct KeySighting {
+    /// Where the key begins.
+    pub location: Location,
+    /// The key's type as its PEM label or container says, e.g. `RSA PRIVATE KEY`.
+    pub kind: String,
+    /// How it was reached.
+    pub via: String,
+}
+
+/// Something that could not be read as expected.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// Where.
+    pub location: Location,
+    /// How bad: broken certificate data is an error, a YAML syntax error a warning.
+    pub severity: Severity,
+    /// What was expected and what was found. Never quotes file content.
+    pub message: String,
+}
+
+/// Everything one file contributed.
+#[derive(Clone, Debug, Default)]
+pub struct FileFacts {
+    /// Certificates, in file order.
+    pub certs: Vec<CertSighting>,
+    /// Private keys, in file order.
+    pub keys: Vec<KeySighting>,
+    /// Problems, in file order.
+    pub problems: Vec<Problem>,
+    /// Whether the file was read and examined (false: skipped, see `skip`).
+    pub scanned: bool,
+    /// Why the file was skipped after reading, if it was.
+    pub skip: Option<String>,
+    /// Whether the file's YAML stream was cut short by an error or a limit.
+    pub incomplete: bool,
+}
+
+/// Knobs for extraction.
+#[derive(Clone, Debug, Default)]
+pub struct ExtractOptions {
+    /// Limits for each YAML stream.
+    pub yaml_limits: yaml::Limits,
+}
+
+/// Collects facts for one file while it is being read.
+pub(crate) struct Sink<'a> {
+    pub cand: &'a Candidate,
+    pub facts: FileFacts,
+    next_bundle: u32,
+}
+
+impl<'a> Sink<'a> {
+    fn new(cand: &'a Candidate) -> Self {
+        Sink {
+            cand,
+            facts: FileFacts::default(),
+            next_bundle: 0,
+        }
+    }
+
+    pub(crate) fn loc(&self, line: u32, col: u32) -> Location {
+        Location::new(self.cand.root, self.cand.rel.clone(), line, col)
+    }
+
+    pub(crate) fn problem(&mut self, location: Location, severity: Severity, message: String) {
+        self.facts.problems.push(Problem {
+            location,
+            severity,
+            message,
+        });
+    }
+
+    pub(crate) fn new_bundle(&mut self) -> u32 {
+        self.next_bundle += 1;
+        self.next_bundle
+    }
+
+    /// Records a DER certificate; a parse failure becomes a problem.
+    pub(crate) fn der_cert(
+        &mut self,
+        der: &[u8],
+        location: Location,
+        via: &str,
+        bundle: u32,
+        trust: bool,
+    ) {
+        match x509::parse(der) {
+            Ok(cert) => self.facts.certs.push(CertSighting {
+                cert: Arc::new(cert),
+                location,
+                via: via.to_owned(),
+                bundle,
+                trust,
+            }),
+            Err(e) => self.problem(
+                location,
+                Severity::Error,
+                format!("certificate ({via}) does not parse: {e}"),
+            ),
+        }
+    }
+
+    /// Scans `text` for PEM blocks and records what they hold. `at` maps a
+    /// byte offset in `text` to a location. `report_errors` is false for
+    /// files that are not meant to hold PEM (a README's example block).
+    pub(crate) fn pem_text(
+        &mut self,
+        text: &[u8],
+        via: &str,
+        trust: bool,
+        report_errors: bool,
+        at: &dyn Fn(usize) -> Location,
+    ) -> usize {
+        let bundle = self.new_bundle();
+        let mut found = 0;
+        for item in pem::scan(text) {
+            match item {
+                pem::PemItem::Block(b) if pem::is_private_key_label(&b.label) => {
+                    found += 1;
+                    self.facts.keys.push(KeySighting {
+                        location: at(b.begin),
+                        kind: b.label.clone(),
+                        via: via.to_owned(),
+                    });
+                }
+                pem::PemItem::Block(b) if is_cert_label(&b.label) => {
+                    found += 1;
+                    self.der_cert(&b.der, at(b.begin), via, bundle, trust);
+                }
+                pem::PemItem::Block(_) => {
+                    // CSRs, public keys, DH parameters, CRLs: not certificates we judge.
+                }
+                pem::PemItem::Error(e) => {
+                    if report_errors {
+                        self.problem(
+                            at(e.offset),
+                            Severity::Error,
+                            format!("bad PEM ({via}): {}", e.message),
+                        );
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+fn is_cert_label(label: &str) -> bool {
+    matches!(
+        label,
+        "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE"
+    )
+}
+
+/// Reads one file and extracts its facts. Never panics on content.
+pub fn extract_file(cand: &Candidate, opts: &ExtractOptions) -> FileFacts {
+    let mut sink = Sink::new(cand);
+    let bytes = match std::fs::read(&cand.abs) {
+        Ok(b) => b,
+        Err(e) => {
+            sink.facts.skip = Some(format!("cannot read: {e}"));
+            return sink.facts;
+        }
+    };
+    extract_bytes(&mut sink, &bytes, opts);
+    sink.facts
+}
+
+/// Extracts facts from a file's content (also used for git blobs later).
+pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOptions) {
+    let class = sink.cand.class;
+    let binary = bytes.contains(&0)
+        || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes));
+    if binary {
+        match class {
+            FileClass::Der | FileClass::Pem => {
+                sink.facts.scanned = true;
+                let bundle = sink.new_bundle();
+                let trust = is_trust_name(file_name(&sink.cand.rel));
+                if looks_der(bytes) && x509::parse(bytes).is_ok() {
+                    let loc = sink.loc(1, 1);
+                    sink.der_cert(bytes, loc, "file (DER)", bundle, trust);
+                } else {
+                    let loc = sink.loc(1, 1);
+                    sink.problem(
+                        loc,
+                        Severity::Error,
+                        "binary file with a certificate's name is not a DER certificate".into(),
+                    );
+                }
+            }
+            FileClass::Yaml => sink.facts.skip = Some("binary file (NUL byte)".into()),
+            FileClass::Other => {}
+        }
+        return;
+    }
+    if class == FileClass::Other && !pem::looks_like_pem(bytes) {
+        return;
+    }
+    sink.facts.scanned = true;
+    let decoded = decode(bytes);
+    let text = decoded.text;
+    let lines = Lines::new(&text);
+    if let Some(at) = decoded.invalid_at {
+        if class == FileClass::Yaml {
+            let (l, c) = lines.line_col(&text, at.min(text.len()));
+            let loc = sink.loc(l, c);
+            sink.problem(
+                loc,
+                Severity::Warning,
+                "not valid UTF-8 (YAML must be Unicode); invalid bytes were replaced and the rest was read".into(),
+            );
+        }
+    }
+    let cand = sink.cand;
+    let file_at = |off: usize| {
+        let (l, c) = lines.line_col(&text, off);
+        Location::new(cand.root, cand.rel.clone(), l, c)
+    };
+    match class {
+        FileClass::Yaml => yaml_doc::extract_yaml(sink, &text, &lines, opts),
+        FileClass::Pem | FileClass::Der => {
+            let trust = is_trust_name(file_name(&sink.cand.rel));
+            let found = sink.pem_text(text.as_bytes(), "file", trust, true, &file_at);
+            if found == 0 && sink.facts.problems.is_empty() && !text.trim().is_empty() {
+                let loc = sink.loc(1, 1);
+                sink.problem(
+                    loc,
+                    Severity::Warning,
+                    "no PEM block found in a file named like a certificate".into(),
+                );
+            }
+        }
+        FileClass::Other => {
+            sink.pem_text(text.as_bytes(), "file", false, false, &file_at);
+        }
+    }
+}
+
+/// A DER SEQUENCE header: what a binary certificate starts with.
+fn looks_der(bytes: &[u8]) -> bool {
+    bytes.len() > 4 && bytes[0] == 0x30 && matches!(bytes[1], 0x81..=0x84)
+}
+
+fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}

@@ -1,0 +1,318 @@
+//! Certificates in YAML: inline PEM anywhere, base64 where Kubernetes keeps it.
+//!
+//! Any string holding a PEM block is read. Base64 is decoded only where the
+//! format says it is certificate data — `Secret.data`, `ConfigMap.binaryData`,
+//! `caBundle` (admission webhooks, `APIService`, CRD conversion) and kubeconfig
+//! `certificate-authority-data` / `client-certificate-data` /
+//! `client-key-data` — because elsewhere base64 is just as likely a password.
+//! A kubeconfig embedded in a string (a ConfigMap or Secret value) is parsed
+//! once more, one level deep.
+
+use super::{is_trust_name, ExtractOptions, Sink};
+use crate::discover::Candidate;
+use crate::finding::{Location, Severity};
+use crate::read::text::Lines;
+use crate::read::yaml::{self, Document, NodeId, PathSeg, Style};
+use base64::Engine;
+
+/// How deep YAML found inside a YAML string is followed.
+const MAX_NESTING: u8 = 1;
+
+/// Keys whose value is base64 certificate or key data wherever they appear.
+const BASE64_KEYS: &[&str] = &[
+    "caBundle",
+    "certificate-authority-data",
+    "client-certificate-data",
+    "client-key-data",
+];
+
+/// Where locations inside one YAML text point.
+enum Frame<'t> {
+    /// The file itself: positions are real.
+    File { text: &'t str, lines: &'t Lines },
+    /// YAML inside a value: every fact points at that value.
+    Nested(Location),
+}
+
+pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts: &ExtractOptions) {
+    let stream = yaml::parse(text, &opts.yaml_limits);
+    let cand = sink.cand;
+    let file_at = |off: usize| {
+        let (l, c) = lines.line_col(text, off);
+        Location::new(cand.root, cand.rel.clone(), l, c)
+    };
+    let file_trust = is_trust_name(super::file_name(&cand.rel));
+    if stream.error.is_some() && (text.contains("{{") || text.contains("{%")) {
+        // An unrendered template (a Helm chart's `templates/`, Jinja): not
+        // YAML yet, and not a fault; look for PEM blocks only.
+        sink.pem_text(text.as_bytes(), "file (template)", file_trust, true, &file_at);
+        return;
+    }
+    let frame = Frame::File { text, lines };
+    let mut end_char = 0;
+    for doc in &stream.docs {
+        extract_doc(sink, doc, &frame, 0, opts);
+        if let Some(r) = doc.root() {
+            end_char = end_char.max(doc.node(r).end.index);
+        }
+    }
+    if let Some(err) = &stream.error {
+        sink.facts.incomplete = true;
+        let loc = sink.loc(err.mark.line, err.mark.col);
+        let what = match err.kind {
+            yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor => "YAML does not parse",
+            _ => "YAML limit reached",
+        };
+        sink.problem(
+            loc,
+            Severity::Warning,
+            format!("{what}: {}; the rest of the file was only searched for PEM blocks", err.message),
+        );
+        // Whatever follows the last complete document still gets a PEM scan,
+        // so a broken tail cannot hide a key.
+        let from = text
+            .char_indices()
+            .nth(end_char)
+            .map(|(b, _)| b)
+            .unwrap_or(text.len());
+        let rest = &text.as_bytes()[from..];
+        sink.pem_text(rest, "file (after YAML error)", file_trust, true, &|off| {
+            file_at(from + off)
+        });
+    }
+}
+
+/// A Kubernetes object: `kind` plus `metadata`.
+#[derive(Clone)]
+struct KubeObj {
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+}
+
+impl KubeObj {
+    fn of(doc: &Document, node: NodeId) -> Option<KubeObj> {
+        let kind = doc.str(doc.get(node, "kind")?)?.to_owned();
+        doc.str(doc.get(node, "apiVersion")?)?;
+        let meta = doc.get(node, "metadata");
+        let field = |k: &str| meta.and_then(|m| doc.get(m, k)).and_then(|v| doc.str(v));
+        Some(KubeObj {
+            kind,
+            name: field("name").unwrap_or("?").to_owned(),
+            namespace: field("namespace").map(str::to_owned),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {}/{}", self.kind, ns, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// The object a value belongs to (`List` items included) and the path inside it.
+fn object_for<'p>(
+    doc: &Document,
+    root: NodeId,
+    root_obj: &Option<KubeObj>,
+    path: &'p [PathSeg],
+) -> (Option<KubeObj>, &'p [PathSeg]) {
+    if let (Some(o), [PathSeg::Key(items), PathSeg::Index(i), rest @ ..]) = (root_obj, path) {
+        if o.kind.ends_with("List") && items == "items" {
+            let item = doc.get(root, "items").and_then(|l| doc.seq(l).get(*i).copied());
+            if let Some(item) = item {
+                return (KubeObj::of(doc, item), rest);
+            }
+        }
+    }
+    (root_obj.clone(), path)
+}
+
+fn path_string(path: &[PathSeg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            PathSeg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            PathSeg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// What a scalar is, as far as certificates go.
+enum Holds {
+    Pem,
+    Base64,
+    Kubeconfig,
+}
+
+fn extract_doc(sink: &mut Sink<'_>, doc: &Document, frame: &Frame<'_>, depth: u8, opts: &ExtractOptions) {
+    let Some(root) = doc.root() else { return };
+    let root_obj = KubeObj::of(doc, root);
+    let root_kind = root_obj.as_ref().map(|o| o.kind.as_str());
+    let is_list = root_kind.is_some_and(|k| k.ends_with("List"));
+    doc.visit_scalars(|id, path| {
+        let Some(value) = doc.str(id) else { return };
+        let last_key = path.iter().rev().find_map(|s| match s {
+            PathSeg::Key(k) => Some(k.as_str()),
+            PathSeg::Index(_) => None,
+        });
+        // Cheap tests first: most scalars in a manifest hold nothing of interest.
+        let pem = crate::read::pem::looks_like_pem(value.as_bytes());
+        let kube_data = matches!(root_kind, Some("Secret" | "ConfigMap")) || is_list;
+        let named_b64 = last_key.is_some_and(|k| BASE64_KEYS.contains(&k));
+        let nested = depth < MAX_NESTING && looks_like_kubeconfig(value);
+        if !(pem || kube_data || named_b64 || nested) {
+            return;
+        }
+        let (obj, inner) = object_for(doc, root, &root_obj, path);
+        let kind = obj.as_ref().map(|o| o.kind.as_str());
+        let data_key = match (kind, inner) {
+            (Some("Secret"), [PathSeg::Key(d), PathSeg::Key(k)]) if d == "data" || d == "stringData" => Some(k.as_str()),
+            (Some("ConfigMap"), [PathSeg::Key(d), PathSeg::Key(k)]) if d == "data" || d == "binaryData" => Some(k.as_str()),
+            _ => None,
+        };
+        let holds = if pem {
+            Holds::Pem
+        } else if match (kind, inner) {
+            (Some("Secret"), [PathSeg::Key(d), PathSeg::Key(_)]) => d == "data",
+            (Some("ConfigMap"), [PathSeg::Key(d), PathSeg::Key(_)]) => d == "binaryData",
+            _ => named_b64,
+        } {
+            Holds::Base64
+        } else if nested {
+            Holds::Kubeconfig
+        } else {
+            return;
+        };
+        let via = match (&obj, data_key) {
+            (Some(o), Some(k)) => format!("{} key {k}", o.describe()),
+            (Some(o), None) => format!("{} {}", o.describe(), path_string(inner)),
+            (None, _) => format!("key {}", path_string(path)),
+        };
+        let trust = last_key.is_some_and(is_trust_name);
+        let node = doc.node(id);
+        let cand = sink.cand;
+        let at = |off: usize| value_location(cand, frame, node, value, off);
+        match holds {
+            Holds::Pem => {
+                sink.pem_text(value.as_bytes(), &via, trust, true, &at);
+            }
+            Holds::Base64 => {
+                let key = data_key.or(last_key).unwrap_or("");
+                let loc = at(0);
+                base64_value(sink, value, key, &via, trust, loc, depth, opts);
+            }
+            Holds::Kubeconfig => {
+                let loc = at(0);
+                nested_yaml(sink, value.as_bytes(), loc, depth, opts);
+            }
+        }
+    });
+}
+
+fn looks_like_kubeconfig(s: &str) -> bool {
+    BASE64_KEYS[1..].iter().any(|k| s.contains(k))
+}
+
+/// Location of byte `off` inside a scalar's value.
+fn value_location(cand: &Candidate, frame: &Frame<'_>, node: &yaml::Node, value: &str, off: usize) -> Location {
+    let loc = |l: u32, c: u32| Location::new(cand.root, cand.rel.clone(), l, c);
+    match frame {
+        Frame::Nested(loc) => loc.clone(),
+        Frame::File { text, lines } => {
+            let style = match &node.kind {
+                yaml::Kind::Scalar { style, .. } => *style,
+                _ => Style::Plain,
+            };
+            match style {
+                Style::Literal | Style::Folded => {
+                    // Block scalar: content starts on the line after the indicator,
+                    // one source line per value line (literal style).
+                    let before = value.get(..off).unwrap_or(value);
+                    let line = node.start.line + 1 + before.matches('\n').count() as u32;
+                    loc(line, lines.indent_col(text, line))
+                }
+                _ => loc(node.start.line, node.start.col),
+            }
+        }
+    }
+}
+
+/// What a key name says its base64 value should hold.
+fn names_certificate(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    is_trust_name(key)
+        || [".crt", ".pem", ".cer", ".der"].iter().any(|e| lower.ends_with(e))
+        || lower.contains("cert")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn base64_value(
+    sink: &mut Sink<'_>,
+    value: &str,
+    key: &str,
+    via: &str,
+    trust: bool,
+    loc: Location,
+    depth: u8,
+    opts: &ExtractOptions,
+) {
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.is_empty() {
+        return;
+    }
+    let decoded = match lenient_base64(&compact) {
+        Some(d) => d,
+        None => {
+            if names_certificate(key) || key.to_ascii_lowercase().contains("key") {
+                sink.problem(
+                    loc,
+                    Severity::Error,
+                    format!("{via}: value is not valid base64"),
+                );
+            }
+            return;
+        }
+    };
+    if crate::read::pem::looks_like_pem(&decoded) {
+        let l = loc.clone();
+        sink.pem_text(&decoded, via, trust, true, &|_| l.clone());
+    } else if decoded.first() == Some(&0x30) && names_certificate(key) {
+        let bundle = sink.new_bundle();
+        sink.der_cert(&decoded, loc, via, bundle, trust);
+    } else if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(looks_like_kubeconfig) {
+        nested_yaml(sink, &decoded, loc, depth, opts);
+    } else if names_certificate(key) && !key.to_ascii_lowercase().contains("key") {
+        sink.problem(
+            loc,
+            Severity::Error,
+            format!("{via}: base64 value holds neither PEM nor a DER certificate"),
+        );
+    }
+}
+
+fn lenient_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
+    STANDARD
+        .decode(s)
+        .or_else(|_| STANDARD_NO_PAD.decode(s.trim_end_matches('=')))
+        .or_else(|_| URL_SAFE.decode(s))
+        .ok()
+}
+
+/// YAML inside a value (a kubeconfig in a ConfigMap): facts point at the value.
+fn nested_yaml(sink: &mut Sink<'_>, bytes: &[u8], loc: Location, depth: u8, opts: &ExtractOptions) {
+    let text = String::from_utf8_lossy(bytes);
+    let stream = yaml::parse(&text, &opts.yaml_limits);
+    let frame = Frame::Nested(loc);
+    for doc in &stream.docs {
+        extract_doc(sink, doc, &frame, depth + 1, opts);
+    }
+}

@@ -1,0 +1,146 @@
+//! Findings: what a rule reports about the inventory.
+//!
+//! In: nothing (plain data). Out: [`Finding`], [`Severity`], [`Location`], the
+//! types every rule produces and every renderer reads. A finding is not an
+//! error: `Result::Err` is reserved for the tool failing.
+
+use crate::x509::Fingerprint;
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a finding is; ordered so that `Error > Warning > Note`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; never fails a build by default.
+    Note,
+    /// Likely to hurt later.
+    Warning,
+    /// Breaks, or already broke, something.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A place in a scanned file: `path` is relative to the root it was found
+/// under and `/`-separated; `line` and `column` are 1-based.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// Path relative to its root, `/`-separated.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column (characters).
+    pub column: u32,
+    /// Index of the root this path is relative to (not serialized).
+    #[serde(skip)]
+    pub root: usize,
+}
+
+impl Location {
+    /// A location at `line:column` of `path` under root `root`.
+    pub fn new(root: usize, path: impl Into<String>, line: u32, column: u32) -> Self {
+        Location {
+            path: path.into(),
+            line: line.max(1),
+            column: column.max(1),
+            root,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.path, self.line, self.column)
+    }
+}
+
+/// Another place a finding rests on, with what it shows.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Related {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// What this place contributes to the finding.
+    pub note: String,
+}
+
+/// One problem found by one rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule's stable kebab-case id.
+    pub rule: &'static str,
+    /// Severity after policy adjustments.
+    pub severity: Severity,
+    /// One sentence a user can act on. Never contains key material.
+    pub message: String,
+    /// The place to fix.
+    pub location: Location,
+    /// Other places the finding rests on.
+    pub related: Vec<Related>,
+    /// Certificates involved, by fingerprint.
+    pub certificates: Vec<Fingerprint>,
+    /// The component concerned, where one is known.
+    pub component: Option<String>,
+    /// How to fix it, when there is something general to say.
+    pub help: Option<String>,
+}
+
+impl Finding {
+    /// A finding with no related places, certificates or component.
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        location: Location,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule,
+            severity,
+            message: message.into(),
+            location,
+            related: Vec::new(),
+            certificates: Vec::new(),
+            component: None,
+            help: None,
+        }
+    }
+
+    /// The order every report uses: by place, then rule, then message.
+    pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
+        (
+            &self.location.path,
+            self.location.line,
+            self.location.column,
+            self.rule,
+            &self.message,
+        )
+    }
+}
+
+/// Sorts findings into report order and drops exact duplicates.
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.location.root.cmp(&b.location.root))
+            .then_with(|| a.certificates.cmp(&b.certificates))
+            .then_with(|| a.related.cmp(&b.related))
+    });
+    findings.dedup();
+}

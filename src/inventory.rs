@@ -1,0 +1,137 @@
+//! Stage 4, inventory: the one model every later stage reads.
+//!
+//! In: the [`FileFacts`] of every file, in path order. Out: an [`Inventory`]
+//! — certificates keyed by SHA-256 fingerprint of the DER, each with every
+//! place it is referenced; bundles (the certificates one value or file holds,
+//! in order); private key sightings; read problems; scan counts.
+
+use crate::discover::{Candidate, Skip};
+use crate::extract::{FileFacts, KeySighting, Problem};
+use crate::finding::Location;
+use crate::x509::{CertInfo, Fingerprint};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One place a certificate is referenced.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// Where.
+    pub location: Location,
+    /// How it was reached (`file`, `Secret ns/name key ca.crt`, `key tls.ca`).
+    pub via: String,
+    /// Index into [`Inventory::bundles`].
+    pub bundle: usize,
+    /// Whether this is a trust-bundle context.
+    pub trust: bool,
+}
+
+/// A certificate and every place it appears.
+#[derive(Clone, Debug)]
+pub struct CertEntry {
+    /// Its parsed facts.
+    pub info: Arc<CertInfo>,
+    /// Where it appears, in path order.
+    pub refs: Vec<Reference>,
+}
+
+/// The certificates of one value or file, in order of appearance.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    /// Where the bundle starts (its first certificate).
+    pub location: Location,
+    /// How it was reached.
+    pub via: String,
+    /// Whether it is a trust-bundle context.
+    pub trust: bool,
+    /// Members in order, with the location of each.
+    pub members: Vec<(Fingerprint, Location)>,
+}
+
+/// Everything the scan found.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    /// Certificates by fingerprint.
+    pub certs: BTreeMap<Fingerprint, CertEntry>,
+    /// Certificate groups by value or file.
+    pub bundles: Vec<Bundle>,
+    /// Private keys seen.
+    pub keys: Vec<KeySighting>,
+    /// Read problems, for the `malformed` rule.
+    pub problems: Vec<Problem>,
+    /// Files read and examined.
+    pub files_scanned: usize,
+    /// Files not read, with why.
+    pub skipped: Vec<Skip>,
+    /// Whether every file was read to its end.
+    pub complete: bool,
+    /// Certificate sightings, counting repeats.
+    pub sightings: usize,
+}
+
+impl Inventory {
+    /// Merges per-file facts, given in the same order as `files`.
+    pub fn build(files: &[Candidate], facts: Vec<FileFacts>, mut skipped: Vec<Skip>) -> Inventory {
+        let mut inv = Inventory {
+            complete: true,
+            ..Inventory::default()
+        };
+        for (cand, f) in files.iter().zip(facts) {
+            if let Some(reason) = f.skip {
+                skipped.push(Skip {
+                    path: cand.rel.clone(),
+                    reason,
+                });
+                inv.complete = false;
+                continue;
+            }
+            if f.scanned {
+                inv.files_scanned += 1;
+            }
+            if f.incomplete {
+                inv.complete = false;
+            }
+            let mut bundle_ids: BTreeMap<u32, usize> = BTreeMap::new();
+            for s in f.certs {
+                inv.sightings += 1;
+                let b = *bundle_ids.entry(s.bundle).or_insert_with(|| {
+                    inv.bundles.push(Bundle {
+                        location: s.location.clone(),
+                        via: s.via.clone(),
+                        trust: s.trust,
+                        members: Vec::new(),
+                    });
+                    inv.bundles.len() - 1
+                });
+                let fp = s.cert.fingerprint.clone();
+                inv.bundles[b].members.push((fp.clone(), s.location.clone()));
+                inv.certs
+                    .entry(fp)
+                    .or_insert_with(|| CertEntry {
+                        info: s.cert.clone(),
+                        refs: Vec::new(),
+                    })
+                    .refs
+                    .push(Reference {
+                        location: s.location,
+                        via: s.via,
+                        bundle: b,
+                        trust: s.trust,
+                    });
+            }
+            inv.keys.extend(f.keys);
+            inv.problems.extend(f.problems);
+        }
+        skipped.sort();
+        // A file skipped only because it is a symlink is not a gap in coverage.
+        if skipped.iter().any(|s| !s.reason.starts_with("symbolic link")) {
+            inv.complete = false;
+        }
+        inv.skipped = skipped;
+        inv
+    }
+
+    /// Distinct certificates.
+    pub fn distinct(&self) -> usize {
+        self.certs.len()
+    }
+}

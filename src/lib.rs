@@ -1,0 +1,17 @@
+//! certdrift: finds certificate and CA drift in the configuration a platform
+//! team keeps in git, before it is deployed.
+//!
+//! The modules are the pipeline, in order: [`discover`] → [`read`] →
+//! [`extract`] → [`inventory`] → [`rules`] → [`report`]; [`scan`] runs them
+//! end to end and `src/main.rs` is a thin command line over it.
+#![forbid(unsafe_code)]
+
+pub mod discover;
+pub mod extract;
+pub mod finding;
+pub mod inventory;
+pub mod read;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod x509;

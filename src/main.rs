@@ -1,0 +1,227 @@
+//! The `certdrift` command line: parse arguments, call the library, map the
+//! result to an exit code (0 clean, 1 findings at or above `--fail-on`,
+//! 2 usage or input error). A panic is caught and exits 2, never 0.
+
+use anyhow::{bail, Context as _, Result};
+use certdrift::discover::WalkOptions;
+use certdrift::extract::ExtractOptions;
+use certdrift::finding::Severity;
+use certdrift::report::{self, InventoryFormat, RenderOptions, ScanFormat};
+use certdrift::rules;
+use certdrift::scan::{self, ScanOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "certdrift", version, about = "Finds certificate and CA drift in configuration kept in git")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files for certificate problems; exit 1 on findings at or above --fail-on.
+    Scan {
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ScanFormatArg,
+        /// Lowest severity that makes the exit code 1.
+        #[arg(long, value_enum, default_value = "error")]
+        fail_on: FailOn,
+    },
+    /// List every certificate and where it is referenced.
+    Inventory {
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: InventoryFormatArg,
+        /// Lowest severity that makes the exit code 1 (default: never; this is an audit).
+        #[arg(long, value_enum, default_value = "never")]
+        fail_on: FailOn,
+    },
+    /// List the rules.
+    Rules,
+    /// Explain one rule.
+    Explain {
+        /// The rule id, e.g. `expired`.
+        rule: String,
+    },
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Directories or files to scan (default: the current directory).
+    paths: Vec<PathBuf>,
+    /// Exclude paths matching this glob (relative to the root; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
+    max_file_size: u64,
+    /// Evaluation time (RFC 3339); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// Days before expiry that `expires-soon` warns.
+    #[arg(long, default_value_t = 30)]
+    warn_days: i64,
+    /// Worker threads (default: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Exit 0 even when no file was scanned.
+    #[arg(long)]
+    allow_empty: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScanFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InventoryFormatArg {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Note => Some(Severity::Note),
+            FailOn::Never => None,
+        }
+    }
+}
+
+fn parse_now(s: Option<&str>) -> Result<i64> {
+    match s {
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
+        Some(s) => {
+            let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--now {s:?} is not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)"))?;
+            Ok(t.unix_timestamp())
+        }
+    }
+}
+
+fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
+    let roots = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+    let opts = ScanOptions {
+        roots,
+        walk: WalkOptions {
+            exclude: a.exclude.clone(),
+            max_file_size: a.max_file_size,
+            threads: a.threads,
+        },
+        extract: ExtractOptions::default(),
+        now: parse_now(a.now.as_deref())?,
+        warn_days: a.warn_days,
+        threads: a.threads,
+    };
+    let result = scan::scan(&opts)?;
+    if result.inventory.files_scanned == 0 && !a.allow_empty {
+        bail!("no files were scanned under {} (use --allow-empty to accept this)",
+            opts.roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    Ok(result)
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn exit_for(result: &scan::ScanResult, fail_on: FailOn) -> ExitCode {
+    let failing = fail_on
+        .threshold()
+        .is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
+    if failing { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn print(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`certdrift … | head`) is not a failure of the scan.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("cannot write output"),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let render = RenderOptions { color: color() };
+    match cli.command {
+        Command::Scan { scan, format, fail_on } => {
+            let result = run_scan(&scan)?;
+            let format = match format {
+                ScanFormatArg::Text => ScanFormat::Text,
+                ScanFormatArg::Json => ScanFormat::Json,
+            };
+            print(&report::render_scan(&result, format, render))?;
+            Ok(exit_for(&result, fail_on))
+        }
+        Command::Inventory { scan, format, fail_on } => {
+            let result = run_scan(&scan)?;
+            let format = match format {
+                InventoryFormatArg::Text => InventoryFormat::Text,
+                InventoryFormatArg::Json => InventoryFormat::Json,
+                InventoryFormatArg::Csv => InventoryFormat::Csv,
+            };
+            print(&report::render_inventory(&result, format, render))?;
+            Ok(exit_for(&result, fail_on))
+        }
+        Command::Rules => {
+            let mut s = String::new();
+            for r in rules::RULES {
+                s.push_str(&format!("{:<20} {:<8} {}\n", r.id, r.severity, r.summary));
+            }
+            print(&s)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print(&format!("{} ({})\n\n{}", r.id, r.severity, rules::explain(r)))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            None => bail!("no rule {rule:?}; `certdrift rules` lists them"),
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            eprintln!("certdrift: error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(_) => {
+            eprintln!("certdrift: internal error (a bug): the scan did not finish; please report it");
+            ExitCode::from(2)
+        }
+    }
+}

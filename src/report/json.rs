@@ -1,0 +1,127 @@
+//! JSON: the versioned, stable machine contract (report version 1).
+//!
+//! `scan`: `{version, tool, findings[], summary, complete}`;
+//! `inventory` adds `certificates[]` (every x509 fact plus `references[]`)
+//! and `private_keys[]` (location and type only). Later versions may add
+//! fields, never remove or retype them.
+
+use super::{days_left, rfc3339};
+use crate::finding::Finding;
+use crate::scan::ScanResult;
+use crate::x509::San;
+use serde_json::{json, Value};
+
+/// The report format version.
+pub const VERSION: u32 = 1;
+
+fn tool() -> Value {
+    json!({"name": "certdrift", "version": env!("CARGO_PKG_VERSION")})
+}
+
+fn finding(f: &Finding) -> Value {
+    json!({
+        "rule": f.rule,
+        "severity": f.severity,
+        "message": f.message,
+        "location": f.location,
+        "related": f.related,
+        "certificates": f.certificates.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "component": f.component,
+        "help": f.help,
+    })
+}
+
+fn summary(r: &ScanResult) -> Value {
+    let (e, w, n) = super::counts(r);
+    let inv = &r.inventory;
+    json!({
+        "files_scanned": inv.files_scanned,
+        "files_skipped": inv.skipped.len(),
+        "skipped": inv.skipped.iter().map(|s| json!({"path": s.path, "reason": s.reason})).collect::<Vec<_>>(),
+        "certificates": inv.sightings,
+        "distinct_certificates": inv.distinct(),
+        "private_keys": inv.keys.len(),
+        "findings": {"error": e, "warning": w, "note": n},
+    })
+}
+
+fn finish(v: Value) -> String {
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The `scan` report.
+pub fn scan(r: &ScanResult) -> String {
+    finish(json!({
+        "version": VERSION,
+        "tool": tool(),
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "summary": summary(r),
+        "complete": r.inventory.complete,
+    }))
+}
+
+fn san(s: &San) -> Value {
+    let (t, v) = match s {
+        San::Dns(v) => ("dns", v),
+        San::Ip(v) => ("ip", v),
+        San::Uri(v) => ("uri", v),
+        San::Email(v) => ("email", v),
+        San::Other(v) => ("other", v),
+    };
+    json!({"type": t, "value": v})
+}
+
+/// The `inventory` report.
+pub fn inventory(r: &ScanResult) -> String {
+    let certs: Vec<Value> = r
+        .inventory
+        .certs
+        .values()
+        .map(|e| {
+            let c = &e.info;
+            json!({
+                "fingerprint": c.fingerprint.to_string(),
+                "subject": c.subject,
+                "issuer": c.issuer,
+                "subject_cn": c.subject_cn,
+                "issuer_cn": c.issuer_cn,
+                "serial": c.serial,
+                "not_before": rfc3339(c.not_before),
+                "not_after": rfc3339(c.not_after),
+                "days_left": days_left(c.not_after, r.now),
+                "is_ca": c.is_ca,
+                "path_len": c.path_len,
+                "self_signed": crate::x509::is_self_signed(c),
+                "subject_key_id": c.ski.as_ref().map(hex::encode),
+                "authority_key_id": c.aki.as_ref().map(hex::encode),
+                "key": {"algorithm": c.key.to_string(), "bits": c.key.bits, "curve": c.key.curve},
+                "signature_algorithm": c.signature,
+                "sans": c.sans.iter().map(san).collect::<Vec<_>>(),
+                "references": e.refs.iter().map(|rf| json!({
+                    "path": rf.location.path,
+                    "line": rf.location.line,
+                    "column": rf.location.column,
+                    "via": rf.via,
+                    "trust_bundle": rf.trust,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let keys: Vec<Value> = r
+        .inventory
+        .keys
+        .iter()
+        .map(|k| json!({"location": k.location, "kind": k.kind, "via": k.via}))
+        .collect();
+    finish(json!({
+        "version": VERSION,
+        "tool": tool(),
+        "certificates": certs,
+        "private_keys": keys,
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "summary": summary(r),
+        "complete": r.inventory.complete,
+    }))
+}

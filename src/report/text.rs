@@ -1,0 +1,190 @@
+//! Text: findings with source excerpts (annotate-snippets), and the
+//! inventory as an audit table. Colour only when asked (a TTY without
+//! `NO_COLOR`; `main` decides).
+
+use super::{days_left, redact, RenderOptions};
+use crate::finding::{Finding, Severity};
+use crate::read::text::{decode, Lines};
+use crate::scan::ScanResult;
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+use std::fmt::Write as _;
+
+/// Base64 runs at least this long are elided from excerpts.
+const REDACT_MIN: usize = 24;
+
+/// One file's text, loaded on demand for excerpts.
+struct Source {
+    text: String,
+    lines: Lines,
+}
+
+fn load(r: &ScanResult, root: usize, path: &str) -> Option<Source> {
+    let i = r
+        .files
+        .binary_search_by(|c| (c.root, c.rel.as_str()).cmp(&(root, path)))
+        .ok()?;
+    let bytes = std::fs::read(&r.files[i].abs).ok()?;
+    let text = decode(&bytes).text;
+    let lines = Lines::new(&text);
+    Some(Source { text, lines })
+}
+
+fn level(s: Severity) -> Level<'static> {
+    match s {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Note => Level::NOTE,
+    }
+}
+
+fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> String {
+    let min = if f.rule == "private-key-in-repo" { 8 } else { REDACT_MIN };
+    let line = src
+        .and_then(|s| s.lines.line(&s.text, f.location.line))
+        .map(|l| redact(l, min));
+    let title = level(f.severity).primary_title(f.message.as_str()).id(f.rule);
+    let mut group = Group::with_title(title);
+    match &line {
+        Some(l) if !l.trim().is_empty() => {
+            let start = l
+                .char_indices()
+                .nth(f.location.column.saturating_sub(1) as usize)
+                .map(|(b, _)| b)
+                .unwrap_or(0)
+                .min(l.len());
+            let end = l.trim_end().len().max(start);
+            group = group.element(
+                Snippet::source(l.as_str())
+                    .line_start(f.location.line as usize)
+                    .path(f.location.path.as_str())
+                    .annotation(AnnotationKind::Primary.span(start..end)),
+            );
+        }
+        _ => {
+            group = group.element(
+                Origin::path(f.location.path.as_str())
+                    .line(f.location.line as usize)
+                    .char_column(f.location.column as usize),
+            );
+        }
+    }
+    for rel in &f.related {
+        group = group.element(Level::NOTE.message(format!("{}: {}", rel.location, rel.note)));
+    }
+    if let Some(help) = &f.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    let mut out = renderer.render(&[group]);
+    out.push('\n');
+    out
+}
+
+fn renderer(opts: RenderOptions) -> Renderer {
+    if opts.color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    }
+}
+
+fn summary(r: &ScanResult, out: &mut String) {
+    let inv = &r.inventory;
+    for s in &inv.skipped {
+        let _ = writeln!(out, "skipped: {} ({})", s.path, s.reason);
+    }
+    let (e, w, n) = super::counts(r);
+    let _ = writeln!(
+        out,
+        "{} files scanned, {} skipped; {} certificates ({} distinct), {} private keys; {} errors, {} warnings, {} notes{}",
+        inv.files_scanned,
+        inv.skipped.len(),
+        inv.sightings,
+        inv.distinct(),
+        inv.keys.len(),
+        e,
+        w,
+        n,
+        if inv.complete { "" } else { " (incomplete: some files were not read to the end)" }
+    );
+}
+
+/// The `scan` report: findings grouped by file (they arrive sorted by path), then the summary.
+pub fn scan(r: &ScanResult, opts: RenderOptions) -> String {
+    let renderer = renderer(opts);
+    let mut out = String::new();
+    let mut current: Option<(usize, &str, Option<Source>)> = None;
+    for f in &r.findings {
+        let same = matches!(&current, Some((root, p, _)) if *root == f.location.root && *p == f.location.path);
+        if !same {
+            current = Some((f.location.root, &f.location.path, load(r, f.location.root, &f.location.path)));
+        }
+        let src = current.as_ref().and_then(|c| c.2.as_ref());
+        out.push_str(&render_finding(f, src, &renderer));
+        out.push('\n');
+    }
+    summary(r, &mut out);
+    out
+}
+
+/// The `inventory` audit table: one row per certificate, its references below it.
+pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
+    let mut rows: Vec<[String; 7]> = vec![[
+        "FINGERPRINT".into(),
+        "SUBJECT".into(),
+        "ISSUER".into(),
+        "NOT AFTER".into(),
+        "DAYS".into(),
+        "CA".into(),
+        "KEY".into(),
+    ]];
+    let cn = |cn: &Option<String>, full: &str| cn.clone().unwrap_or_else(|| full.to_owned());
+    for e in r.inventory.certs.values() {
+        let c = &e.info;
+        rows.push([
+            c.fingerprint.short(),
+            cn(&c.subject_cn, &c.subject),
+            cn(&c.issuer_cn, &c.issuer),
+            super::rfc3339(c.not_after)[..10].to_owned(),
+            days_left(c.not_after, r.now).to_string(),
+            if c.is_ca { "yes".into() } else { "no".into() },
+            c.key.to_string(),
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let refs: Vec<_> = std::iter::once(None)
+        .chain(r.inventory.certs.values().map(Some))
+        .collect();
+    for (row, entry) in rows.iter().zip(refs) {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if let Some(e) = entry {
+            for rf in &e.refs {
+                let _ = writeln!(out, "    {}  {}", rf.location, rf.via);
+            }
+        }
+    }
+    out.push('\n');
+    let mut findings = String::new();
+    let renderer = renderer(_opts);
+    for f in r.findings.iter().filter(|f| f.rule == "malformed" || f.rule == "private-key-in-repo") {
+        findings.push_str(&render_finding(f, None, &renderer));
+        findings.push('\n');
+    }
+    out.push_str(&findings);
+    summary(r, &mut out);
+    out
+}

@@ -1,0 +1,46 @@
+//! `expired`: a certificate past its notAfter.
+
+use super::{date, declare_rule, describe_cert, per_reference, Context};
+use crate::finding::{Finding, Severity};
+use crate::x509;
+
+declare_rule! {
+    /// What it detects: a certificate whose notAfter is before `--now`.
+    ///
+    /// Why it matters: every TLS client rejects an expired certificate; a
+    /// component that serves one, or presents one as its client identity, is
+    /// down or about to be as soon as it restarts and loads it.
+    ///
+    /// An expired self-signed CA inside a trust bundle is reported by
+    /// `expired-anchor` instead: it anchors nothing any more, but by itself it
+    /// breaks nothing.
+    ///
+    /// Example: `rendered/cluster-003/app-011.yaml` holds the webhook's
+    /// serving certificate `CN=app-011-webhook.apps.svc`, which expired on
+    /// 2026-10-29; the API server's calls to the webhook fail.
+    pub static RULE = {
+        id: "expired",
+        severity: Severity::Error,
+        summary: "a certificate is past its notAfter date",
+        check: check,
+    };
+}
+
+/// Whether this reference is an inert trust anchor (see `expired-anchor`).
+pub(super) fn is_anchor_ref(c: &x509::CertInfo, r: &crate::inventory::Reference) -> bool {
+    r.trust && c.is_ca && x509::is_self_signed(c)
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    per_reference(ctx, &RULE, |c, r| {
+        (c.not_after < ctx.now && !is_anchor_ref(c, r)).then(|| {
+            format!(
+                "certificate {} ({}) expired on {}, {} days before --now",
+                describe_cert(c),
+                r.via,
+                date(c.not_after),
+                (ctx.now - c.not_after) / 86_400
+            )
+        })
+    })
+}

@@ -1,0 +1,37 @@
+//! `malformed`: input that could not be read as what it claims to be.
+
+use super::{declare_rule, Context};
+use crate::finding::{Finding, Severity};
+
+declare_rule! {
+    /// What it detects: bad PEM (wrong boundary dashes, no END line, bad
+    /// base64), base64 that does not decode where Kubernetes expects it,
+    /// DER that is not a certificate, YAML that does not parse or exceeds
+    /// the reader's limits, text that is not UTF-8. Broken certificate data
+    /// is an error; YAML syntax, limits and encoding are warnings. The rest
+    /// of the file is still read: the other certificates of a bundle are
+    /// still inventoried.
+    ///
+    /// Why it matters: a broken block is a certificate that some tools
+    /// silently skip and others choke on. A CA bundle whose second block
+    /// starts with six dashes is one CA short for OpenSSL and Go, and nobody
+    /// notices until the day that CA is needed.
+    ///
+    /// Example: `modules/profile/files/puppetserver/puppet_ca.pem` line 22
+    /// starts `------BEGIN CERTIFICATE-----`: strict parsers see only
+    /// `puppet_rsa`, not the root it was meant to add.
+    pub static RULE = {
+        id: "malformed",
+        severity: Severity::Error,
+        summary: "bad PEM, base64, DER or YAML (with its location)",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    ctx.inventory
+        .problems
+        .iter()
+        .map(|p| Finding::new(RULE.id, p.severity, p.location.clone(), p.message.clone()))
+        .collect()
+}

@@ -1,0 +1,171 @@
+//! Stage 5, check: rules over the inventory.
+//!
+//! In: an [`Inventory`] and the evaluation time. Out: [`Finding`]s, sorted.
+//! One rule per file; [`RULES`] is the one table of them. Each rule's doc
+//! comment (What it detects / Why it matters / Example) is what
+//! `certdrift explain ID` prints.
+
+use crate::finding::{sort_findings, Finding, Severity};
+use crate::inventory::Inventory;
+use crate::x509::CertInfo;
+
+mod duplicate_in_bundle;
+mod expired;
+mod expired_anchor;
+mod expires_soon;
+mod malformed;
+mod not_a_ca;
+mod not_yet_valid;
+mod private_key_in_repo;
+mod weak_crypto;
+
+/// What every rule sees.
+pub struct Context<'a> {
+    /// The scan's inventory.
+    pub inventory: &'a Inventory,
+    /// Evaluation time, unix seconds (`--now`, or the clock read once in `main`).
+    pub now: i64,
+    /// `expires-soon` threshold in days.
+    pub warn_days: i64,
+}
+
+/// A rule: a stable id, a default severity, its documentation and its check.
+pub struct Rule {
+    /// Stable kebab-case id.
+    pub id: &'static str,
+    /// Severity of its findings unless the rule's docs say otherwise.
+    pub severity: Severity,
+    /// One line for `certdrift rules`.
+    pub summary: &'static str,
+    /// The full explanation, from the rule's doc comment.
+    pub doc: &'static str,
+    /// Runs the rule.
+    pub check: fn(&Context<'_>) -> Vec<Finding>,
+}
+
+/// Declares a rule whose doc comment becomes its `explain` text.
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub static $name:ident = {
+            id: $id:literal,
+            severity: $sev:expr,
+            summary: $summary:literal,
+            check: $check:path $(,)?
+        };
+    ) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            severity: $sev,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+            check: $check,
+        };
+    };
+}
+pub(crate) use declare_rule;
+
+/// Every rule, in the order `certdrift rules` lists them.
+pub static RULES: &[&Rule] = &[
+    &expired::RULE,
+    &expired_anchor::RULE,
+    &expires_soon::RULE,
+    &not_yet_valid::RULE,
+    &not_a_ca::RULE,
+    &weak_crypto::RULE,
+    &private_key_in_repo::RULE,
+    &duplicate_in_bundle::RULE,
+    &malformed::RULE,
+];
+
+/// The rule with this id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.id == id)
+}
+
+/// The explanation of a rule as plain text (doc comment with its leading space removed).
+pub fn explain(rule: &Rule) -> String {
+    let mut s = String::new();
+    for line in rule.doc.lines() {
+        s.push_str(line.strip_prefix(' ').unwrap_or(line));
+        s.push('\n');
+    }
+    s
+}
+
+/// Runs every rule and returns the findings in report order.
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(ctx)).collect();
+    sort_findings(&mut out);
+    out
+}
+
+/// `CN=etcd (sha256:0123456789abcdef)`: how findings name a certificate.
+pub(crate) fn describe_cert(c: &CertInfo) -> String {
+    let name = match &c.subject_cn {
+        Some(cn) => format!("CN={cn}"),
+        None if !c.subject.is_empty() => c.subject.clone(),
+        None => "(empty subject)".to_owned(),
+    };
+    format!("{name} (sha256:{})", c.fingerprint.short())
+}
+
+/// `2026-11-01` for a unix time.
+pub(crate) fn date(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| {
+            format!(
+                "{:04}-{:02}-{:02}",
+                d.year(),
+                u8::from(d.month()),
+                d.day()
+            )
+        })
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// One finding per reference of each certificate that `pick` selects.
+pub(crate) fn per_reference(
+    ctx: &Context<'_>,
+    rule: &Rule,
+    mut pick: impl FnMut(&CertInfo, &crate::inventory::Reference) -> Option<String>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for entry in ctx.inventory.certs.values() {
+        for r in &entry.refs {
+            if let Some(message) = pick(&entry.info, r) {
+                let mut f = Finding::new(rule.id, rule.severity, r.location.clone(), message);
+                f.certificates.push(entry.info.fingerprint.clone());
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_documented() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+            assert!(r.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", r.id);
+            for part in ["What it detects", "Why it matters", "Example"] {
+                assert!(r.doc.contains(part), "{} docs lack {part:?}", r.id);
+            }
+        }
+    }
+
+    #[test]
+    fn rule_list_snapshot() {
+        let list: Vec<String> = RULES
+            .iter()
+            .map(|r| format!("{} {} {}", r.id, r.severity, r.summary))
+            .collect();
+        insta::assert_snapshot!(list.join("\n"));
+    }
+}

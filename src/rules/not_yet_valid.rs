@@ -1,0 +1,35 @@
+//! `not-yet-valid`: a certificate whose notBefore is in the future.
+
+use super::{date, declare_rule, describe_cert, per_reference, Context};
+use crate::finding::{Finding, Severity};
+
+declare_rule! {
+    /// What it detects: a certificate whose notBefore is after `--now`.
+    ///
+    /// Why it matters: clients reject it until that moment. Usually a clock
+    /// problem on the machine that issued it, or a certificate committed for
+    /// a rotation that has not started; either way, deploying it now breaks
+    /// TLS.
+    ///
+    /// Example: `tls.crt` in `Secret apps/api-tls` is valid from 2026-12-01;
+    /// a deploy on 2026-11-23 serves a certificate no client accepts.
+    pub static RULE = {
+        id: "not-yet-valid",
+        severity: Severity::Error,
+        summary: "a certificate is not valid yet (notBefore after --now)",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    per_reference(ctx, &RULE, |c, r| {
+        (c.not_before > ctx.now).then(|| {
+            format!(
+                "certificate {} ({}) is not valid before {}",
+                describe_cert(c),
+                r.via,
+                date(c.not_before)
+            )
+        })
+    })
+}

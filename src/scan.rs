@@ -1,0 +1,95 @@
+//! The pipeline end to end: discover → read/extract (parallel) → inventory → check.
+//!
+//! In: [`ScanOptions`]. Out: a [`ScanResult`] with the inventory and the
+//! sorted findings, ready for any renderer. Same input, same result, whatever
+//! the thread count: files are extracted in parallel but merged in path order.
+
+use crate::discover::{self, DiscoverError, WalkOptions};
+use crate::extract::{self, ExtractOptions};
+use crate::finding::Finding;
+use crate::inventory::Inventory;
+use crate::rules::{self, Context};
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// Everything a scan needs.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Directories or files to scan.
+    pub roots: Vec<PathBuf>,
+    /// Walk settings.
+    pub walk: WalkOptions,
+    /// Extraction settings.
+    pub extract: ExtractOptions,
+    /// Evaluation time, unix seconds.
+    pub now: i64,
+    /// `expires-soon` threshold.
+    pub warn_days: i64,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+}
+
+/// What a scan produced.
+#[derive(Debug)]
+pub struct ScanResult {
+    /// The roots, as given.
+    pub roots: Vec<PathBuf>,
+    /// The files read, sorted by (root, path): where excerpts come from.
+    pub files: Vec<crate::discover::Candidate>,
+    /// The model.
+    pub inventory: Inventory,
+    /// All findings, in report order.
+    pub findings: Vec<Finding>,
+    /// The evaluation time used.
+    pub now: i64,
+}
+
+/// Why a scan could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// The walk could not start.
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    /// The worker pool could not start.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+/// Runs the whole pipeline.
+pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let walk = WalkOptions {
+        threads,
+        ..opts.walk.clone()
+    };
+    let found = discover::discover(&opts.roots, &walk)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let facts: Vec<_> = pool.install(|| {
+        found
+            .files
+            .par_iter()
+            .map(|f| extract::extract_file(f, &opts.extract))
+            .collect()
+    });
+    let inventory = Inventory::build(&found.files, facts, found.skipped);
+    let findings = rules::check(&Context {
+        inventory: &inventory,
+        now: opts.now,
+        warn_days: opts.warn_days,
+    });
+    Ok(ScanResult {
+        roots: opts.roots.clone(),
+        files: found.files,
+        inventory,
+        findings,
+        now: opts.now,
+    })
+}

@@ -1,0 +1,51 @@
+//! Exit codes and command-line contract.
+
+mod common;
+use common::*;
+
+#[test]
+fn exit_codes() {
+    let empty = tempfile::tempdir().unwrap();
+    // Nothing scanned is an input error unless allowed.
+    assert_eq!(run(empty.path(), &["scan", "."]).status.code(), Some(2));
+    assert_eq!(run(empty.path(), &["scan", "--allow-empty", "."]).status.code(), Some(0));
+    assert_eq!(run(empty.path(), &["scan", "does-not-exist"]).status.code(), Some(2));
+    assert_eq!(run(empty.path(), &["scan", "--now", "yesterday", "."]).status.code(), Some(2));
+    assert_eq!(run(empty.path(), &["scan", "--bogus"]).status.code(), Some(2));
+    assert_eq!(run(empty.path(), &["explain", "no-such-rule"]).status.code(), Some(2));
+
+    let fail = repo().join("testdata/expired/fail");
+    assert_eq!(run(&fail, &["scan", "--now", NOW, "."]).status.code(), Some(1));
+    assert_eq!(run(&fail, &["scan", "--now", NOW, "--fail-on", "never", "."]).status.code(), Some(0));
+    let soon = repo().join("testdata/expires-soon/fail");
+    assert_eq!(run(&soon, &["scan", "--now", NOW, "."]).status.code(), Some(0));
+    assert_eq!(run(&soon, &["scan", "--now", NOW, "--fail-on", "warning", "."]).status.code(), Some(1));
+}
+
+#[test]
+fn explain_prints_the_rule_docs() {
+    let out = run(&repo(), &["explain", "malformed"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = stdout(&out);
+    assert!(s.contains("What it detects") && s.contains("six dashes"), "{s}");
+}
+
+#[test]
+fn demo_runs_and_reports_its_planted_faults() {
+    let out = run(&repo(), &["scan", "--format", "json", "testdata/demo"]);
+    assert_eq!(out.status.code(), Some(1));
+    let rules = rules_of(&json(&out));
+    for r in ["expired", "private-key-in-repo", "malformed", "not-a-ca"] {
+        assert!(rules.iter().any(|x| x == r), "demo lacks {r}: {rules:?}");
+    }
+}
+
+#[test]
+fn inventory_csv_has_one_row_per_reference() {
+    let dir = repo().join("testdata/duplicate-in-bundle/fail");
+    let out = run(&dir, &["inventory", "--now", NOW, "--format", "csv", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = stdout(&out);
+    assert!(s.starts_with("fingerprint,subject_cn,"));
+    assert_eq!(s.lines().count(), 1 + 3);
+}

@@ -1,0 +1,83 @@
+//! Runs the binary on every `testdata/<rule>/{pass,fail}` tree and compares
+//! the full text and JSON output with reviewed snapshots.
+
+mod common;
+use common::*;
+
+fn case(rule: &str, kind: &str) -> (i32, String, serde_json::Value) {
+    let dir = repo().join("testdata").join(rule).join(kind);
+    let text = run(&dir, &["scan", "--now", NOW, "."]);
+    let js = run(&dir, &["scan", "--now", NOW, "--format", "json", "."]);
+    assert_eq!(text.status.code(), js.status.code());
+    (text.status.code().unwrap(), stdout(&text), json(&js))
+}
+
+fn check_rule(rule: &str) {
+    let (_, text, js) = case(rule, "fail");
+    assert!(
+        rules_of(&js).iter().any(|r| r == rule),
+        "{rule}/fail reports no {rule}:\n{text}"
+    );
+    insta::assert_snapshot!(format!("{rule}-fail-text"), text);
+    insta::assert_json_snapshot!(format!("{rule}-fail-json"), js, {".tool.version" => "[version]"});
+    let (code, text, js) = case(rule, "pass");
+    assert!(
+        !rules_of(&js).iter().any(|r| r == rule),
+        "{rule}/pass reports {rule}:\n{text}"
+    );
+    assert_eq!(code, 0, "{rule}/pass exits non-zero:\n{text}");
+    insta::assert_snapshot!(format!("{rule}-pass-text"), text);
+}
+
+#[test]
+fn expired() {
+    check_rule("expired");
+}
+#[test]
+fn expired_anchor() {
+    check_rule("expired-anchor");
+}
+#[test]
+fn expires_soon() {
+    check_rule("expires-soon");
+}
+#[test]
+fn not_yet_valid() {
+    check_rule("not-yet-valid");
+}
+#[test]
+fn not_a_ca() {
+    check_rule("not-a-ca");
+}
+#[test]
+fn weak_crypto() {
+    check_rule("weak-crypto");
+}
+#[test]
+fn private_key_in_repo() {
+    check_rule("private-key-in-repo");
+}
+#[test]
+fn duplicate_in_bundle() {
+    check_rule("duplicate-in-bundle");
+}
+#[test]
+fn malformed() {
+    check_rule("malformed");
+}
+
+/// Every rule in the table has a fixture directory, and every fixture directory a rule.
+#[test]
+fn every_rule_has_fixtures() {
+    let out = run(&repo(), &["rules"]);
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(ids.len() >= 9);
+    for id in &ids {
+        for kind in ["pass", "fail"] {
+            assert!(repo().join("testdata").join(id).join(kind).is_dir(), "no testdata/{id}/{kind}");
+        }
+    }
+}
