@@ -81,3 +81,22 @@ fn every_rule_has_fixtures() {
         }
     }
 }
+
+/// A snapshot no test writes any more is an error (insta only warns).
+#[test]
+fn no_orphaned_snapshots() {
+    let out = run(&repo(), &["rules"]);
+    let mut expected = std::collections::BTreeSet::new();
+    for id in stdout(&out).lines().filter_map(|l| l.split_whitespace().next()) {
+        for suffix in ["fail-text", "fail-json", "pass-text"] {
+            expected.insert(format!("rule_fixtures__{id}-{suffix}.snap"));
+        }
+    }
+    let dir = repo().join("tests/snapshots");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.starts_with("rule_fixtures__") {
+            assert!(expected.contains(&name), "orphaned snapshot tests/snapshots/{name}");
+        }
+    }
+}

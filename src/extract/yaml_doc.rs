@@ -196,7 +196,17 @@ fn extract_doc(sink: &mut Sink<'_>, doc: &Document, frame: &Frame<'_>, depth: u8
             (Some(o), None) => format!("{} {}", o.describe(), path_string(inner)),
             (None, _) => format!("key {}", path_string(path)),
         };
-        let trust = last_key.is_some_and(is_trust_name);
+        // `ca.crt`, `tls.ca`, and `puppet_ca_content: {host: PEM}`: the value's
+        // key or its parent's names the trust bundle.
+        let trust = path
+            .iter()
+            .rev()
+            .filter_map(|s| match s {
+                PathSeg::Key(k) => Some(k.as_str()),
+                PathSeg::Index(_) => None,
+            })
+            .take(2)
+            .any(is_trust_name);
         let node = doc.node(id);
         let cand = sink.cand;
         let at = |off: usize| value_location(cand, frame, node, value, off);

@@ -1028,7 +1028,7 @@ fi
     /// `crate::x509` for the CN/fingerprint check).
     #[test]
     fn real_puppet_ca_bundle() {
-        let path = "/work/shared/corpus/wikimedia/operations-puppet/modules/profile/files/puppetserver/puppet_ca.pem";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/wikimedia/operations-puppet/modules/profile/files/puppetserver/puppet_ca.pem");
         let Ok(text) = std::fs::read(path) else {
             eprintln!("skipping: {path} missing");
             return;

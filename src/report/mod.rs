@@ -69,7 +69,10 @@ pub fn redact(line: &str, min: usize) -> String {
     let mut out = String::with_capacity(line.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= min {
+        // Paths (`/etc/kubernetes/ca`) are base64 characters too; real
+        // base64 of any length mixes upper and lower case.
+        let mixed = run.chars().any(|c| c.is_ascii_uppercase()) && run.chars().any(|c| c.is_ascii_lowercase());
+        if run.chars().count() >= min && mixed {
             out.push_str("<…>");
         } else {
             out.push_str(run);
