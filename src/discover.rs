@@ -150,13 +150,17 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
         if meta.is_file() {
             // A file named as a root: its report path is its name as given.
             let name = root.display().to_string();
-            found.lock().unwrap_or_else(|e| e.into_inner()).files.push(Candidate {
-                root: ri,
-                class: classify(&name),
-                rel: name,
-                abs: root.clone(),
-                size: meta.len(),
-            });
+            found
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .files
+                .push(Candidate {
+                    root: ri,
+                    class: classify(&name),
+                    rel: name,
+                    abs: root.clone(),
+                    size: meta.len(),
+                });
             continue;
         }
         let mut builder = WalkBuilder::new(root);
@@ -275,7 +279,11 @@ mod tests {
         std::fs::write(dir.path().join(".git/config.yaml"), "x").unwrap();
         let d = discover(
             &[dir.path().to_path_buf()],
-            &WalkOptions { exclude: vec![], max_file_size: 100, threads: 2 },
+            &WalkOptions {
+                exclude: vec![],
+                max_file_size: 100,
+                threads: 2,
+            },
         )
         .unwrap();
         let names: Vec<_> = d.files.iter().map(|f| f.rel.as_str()).collect();
@@ -290,7 +298,11 @@ mod tests {
         std::fs::write(dir.path().join("big.yaml"), "x".repeat(200)).unwrap();
         let d = discover(
             &[dir.path().to_path_buf()],
-            &WalkOptions { exclude: vec!["vendor".into()], max_file_size: 100, threads: 1 },
+            &WalkOptions {
+                exclude: vec!["vendor".into()],
+                max_file_size: 100,
+                threads: 1,
+            },
         )
         .unwrap();
         assert!(d.files.is_empty());

@@ -103,7 +103,9 @@ impl Inventory {
                     inv.bundles.len() - 1
                 });
                 let fp = s.cert.fingerprint.clone();
-                inv.bundles[b].members.push((fp.clone(), s.location.clone()));
+                inv.bundles[b]
+                    .members
+                    .push((fp.clone(), s.location.clone()));
                 inv.certs
                     .entry(fp)
                     .or_insert_with(|| CertEntry {
@@ -123,7 +125,10 @@ impl Inventory {
         }
         skipped.sort();
         // A file skipped only because it is a symlink is not a gap in coverage.
-        if skipped.iter().any(|s| !s.reason.starts_with("symbolic link")) {
+        if skipped
+            .iter()
+            .any(|s| !s.reason.starts_with("symbolic link"))
+        {
             inv.complete = false;
         }
         inv.skipped = skipped;

@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "certdrift", version, about = "Finds certificate and CA drift in configuration kept in git")]
+#[command(
+    name = "certdrift",
+    version,
+    about = "Finds certificate and CA drift in configuration kept in git"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,14 +119,20 @@ fn parse_now(s: Option<&str>) -> Result<i64> {
         None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
         Some(s) => {
             let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .with_context(|| format!("--now {s:?} is not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)"))?;
+                .with_context(|| {
+                    format!("--now {s:?} is not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)")
+                })?;
             Ok(t.unix_timestamp())
         }
     }
 }
 
 fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
-    let roots = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+    let roots = if a.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    };
     let opts = ScanOptions {
         roots,
         walk: WalkOptions {
@@ -137,8 +147,14 @@ fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
     };
     let result = scan::scan(&opts)?;
     if result.inventory.files_scanned == 0 && !a.allow_empty {
-        bail!("no files were scanned under {} (use --allow-empty to accept this)",
-            opts.roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "no files were scanned under {} (use --allow-empty to accept this)",
+            opts.roots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(result)
 }
@@ -151,7 +167,11 @@ fn exit_for(result: &scan::ScanResult, fail_on: FailOn) -> ExitCode {
     let failing = fail_on
         .threshold()
         .is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
-    if failing { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn print(s: &str) -> Result<()> {
@@ -167,7 +187,11 @@ fn print(s: &str) -> Result<()> {
 fn run(cli: Cli) -> Result<ExitCode> {
     let render = RenderOptions { color: color() };
     match cli.command {
-        Command::Scan { scan, format, fail_on } => {
+        Command::Scan {
+            scan,
+            format,
+            fail_on,
+        } => {
             let result = run_scan(&scan)?;
             let format = match format {
                 ScanFormatArg::Text => ScanFormat::Text,
@@ -176,7 +200,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print(&report::render_scan(&result, format, render))?;
             Ok(exit_for(&result, fail_on))
         }
-        Command::Inventory { scan, format, fail_on } => {
+        Command::Inventory {
+            scan,
+            format,
+            fail_on,
+        } => {
             let result = run_scan(&scan)?;
             let format = match format {
                 InventoryFormatArg::Text => InventoryFormat::Text,
@@ -196,7 +224,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Explain { rule } => match rules::find(&rule) {
             Some(r) => {
-                print(&format!("{} ({})\n\n{}", r.id, r.severity, rules::explain(r)))?;
+                print(&format!(
+                    "{} ({})\n\n{}",
+                    r.id,
+                    r.severity,
+                    rules::explain(r)
+                ))?;
                 Ok(ExitCode::SUCCESS)
             }
             None => bail!("no rule {rule:?}; `certdrift rules` lists them"),
@@ -220,7 +253,9 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(_) => {
-            eprintln!("certdrift: internal error (a bug): the scan did not finish; please report it");
+            eprintln!(
+                "certdrift: internal error (a bug): the scan did not finish; please report it"
+            );
             ExitCode::from(2)
         }
     }

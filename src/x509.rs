@@ -1345,7 +1345,10 @@ EVQD+PGFu+xryQ==";
         );
     }
 
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/wikimedia/operations-puppet/modules/profile/files");
+    const CORPUS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpus/wikimedia/operations-puppet/modules/profile/files"
+    );
 
     #[test]
     fn real_discovery_intermediate_issued_by_root() {

@@ -8,18 +8,55 @@ fn exit_codes() {
     let empty = tempfile::tempdir().unwrap();
     // Nothing scanned is an input error unless allowed.
     assert_eq!(run(empty.path(), &["scan", "."]).status.code(), Some(2));
-    assert_eq!(run(empty.path(), &["scan", "--allow-empty", "."]).status.code(), Some(0));
-    assert_eq!(run(empty.path(), &["scan", "does-not-exist"]).status.code(), Some(2));
-    assert_eq!(run(empty.path(), &["scan", "--now", "yesterday", "."]).status.code(), Some(2));
-    assert_eq!(run(empty.path(), &["scan", "--bogus"]).status.code(), Some(2));
-    assert_eq!(run(empty.path(), &["explain", "no-such-rule"]).status.code(), Some(2));
+    assert_eq!(
+        run(empty.path(), &["scan", "--allow-empty", "."])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(empty.path(), &["scan", "does-not-exist"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(empty.path(), &["scan", "--now", "yesterday", "."])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(empty.path(), &["scan", "--bogus"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(empty.path(), &["explain", "no-such-rule"])
+            .status
+            .code(),
+        Some(2)
+    );
 
     let fail = repo().join("testdata/expired/fail");
-    assert_eq!(run(&fail, &["scan", "--now", NOW, "."]).status.code(), Some(1));
-    assert_eq!(run(&fail, &["scan", "--now", NOW, "--fail-on", "never", "."]).status.code(), Some(0));
+    assert_eq!(
+        run(&fail, &["scan", "--now", NOW, "."]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&fail, &["scan", "--now", NOW, "--fail-on", "never", "."])
+            .status
+            .code(),
+        Some(0)
+    );
     let soon = repo().join("testdata/expires-soon/fail");
-    assert_eq!(run(&soon, &["scan", "--now", NOW, "."]).status.code(), Some(0));
-    assert_eq!(run(&soon, &["scan", "--now", NOW, "--fail-on", "warning", "."]).status.code(), Some(1));
+    assert_eq!(
+        run(&soon, &["scan", "--now", NOW, "."]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&soon, &["scan", "--now", NOW, "--fail-on", "warning", "."])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -27,7 +64,10 @@ fn explain_prints_the_rule_docs() {
     let out = run(&repo(), &["explain", "malformed"]);
     assert_eq!(out.status.code(), Some(0));
     let s = stdout(&out);
-    assert!(s.contains("What it detects") && s.contains("six dashes"), "{s}");
+    assert!(
+        s.contains("What it detects") && s.contains("six dashes"),
+        "{s}"
+    );
 }
 
 #[test]

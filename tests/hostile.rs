@@ -9,11 +9,26 @@ use std::time::Instant;
 
 fn scan_json(dir: &Path) -> (serde_json::Value, f64) {
     let start = Instant::now();
-    let out = run(dir, &["scan", "--now", NOW, "--format", "json", "--allow-empty", "."]);
+    let out = run(
+        dir,
+        &[
+            "scan",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--allow-empty",
+            ".",
+        ],
+    );
     let secs = start.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(matches!(out.status.code(), Some(0 | 1)), "exit {:?}: {stderr}", out.status.code());
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
     (json(&out), secs)
 }
 
@@ -37,10 +52,14 @@ fn malformed_at(report: &serde_json::Value, path: &str) -> Vec<String> {
 
 #[test]
 fn yaml_alias_bomb_is_not_expanded() {
-    let mut y = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut y = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     for (i, c) in "bcdefghi".chars().enumerate() {
         let prev = (b'a' + i as u8) as char;
-        y.push_str(&format!("{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        y.push_str(&format!(
+            "{c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
     }
     assert!(y.len() < 1100);
     let (_d, report) = one_file("bomb.yaml", y.as_bytes());
@@ -125,7 +144,9 @@ fn key_material(dir: &Path) -> Vec<String> {
         for line in text.lines() {
             if let Some((_, v)) = line.split_once("tls.key: ") {
                 out.push(v.trim().to_owned());
-                let d = base64::engine::general_purpose::STANDARD.decode(v.trim()).unwrap();
+                let d = base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .unwrap();
                 texts.push(String::from_utf8(d).unwrap());
             }
         }

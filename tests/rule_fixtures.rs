@@ -77,7 +77,10 @@ fn every_rule_has_fixtures() {
     assert!(ids.len() >= 9);
     for id in &ids {
         for kind in ["pass", "fail"] {
-            assert!(repo().join("testdata").join(id).join(kind).is_dir(), "no testdata/{id}/{kind}");
+            assert!(
+                repo().join("testdata").join(id).join(kind).is_dir(),
+                "no testdata/{id}/{kind}"
+            );
         }
     }
 }
@@ -87,7 +90,10 @@ fn every_rule_has_fixtures() {
 fn no_orphaned_snapshots() {
     let out = run(&repo(), &["rules"]);
     let mut expected = std::collections::BTreeSet::new();
-    for id in stdout(&out).lines().filter_map(|l| l.split_whitespace().next()) {
+    for id in stdout(&out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+    {
         for suffix in ["fail-text", "fail-json", "pass-text"] {
             expected.insert(format!("rule_fixtures__{id}-{suffix}.snap"));
         }
@@ -96,7 +102,10 @@ fn no_orphaned_snapshots() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
         if name.starts_with("rule_fixtures__") {
-            assert!(expected.contains(&name), "orphaned snapshot tests/snapshots/{name}");
+            assert!(
+                expected.contains(&name),
+                "orphaned snapshot tests/snapshots/{name}"
+            );
         }
     }
 }

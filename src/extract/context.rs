@@ -48,7 +48,9 @@ pub(crate) fn words(name: &str) -> Vec<String> {
 
 /// Whether a key or file name marks a trust bundle.
 pub fn is_trust_name(name: &str) -> bool {
-    words(name).iter().any(|w| TRUST_WORDS.contains(&w.as_str()))
+    words(name)
+        .iter()
+        .any(|w| TRUST_WORDS.contains(&w.as_str()))
 }
 
 #[cfg(test)]

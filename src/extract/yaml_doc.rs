@@ -45,7 +45,13 @@ pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts:
     if stream.error.is_some() && (text.contains("{{") || text.contains("{%")) {
         // An unrendered template (a Helm chart's `templates/`, Jinja): not
         // YAML yet, and not a fault; look for PEM blocks only.
-        sink.pem_text(text.as_bytes(), "file (template)", file_trust, true, &file_at);
+        sink.pem_text(
+            text.as_bytes(),
+            "file (template)",
+            file_trust,
+            true,
+            &file_at,
+        );
         return;
     }
     let frame = Frame::File { text, lines };
@@ -66,7 +72,10 @@ pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts:
         sink.problem(
             loc,
             Severity::Warning,
-            format!("{what}: {}; the rest of the file was only searched for PEM blocks", err.message),
+            format!(
+                "{what}: {}; the rest of the file was only searched for PEM blocks",
+                err.message
+            ),
         );
         // Whatever follows the last complete document still gets a PEM scan,
         // so a broken tail cannot hide a key.
@@ -120,7 +129,9 @@ fn object_for<'p>(
 ) -> (Option<KubeObj>, &'p [PathSeg]) {
     if let (Some(o), [PathSeg::Key(items), PathSeg::Index(i), rest @ ..]) = (root_obj, path) {
         if o.kind.ends_with("List") && items == "items" {
-            let item = doc.get(root, "items").and_then(|l| doc.seq(l).get(*i).copied());
+            let item = doc
+                .get(root, "items")
+                .and_then(|l| doc.seq(l).get(*i).copied());
             if let Some(item) = item {
                 return (KubeObj::of(doc, item), rest);
             }
@@ -152,7 +163,13 @@ enum Holds {
     Kubeconfig,
 }
 
-fn extract_doc(sink: &mut Sink<'_>, doc: &Document, frame: &Frame<'_>, depth: u8, opts: &ExtractOptions) {
+fn extract_doc(
+    sink: &mut Sink<'_>,
+    doc: &Document,
+    frame: &Frame<'_>,
+    depth: u8,
+    opts: &ExtractOptions,
+) {
     let Some(root) = doc.root() else { return };
     let root_obj = KubeObj::of(doc, root);
     let root_kind = root_obj.as_ref().map(|o| o.kind.as_str());
@@ -174,8 +191,16 @@ fn extract_doc(sink: &mut Sink<'_>, doc: &Document, frame: &Frame<'_>, depth: u8
         let (obj, inner) = object_for(doc, root, &root_obj, path);
         let kind = obj.as_ref().map(|o| o.kind.as_str());
         let data_key = match (kind, inner) {
-            (Some("Secret"), [PathSeg::Key(d), PathSeg::Key(k)]) if d == "data" || d == "stringData" => Some(k.as_str()),
-            (Some("ConfigMap"), [PathSeg::Key(d), PathSeg::Key(k)]) if d == "data" || d == "binaryData" => Some(k.as_str()),
+            (Some("Secret"), [PathSeg::Key(d), PathSeg::Key(k)])
+                if d == "data" || d == "stringData" =>
+            {
+                Some(k.as_str())
+            }
+            (Some("ConfigMap"), [PathSeg::Key(d), PathSeg::Key(k)])
+                if d == "data" || d == "binaryData" =>
+            {
+                Some(k.as_str())
+            }
             _ => None,
         };
         let holds = if pem {
@@ -232,7 +257,13 @@ fn looks_like_kubeconfig(s: &str) -> bool {
 }
 
 /// Location of byte `off` inside a scalar's value.
-fn value_location(cand: &Candidate, frame: &Frame<'_>, node: &yaml::Node, value: &str, off: usize) -> Location {
+fn value_location(
+    cand: &Candidate,
+    frame: &Frame<'_>,
+    node: &yaml::Node,
+    value: &str,
+    off: usize,
+) -> Location {
     let loc = |l: u32, c: u32| Location::new(cand.root, cand.rel.clone(), l, c);
     match frame {
         Frame::Nested(loc) => loc.clone(),
@@ -259,7 +290,9 @@ fn value_location(cand: &Candidate, frame: &Frame<'_>, node: &yaml::Node, value:
 fn names_certificate(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     is_trust_name(key)
-        || [".crt", ".pem", ".cer", ".der"].iter().any(|e| lower.ends_with(e))
+        || [".crt", ".pem", ".cer", ".der"]
+            .iter()
+            .any(|e| lower.ends_with(e))
         || lower.contains("cert")
 }
 
@@ -297,7 +330,8 @@ fn base64_value(
     } else if decoded.first() == Some(&0x30) && names_certificate(key) {
         let bundle = sink.new_bundle();
         sink.der_cert(&decoded, loc, via, bundle, trust);
-    } else if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(looks_like_kubeconfig) {
+    } else if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(looks_like_kubeconfig)
+    {
         nested_yaml(sink, &decoded, loc, depth, opts);
     } else if names_certificate(key) && !key.to_ascii_lowercase().contains("key") {
         sink.problem(

@@ -244,6 +244,7 @@ const CHECKPOINT_EVERY: usize = 64;
 /// Never panics. Documents completed before an error are kept in `docs`; the error (first one)
 /// is in `error`. A document that was cut short by an error is NOT included (partial documents
 /// would read as real data).
+#[must_use]
 pub fn parse(text: &str, limits: &Limits) -> Stream {
     let mut stream = Stream {
         docs: Vec::new(),
@@ -329,16 +330,17 @@ fn mark_at(text: &str, offset: usize) -> Mark {
     }
 }
 
-/// Largest flow collection (in lexer units, roughly tokens) the scanner may buffer at once.
+/// Most tokens (counted in lexer units, see [`find_oversized_flow`]) the scanner may be made to
+/// buffer at once.
 const MAX_FLOW_LOOKAHEAD: usize = 1 << 20;
 
-/// A flow collection the scanner would buffer whole, and that is too large for that.
+/// A flow collection in which the scanner would buffer too many tokens at once.
 struct OversizedFlow {
     /// Byte offset of its `[` or `{`.
     offset: usize,
     /// Byte offset of the start of its line.
     line_start: usize,
-    /// Lexer units counted (at least `cap + 1`).
+    /// Units that would be buffered (more than the cap).
     units: usize,
 }
 
@@ -350,29 +352,44 @@ fn is_flow_indicator(c: u8) -> bool {
     matches!(c, b',' | b'[' | b']' | b'{' | b'}')
 }
 
+fn is_break(c: u8) -> bool {
+    c == b'\n' || c == b'\r'
+}
+
 /// Guard against the scanner's unbounded lookahead.
 ///
-/// `saphyr-parser`'s scanner does not emit a token while it may still be the start of a simple
-/// key (`[a, b]: value`). Inside a flow collection that question is never settled, so a flow
-/// collection that starts where a key may start (first thing on a line, after `- `, `? `, `: `
-/// or properties there) is tokenised *completely* before the parser sees its first event: about
-/// 150-350 bytes of memory per token, e.g. 700 MB for a 4 MB `[1,1,1,...]`, before any of our
-/// limits can act. (`key: [...]` is not affected: no key can start after `key:` on that line.)
+/// `saphyr-parser`'s scanner does not emit a token while it may still be a simple key
+/// (`[a, b]: value`, `{[a]: b}`): everything after it stays queued until a `:`, a `,`, the end of
+/// the enclosing flow collection or (outside flow collections only) the end of the line settles
+/// the question. So a flow collection that *starts where a key may start* is tokenised
+/// completely before the parser sees its first event: the first thing on a line (or after `- `,
+/// `? `, `: `, `,`, properties, a quoted scalar or another flow collection there), or right after
+/// `[`, `{` or `,` inside a flow collection; likewise for a run of tokens without a `,`
+/// between them inside a flow collection. That costs 150-350 bytes per token (700 MB for a 4 MB
+/// `[1,1,1,...]`) before any of our limits can act. (`key: [...]` itself is streamed: no key can
+/// start after `key:` on that line.)
 ///
-/// This pre-scan finds every flow collection starting at such a position (after a line's
-/// leading run of blanks, `-`/`?`/`:` indicators, properties, aliases, quoted scalars closed on
-/// that line and other flow collections: while such a run lasts, the key that may have started
-/// at its beginning is still open) and counts its units: flow indicators,
-/// `:`/`&`/`!`/`*`, and word starts, *including* inside quoted scalars and comments, so a quote
-/// the lexer misreads can hide no tokens. Quotes and comments are still tracked to find where
-/// the collection ends, following the scanner's rules (a quote opens a scalar only at a token
-/// start; `#` starts a comment only after a blank; `:` is adjacent-value after a quoted scalar
-/// or a closing bracket). Lines inside block or multi-line scalars are looked at too, which can
-/// only over-count. Linear time, no allocation.
+/// This pre-scan finds the flow collections of block context (those starting at such a line
+/// position, and those after a `: ` value indicator, which may contain nested ones) and lexes
+/// each like the scanner does, tracking for every nesting level whether a possible key is
+/// pending and how many units have been read since the oldest pending one started. Units are
+/// flow indicators, `:`/`&`/`!`/`*`/`?`, and word starts, counted *everywhere*, inside quoted
+/// scalars and comments too, so a quote the lexer misreads can only over-count. Quotes and
+/// comments are tracked to know where things end, following the scanner's rules (a quote opens
+/// a scalar only at a token start; `#` starts a comment only after a blank; `:` is a value
+/// indicator when followed by a blank or a flow indicator, or right after a quoted scalar or a
+/// closing bracket). Lines inside block or multi-line scalars are looked at too, which can only
+/// over-count. Linear time.
 fn find_oversized_flow(b: &[u8], cap: usize) -> Option<OversizedFlow> {
     let mut i = 0;
     while i < b.len() {
         let line_start = i;
+        // Leading run of the line: a key may start at each of these positions.
+        let mut key_pos = true;
+        if b[i..].starts_with(b"---") && is_blank_or_break_at(b, i + 3) {
+            i += 3;
+            key_pos = false;
+        }
         loop {
             while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
                 i += 1;
@@ -383,14 +400,22 @@ fn find_oversized_flow(b: &[u8], cap: usize) -> Option<OversizedFlow> {
             }
             let Some(&c) = b.get(i) else { break };
             match c {
-                b'-' | b'?' | b':' if is_blank_or_break_at(b, i + 1) => i += 1,
+                // (The scanner takes a stray `,` outside flow collections as an entry separator.)
+                b'-' | b'?' | b':' if is_blank_or_break_at(b, i + 1) => {
+                    i += 1;
+                    key_pos = true;
+                }
+                b',' => {
+                    i += 1;
+                    key_pos = true;
+                }
                 b'&' | b'!' | b'*' => i = skip_property(b, i),
                 b'"' | b'\'' => match skip_quoted_on_line(b, i) {
                     Some(end) => i = end,
                     None => break,
                 },
                 b'[' | b'{' => {
-                    let (end, units) = measure_flow(b, i, cap);
+                    let (end, units) = measure_flow(b, i, key_pos, cap);
                     if units > cap {
                         return Some(OversizedFlow {
                             offset: i,
@@ -403,7 +428,33 @@ fn find_oversized_flow(b: &[u8], cap: usize) -> Option<OversizedFlow> {
                 _ => break,
             }
         }
-        while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+        // Rest of the line: flow collections after any `: ` (over-inclusive: also inside
+        // quoted scalars and comments), which may hold pending keys of their own.
+        while i < b.len() && !is_break(b[i]) {
+            if b[i] == b':' && is_blank_or_break_at(b, i + 1) {
+                let mut j = i + 1;
+                loop {
+                    while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                        j += 1;
+                    }
+                    match b.get(j) {
+                        Some(b'&' | b'!') => j = skip_property(b, j),
+                        _ => break,
+                    }
+                }
+                if matches!(b.get(j), Some(b'[' | b'{')) {
+                    let (end, units) = measure_flow(b, j, false, cap);
+                    if units > cap {
+                        return Some(OversizedFlow {
+                            offset: j,
+                            line_start,
+                            units,
+                        });
+                    }
+                    i = end;
+                    continue;
+                }
+            }
             i += 1;
         }
         i += 1;
@@ -419,11 +470,8 @@ fn skip_quoted_on_line(b: &[u8], mut i: usize) -> Option<usize> {
         i += 1;
         match c {
             b'\n' | b'\r' => return None,
-            b'\\' if q == b'"' => {
-                if b.get(i).is_some_and(|&n| n != b'\n' && n != b'\r') {
-                    i += 1;
-                }
-            }
+            // An escaped char (a line break after `\` is a line continuation either way).
+            b'\\' if q == b'"' && b.get(i).is_some_and(|&n| !is_break(n)) => i += 1,
             b'\'' if q == b'\'' && b.get(i) == Some(&b'\'') => i += 1,
             _ if c == q => return Some(i),
             _ => {}
@@ -448,9 +496,42 @@ fn skip_property(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Lexes the flow collection opening at `b[start]` like the scanner would; returns the offset
-/// after its closing bracket (or the end of input) and the units counted (stops past `cap`).
-fn measure_flow(b: &[u8], start: usize, cap: usize) -> (usize, usize) {
+/// Pending possible keys per flow level while lexing a flow collection.
+struct Pending {
+    /// One flag per open level; index 0 is the block context around the collection.
+    levels: Vec<bool>,
+    /// Level and starting unit of the oldest pending key. Keys of outer levels start before
+    /// those of inner ones, and a level's key is settled only while that level is innermost,
+    /// so settling the oldest one leaves none.
+    oldest: Option<(usize, usize)>,
+}
+
+impl Pending {
+    fn top(&self) -> usize {
+        self.levels.len() - 1
+    }
+
+    fn start(&mut self, units: usize) {
+        let top = self.top();
+        if !self.levels[top] {
+            self.levels[top] = true;
+            self.oldest.get_or_insert((top, units));
+        }
+    }
+
+    fn settle(&mut self) {
+        let top = self.top();
+        self.levels[top] = false;
+        if self.oldest.is_some_and(|(level, _)| level == top) {
+            self.oldest = None;
+        }
+    }
+}
+
+/// Lexes the flow collection opening at `b[start]` like the scanner would. Returns the offset
+/// after its closing bracket (or the end of input) and the most units buffered behind a pending
+/// key (stopping as soon as that exceeds `cap`). `key_pos`: the collection itself may be a key.
+fn measure_flow(b: &[u8], start: usize, key_pos: bool, cap: usize) -> (usize, usize) {
     #[derive(PartialEq)]
     enum St {
         Normal,
@@ -459,8 +540,14 @@ fn measure_flow(b: &[u8], start: usize, cap: usize) -> (usize, usize) {
         Comment,
     }
     let mut st = St::Normal;
-    let mut depth: usize = 0;
+    let mut pending = Pending {
+        levels: vec![key_pos],
+        oldest: if key_pos { Some((0, 0)) } else { None },
+    };
     let mut units: usize = 0;
+    let mut worst: usize = 0;
+    // Whether a key may start at the next token (after `[`, `{`, `,`, `?`).
+    let mut key_allowed = false;
     let mut in_plain = false;
     let mut prev_blank = true;
     // A `:` here is a value indicator even when not followed by a blank (JSON-like keys).
@@ -475,26 +562,26 @@ fn measure_flow(b: &[u8], start: usize, cap: usize) -> (usize, usize) {
             && (prev_blank || is_flow_indicator(c) || matches!(c, b':' | b'&' | b'!' | b'*' | b'?'))
         {
             units += 1;
-            if units > cap {
-                return (i, units);
+            if let Some((_, since)) = pending.oldest {
+                worst = worst.max(units - since);
+                if worst > cap {
+                    return (i, worst);
+                }
             }
         }
         let was_blank = prev_blank;
         prev_blank = blank || is_flow_indicator(c);
+        let here = units.saturating_sub(1);
         i += 1;
         match st {
             St::Comment => {
-                if c == b'\n' || c == b'\r' {
+                if is_break(c) {
                     st = St::Normal;
                 }
             }
             St::Double => match c {
-                b'\\' => {
-                    // Escaped char; a line break after `\` is a line continuation either way.
-                    if i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                        i += 1;
-                    }
-                }
+                // An escaped char (a line break after `\` is a line continuation either way).
+                b'\\' if b.get(i).is_some_and(|&n| !is_break(n)) => i += 1,
                 b'"' => {
                     st = St::Normal;
                     adjacent_quote = true;
@@ -513,7 +600,7 @@ fn measure_flow(b: &[u8], start: usize, cap: usize) -> (usize, usize) {
             }
             St::Normal => {
                 if blank {
-                    if c == b'\n' || c == b'\r' {
+                    if is_break(c) {
                         adjacent_bracket = false;
                     }
                     continue;
@@ -527,37 +614,55 @@ fn measure_flow(b: &[u8], start: usize, cap: usize) -> (usize, usize) {
                         in_plain = false;
                     }
                     b'[' | b'{' => {
-                        depth += 1;
+                        if key_allowed {
+                            pending.start(here);
+                        }
+                        pending.levels.push(false);
+                        key_allowed = true;
                         in_plain = false;
                     }
                     b']' | b'}' => {
-                        in_plain = false;
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            return (i, units);
+                        pending.settle();
+                        pending.levels.pop();
+                        if pending.levels.len() <= 1 {
+                            return (i, worst);
                         }
+                        key_allowed = false;
+                        in_plain = false;
                         adjacent_bracket = true;
                     }
-                    b',' => in_plain = false,
+                    b',' => {
+                        pending.settle();
+                        key_allowed = true;
+                        in_plain = false;
+                    }
                     b':' if adjacent
                         || is_blank_or_break_at(b, i)
                         || b.get(i).is_some_and(|&n| is_flow_indicator(n)) =>
                     {
+                        pending.settle();
+                        key_allowed = false;
                         in_plain = false;
                     }
-                    b'"' | b'\'' if !in_plain => {
-                        st = if c == b'"' { St::Double } else { St::Single };
+                    b'?' if !in_plain && is_blank_or_break_at(b, i) => key_allowed = true,
+                    _ if in_plain => {}
+                    _ => {
+                        if key_allowed {
+                            pending.start(here);
+                            key_allowed = false;
+                        }
+                        match c {
+                            b'"' => st = St::Double,
+                            b'\'' => st = St::Single,
+                            b'&' | b'!' | b'*' => i = skip_property(b, i - 1),
+                            _ => in_plain = true,
+                        }
                     }
-                    b'&' | b'!' | b'*' if !in_plain => {
-                        i = skip_property(b, i - 1);
-                    }
-                    b'?' if !in_plain && is_blank_or_break_at(b, i) => {}
-                    _ => in_plain = true,
                 }
             }
         }
     }
-    (b.len(), units)
+    (b.len(), worst)
 }
 
 /// Maps char indexes (what `saphyr` markers count) to byte offsets in the source.
@@ -578,7 +683,7 @@ impl<'a> Source<'a> {
     }
 
     /// The text from char index `index` on (empty if out of range).
-    fn from_char(&mut self, index: usize) -> &'a str {
+    fn text_from(&mut self, index: usize) -> &'a str {
         let text = self.text;
         if self.ascii {
             return text.get(index..).unwrap_or("");
@@ -603,7 +708,7 @@ impl<'a> Source<'a> {
     /// anchor name and the position of the node's content after them. Never reads past
     /// `span.end`.
     fn properties(&mut self, span: Span) -> (Option<String>, Mark) {
-        let rest = self.from_char(span.start.index());
+        let rest = self.text_from(span.start.index());
         let end = span.end.index();
         let mut pos = Cursor {
             index: span.start.index(),
@@ -678,9 +783,42 @@ impl<'a> Source<'a> {
         (anchor, pos.mark())
     }
 
+    /// The `|`/`>` indicator of a block scalar without properties: the scanner's span starts at
+    /// the first content line, so look for the indicator after the previous event's end.
+    fn block_indicator(&mut self, from: Marker, to: Marker) -> Option<Mark> {
+        let rest = self.text_from(from.index());
+        let mut pos = Cursor {
+            index: from.index(),
+            line: from.line(),
+            col: from.col(),
+        };
+        let mut chars = rest.chars().peekable();
+        let mut after_blank = true;
+        while pos.index < to.index() {
+            let c = chars.next()?;
+            match c {
+                '|' | '>' => return Some(pos.mark()),
+                '#' if after_blank => {
+                    while let Some(&c) = chars.peek() {
+                        if c == '\n' || c == '\r' || pos.index >= to.index() {
+                            break;
+                        }
+                        chars.next();
+                        pos.advance(false);
+                    }
+                }
+                '\n' => pos.advance(true),
+                '\r' => pos.advance(chars.peek() != Some(&'\n')),
+                _ => pos.advance(false),
+            }
+            after_blank = matches!(c, ' ' | '\t' | '\n' | '\r');
+        }
+        None
+    }
+
     /// Name of the alias at `span` (`*name`), for messages.
     fn alias_name(&mut self, start: Marker) -> String {
-        let rest = self.from_char(start.index());
+        let rest = self.text_from(start.index());
         rest.strip_prefix('*')
             .unwrap_or(rest)
             .chars()
@@ -692,11 +830,10 @@ impl<'a> Source<'a> {
     /// For an indentless sequence the parser's span starts after `- `; move back to the `-`.
     /// Block (`-`) and flow (`[`) sequences already start at their indicator.
     fn dash_before(&mut self, at: Mark) -> Mark {
-        let rest = self.from_char(at.index);
+        let rest = self.text_from(at.index);
         let mut next = rest.chars();
         match (next.next(), next.next()) {
-            (Some('['), _) => return at,
-            (Some('-'), None | Some(' ' | '\t' | '\r' | '\n')) => return at,
+            (Some('['), _) | (Some('-'), None | Some(' ' | '\t' | '\r' | '\n')) => return at,
             _ => {}
         }
         let Some(here) = self.text.len().checked_sub(rest.len()) else {
@@ -903,214 +1040,242 @@ fn error_from_scan(e: &ScanError, src: &mut Source<'_>) -> YamlError {
     }
 }
 
-/// The event loop. Stores finished documents and the first error into `stream`.
-fn run(text: &str, limits: &Limits, stream: &mut Stream, last_mark: &mut Mark) {
-    let max_nodes = limits.max_nodes.min(u32::MAX as usize - 1);
-    let mut src = Source::new(text);
-    let mut parser = Parser::new_from_str(text);
-    let mut doc: Option<Builder> = None;
-    let mut total_nodes: usize = 0;
+/// Builds documents from parser events.
+struct Loader<'a> {
+    src: Source<'a>,
+    limits: Limits,
+    max_nodes: usize,
+    doc: Option<Builder>,
+    total_nodes: usize,
+    /// End of the previous event (where to look for a block scalar's indicator).
+    prev_end: Marker,
+}
 
-    let fail = |stream: &mut Stream, kind, mark, message: String| {
-        stream.error = Some(YamlError {
+impl Loader<'_> {
+    fn fail(kind: ErrorKind, mark: Mark, message: String) -> Result<(), YamlError> {
+        Err(YamlError {
             kind,
             mark,
             message,
-        });
-    };
+        })
+    }
 
+    /// Handles a node event (scalar, alias, collection start).
+    fn node(&mut self, event: Event<'_>, span: Span, anchor_id: usize) -> Result<(), YamlError> {
+        let Some(b) = self.doc.as_mut() else {
+            let mark = Mark::from_marker(span.start);
+            return Self::fail(ErrorKind::Syntax, mark, "node outside of a document".into());
+        };
+        let has_props = anchor_id != 0
+            || matches!(
+                &event,
+                Event::Scalar(_, _, _, Some(_))
+                    | Event::SequenceStart(_, Some(_))
+                    | Event::MappingStart(_, Some(_))
+            );
+        let (anchor, mut start) = if has_props {
+            self.src.properties(span)
+        } else {
+            (None, Mark::from_marker(span.start))
+        };
+        let anchor = if anchor_id == 0 { None } else { anchor };
+        if self.total_nodes >= self.max_nodes {
+            let message = format!("more than {} YAML nodes", self.max_nodes);
+            return Self::fail(ErrorKind::TooManyNodes, start, message);
+        }
+        let mut end = Mark::from_marker(span.end);
+        let kind = match event {
+            Event::Scalar(value, style, _, tag) => {
+                if !has_props && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    if let Some(indicator) = self.src.block_indicator(self.prev_end, span.start) {
+                        start = indicator;
+                    }
+                }
+                // The scanner reserves ~160 bytes per plain scalar; don't keep that.
+                let mut value = value.into_owned();
+                if value.capacity() - value.len() > 16 {
+                    value.shrink_to_fit();
+                }
+                Kind::Scalar {
+                    value,
+                    style: style.into(),
+                    tag: tag.map(|t| tag_string(&t)),
+                }
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if b.stack.len() >= self.limits.max_depth {
+                    let message = format!(
+                        "collections nested more than {} levels deep",
+                        self.limits.max_depth
+                    );
+                    return Self::fail(ErrorKind::TooDeep, start, message);
+                }
+                end = start;
+                if matches!(event, Event::SequenceStart(..)) {
+                    if !has_props {
+                        start = self.src.dash_before(start);
+                        end = start;
+                    }
+                    Kind::Seq(Vec::new())
+                } else {
+                    Kind::Map(Vec::new())
+                }
+            }
+            Event::Alias(id) => {
+                if let Some(&target) = b.anchors.get(&id) {
+                    Kind::Alias(target)
+                } else {
+                    let name = self.src.alias_name(span.start);
+                    let message = format!(
+                        "alias *{name} refers to an anchor that is not defined in this document"
+                    );
+                    return Self::fail(ErrorKind::UnknownAnchor, start, message);
+                }
+            }
+            _ => return Ok(()),
+        };
+        self.total_nodes += 1;
+        let frame = match kind {
+            Kind::Seq(_) => Some(false),
+            Kind::Map(_) => Some(true),
+            _ => None,
+        };
+        let id = b.push(Node {
+            kind,
+            start,
+            end,
+            anchor,
+        });
+        if anchor_id != 0 {
+            b.anchors.insert(anchor_id, id);
+        }
+        b.attach(id);
+        match frame {
+            Some(false) => b.stack.push(Frame::Seq(id)),
+            Some(true) => b.stack.push(Frame::Map { id, key: None }),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Handles one event, pushing completed documents to `docs`; `Ok(false)` at the end of the
+    /// stream.
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        span: Span,
+        docs: &mut Vec<Document>,
+    ) -> Result<bool, YamlError> {
+        match event {
+            Event::Scalar(_, _, a, _) | Event::SequenceStart(a, _) | Event::MappingStart(a, _) => {
+                self.node(event, span, a)?;
+            }
+            Event::Alias(_) => self.node(event, span, 0)?,
+            Event::DocumentStart(_) => {
+                self.doc = Some(Builder::new(Mark::from_marker(span.start)));
+            }
+            Event::DocumentEnd => {
+                if let Some(b) = self.doc.take() {
+                    // The span is the `...` marker if there is one, else the next token (the
+                    // next `---` or the end of the stream), which is not part of this document.
+                    let end = if self.src.text_from(span.start.index()).starts_with("...") {
+                        span.end
+                    } else {
+                        span.start
+                    };
+                    docs.push(b.finish(Mark::from_marker(end)));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(b) = self.doc.as_mut() {
+                    if let Some(Frame::Seq(id) | Frame::Map { id, .. }) = b.stack.pop() {
+                        if let Some(node) = b.nodes.get_mut(id.idx()) {
+                            let end = Mark::from_marker(span.end);
+                            if end.index >= node.start.index {
+                                node.end = end;
+                            }
+                        }
+                    }
+                }
+            }
+            Event::StreamEnd => return Ok(false),
+            Event::StreamStart | Event::Nothing => {}
+        }
+        Ok(true)
+    }
+}
+
+/// The event loop. Stores finished documents and the first error into `stream`.
+fn run(text: &str, limits: &Limits, stream: &mut Stream, last_mark: &mut Mark) {
+    let mut loader = Loader {
+        src: Source::new(text),
+        limits: *limits,
+        max_nodes: limits.max_nodes.min(u32::MAX as usize - 1),
+        doc: None,
+        total_nodes: 0,
+        prev_end: Marker::new(0, 1, 0),
+    };
+    let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = match next {
             Ok(ev) => ev,
             Err(e) => {
-                stream.error = Some(error_from_scan(&e, &mut src));
+                stream.error = Some(error_from_scan(&e, &mut loader.src));
                 return;
             }
         };
         *last_mark = Mark::from_marker(span.start);
-
-        // Node-creating events share the limit checks and property handling.
-        let anchor_id = match &event {
-            Event::Scalar(_, _, a, _) | Event::SequenceStart(a, _) | Event::MappingStart(a, _) => {
-                Some(*a)
-            }
-            Event::Alias(_) => Some(0),
-            _ => None,
-        };
-        if let Some(anchor_id) = anchor_id {
-            let Some(b) = doc.as_mut() else {
-                fail(
-                    stream,
-                    ErrorKind::Syntax,
-                    *last_mark,
-                    "node outside of a document".to_string(),
-                );
-                return;
-            };
-            let has_props = anchor_id != 0
-                || matches!(
-                    &event,
-                    Event::Scalar(_, _, _, Some(_))
-                        | Event::SequenceStart(_, Some(_))
-                        | Event::MappingStart(_, Some(_))
-                );
-            let (anchor, mut start) = if has_props {
-                src.properties(span)
-            } else {
-                (None, Mark::from_marker(span.start))
-            };
-            let anchor = if anchor_id == 0 { None } else { anchor };
-            if total_nodes >= max_nodes {
-                fail(
-                    stream,
-                    ErrorKind::TooManyNodes,
-                    start,
-                    format!("more than {max_nodes} YAML nodes"),
-                );
-                return;
-            }
-            let mut end = Mark::from_marker(span.end);
-            let kind = match event {
-                Event::Scalar(value, style, _, tag) => Kind::Scalar {
-                    value: {
-                        // The scanner reserves ~160 bytes per plain scalar; don't keep that.
-                        let mut v = value.into_owned();
-                        if v.capacity() - v.len() > 16 {
-                            v.shrink_to_fit();
-                        }
-                        v
-                    },
-                    style: style.into(),
-                    tag: tag.map(|t| tag_string(&t)),
-                },
-                Event::SequenceStart(_, _) | Event::MappingStart(_, _) => {
-                    if b.stack.len() >= limits.max_depth {
-                        fail(
-                            stream,
-                            ErrorKind::TooDeep,
-                            start,
-                            format!(
-                                "collections nested more than {} levels deep",
-                                limits.max_depth
-                            ),
-                        );
-                        return;
-                    }
-                    if matches!(event, Event::SequenceStart(..)) {
-                        if !has_props {
-                            start = src.dash_before(start);
-                        }
-                        Kind::Seq(Vec::new())
-                    } else {
-                        Kind::Map(Vec::new())
-                    }
-                }
-                Event::Alias(id) => match b.anchors.get(&id) {
-                    Some(&target) => Kind::Alias(target),
-                    None => {
-                        let name = src.alias_name(span.start);
-                        fail(
-                            stream,
-                            ErrorKind::UnknownAnchor,
-                            start,
-                            format!("alias *{name} refers to an anchor that is not defined in this document"),
-                        );
-                        return;
-                    }
-                },
-                _ => return, // unreachable: filtered above
-            };
-            let is_collection = matches!(kind, Kind::Seq(_) | Kind::Map(_));
-            if is_collection {
-                end = start;
-            }
-            total_nodes += 1;
-            let is_seq = matches!(kind, Kind::Seq(_));
-            let id = b.push(Node {
-                kind,
-                start,
-                end,
-                anchor,
-            });
-            if anchor_id != 0 {
-                b.anchors.insert(anchor_id, id);
-            }
-            b.attach(id);
-            if is_collection {
-                b.stack.push(if is_seq {
-                    Frame::Seq(id)
-                } else {
-                    Frame::Map { id, key: None }
-                });
-            }
-            continue;
+        // An implicit document start has the span of the document's first token.
+        let advance = !matches!(event, Event::DocumentStart(false));
+        let result = loader.event(event, span, &mut stream.docs);
+        if advance {
+            loader.prev_end = span.end;
         }
-
-        match event {
-            Event::DocumentStart(_) => {
-                doc = Some(Builder::new(Mark::from_marker(span.start)));
+        match result {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                stream.error = Some(e);
+                return;
             }
-            Event::DocumentEnd => {
-                if let Some(b) = doc.take() {
-                    // The span is the `...` marker if there is one, else the next token (the
-                    // next `---` or the end of the stream), which is not part of this document.
-                    let end = if src.from_char(span.start.index()).starts_with("...") {
-                        Mark::from_marker(span.end)
-                    } else {
-                        Mark::from_marker(span.start)
-                    };
-                    stream.docs.push(b.finish(end));
-                }
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some(b) = doc.as_mut() else {
-                    continue;
-                };
-                let id = match b.stack.pop() {
-                    Some(Frame::Seq(id) | Frame::Map { id, .. }) => id,
-                    None => continue,
-                };
-                if let Some(node) = b.nodes.get_mut(id.idx()) {
-                    let end = Mark::from_marker(span.end);
-                    if end.index >= node.start.index {
-                        node.end = end;
-                    }
-                }
-            }
-            Event::StreamEnd => break,
-            _ => {}
         }
     }
 }
 
 impl Document {
     /// The root node; `None` for an empty document.
+    #[must_use]
     pub fn root(&self) -> Option<NodeId> {
         self.root
     }
 
     /// The node with this id. An id from another document that is out of range yields an empty
     /// plain scalar rather than a panic.
+    #[must_use]
     pub fn node(&self, id: NodeId) -> &Node {
         self.nodes.get(id.idx()).unwrap_or(&MISSING_NODE)
     }
 
     /// All nodes, indexed by `NodeId.0`, in document order (a collection precedes its content).
+    #[must_use]
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }
 
     /// Number of nodes in the document.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
 
     /// True for an empty document.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
 
     /// Follows aliases to the anchored node.
+    #[must_use]
     pub fn resolve(&self, id: NodeId) -> NodeId {
         let mut cur = id;
         for _ in 0..MAX_ALIAS_HOPS {
@@ -1123,6 +1288,7 @@ impl Document {
     }
 
     /// Scalar value after resolving aliases.
+    #[must_use]
     pub fn str(&self, id: NodeId) -> Option<&str> {
         match &self.node(self.resolve(id)).kind {
             Kind::Scalar { value, .. } => Some(value),
@@ -1131,6 +1297,7 @@ impl Document {
     }
 
     /// Sequence items after resolving aliases; empty if not a sequence.
+    #[must_use]
     pub fn seq(&self, id: NodeId) -> &[NodeId] {
         match &self.node(self.resolve(id)).kind {
             Kind::Seq(items) => items,
@@ -1140,6 +1307,7 @@ impl Document {
 
     /// Raw entries of a mapping after resolving aliases (no merge keys applied); empty if not a
     /// mapping.
+    #[must_use]
     pub fn raw_entries(&self, id: NodeId) -> &[(NodeId, NodeId)] {
         match &self.node(self.resolve(id)).kind {
             Kind::Map(entries) => entries,
@@ -1148,6 +1316,7 @@ impl Document {
     }
 
     /// True if `key` is a merge key: a plain `<<` (untagged or tagged `!!merge`).
+    #[must_use]
     pub fn is_merge_key(&self, key: NodeId) -> bool {
         matches!(
             &self.node(key).kind,
@@ -1238,6 +1407,7 @@ impl Document {
     /// keys. A key repeated within one map keeps the position of its first occurrence and the
     /// key/value nodes of its last one (last wins). Non-scalar keys are never deduplicated.
     /// Empty if not a mapping.
+    #[must_use]
     pub fn entries(&self, id: NodeId) -> Vec<(NodeId, NodeId)> {
         let mut out: Vec<(NodeId, NodeId)> = Vec::new();
         let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -1265,6 +1435,7 @@ impl Document {
     }
 
     /// Value for a string key over [`Document::entries`] (merge keys applied).
+    #[must_use]
     pub fn get(&self, map: NodeId, key: &str) -> Option<NodeId> {
         let mut found = None;
         self.for_each_merged_map(map, |entries| {
@@ -1279,12 +1450,14 @@ impl Document {
     }
 
     /// Follows `path` through mappings with [`Document::get`].
+    #[must_use]
     pub fn get_path(&self, node: NodeId, path: &[&str]) -> Option<NodeId> {
         path.iter().try_fold(node, |cur, key| self.get(cur, key))
     }
 
     /// Plain `~`, `null`, `Null`, `NULL` or empty plain scalar (after resolve), or anything
     /// tagged `!!null`.
+    #[must_use]
     pub fn is_null(&self, id: NodeId) -> bool {
         match &self.node(self.resolve(id)).kind {
             Kind::Scalar { tag: Some(t), .. } if t == "!!null" => true,
@@ -1348,6 +1521,7 @@ impl Document {
     /// beyond its size): the budget is 32 bytes per char of the document plus 4 MiB, at most
     /// 1 GiB. Past the budget the remaining scalars are still returned, with an empty path.
     /// Use [`Document::scalars_budgeted`] to know whether that happened.
+    #[must_use]
     pub fn scalars(&self) -> Vec<(NodeId, Vec<PathSeg>)> {
         let size = self.end.index.saturating_sub(self.start.index);
         let budget = size.saturating_mul(32).saturating_add(4 << 20).min(1 << 30);
@@ -1356,6 +1530,7 @@ impl Document {
 
     /// Like [`Document::scalars`] with an explicit budget in bytes (counted as the size of each
     /// cloned path: its segments plus key bytes). Returns whether paths were dropped.
+    #[must_use]
     pub fn scalars_budgeted(&self, budget: usize) -> (Vec<(NodeId, Vec<PathSeg>)>, bool) {
         let mut out = Vec::new();
         let mut spent: usize = 0;
@@ -1363,13 +1538,15 @@ impl Document {
         let seg_size = std::mem::size_of::<PathSeg>();
         self.visit_scalars(|id, path| {
             if !truncated {
-                let cost = path.iter().fold(std::mem::size_of::<Vec<PathSeg>>(), |acc, seg| {
-                    acc + seg_size
-                        + match seg {
-                            PathSeg::Key(k) => k.len(),
-                            PathSeg::Index(_) => 0,
-                        }
-                });
+                let cost = path
+                    .iter()
+                    .fold(std::mem::size_of::<Vec<PathSeg>>(), |acc, seg| {
+                        acc + seg_size
+                            + match seg {
+                                PathSeg::Key(k) => k.len(),
+                                PathSeg::Index(_) => 0,
+                            }
+                    });
                 spent = spent.saturating_add(cost);
                 truncated = spent > budget;
             }
@@ -1456,7 +1633,11 @@ mod tests {
         let d = &docs[2];
         assert_eq!(pos(d, key_node(d, &[], "items")), (7, 1));
         let items = at(d, &["items"]);
-        assert_eq!(pos(d, items), (8, 3), "block sequence starts at its first `-`");
+        assert_eq!(
+            pos(d, items),
+            (8, 3),
+            "block sequence starts at its first `-`"
+        );
         let seq = d.seq(items);
         assert_eq!(seq.len(), 2);
         assert_eq!(pos(d, seq[0]), (8, 5));
@@ -1487,7 +1668,14 @@ mod tests {
             Some("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
         );
         let n = d.node(cert);
-        assert!(matches!(n.kind, Kind::Scalar { style: Style::Literal, tag: None, .. }));
+        assert!(matches!(
+            n.kind,
+            Kind::Scalar {
+                style: Style::Literal,
+                tag: None,
+                ..
+            }
+        ));
         assert_eq!((n.start.line, n.start.col), (2, 9), "at the `|`");
         assert_eq!(n.end.line, 6);
 
@@ -1501,8 +1689,22 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
-        assert_eq!((n.start.line, n.start.col), (6, 17), "after the tag, at the `>`");
+        assert_eq!(
+            (n.start.line, n.start.col),
+            (6, 17),
+            "after the tag, at the `>`"
+        );
         assert_eq!(pos(&d, at(&d, &["next"])), (9, 7));
+        // Indicator found after blank lines / in sequences / at the document root.
+        let d = one("a:\n  - x\nb: |+\n\n  text\nc:\n  - >\n    folded\n");
+        assert_eq!(pos(&d, at(&d, &["b"])), (3, 4));
+        assert_eq!(d.str(at(&d, &["b"])), Some("\ntext\n"));
+        assert_eq!(pos(&d, d.seq(at(&d, &["c"]))[0]), (7, 5));
+        let d = one("--- |\n  root text\n");
+        assert_eq!(pos(&d, d.root().unwrap()), (1, 5));
+        let docs = parse_ok("# c | x\n>\n  root\n...\n|\n  two\n");
+        assert_eq!(pos(&docs[0], docs[0].root().unwrap()), (2, 1));
+        assert_eq!(pos(&docs[1], docs[1].root().unwrap()), (5, 1));
     }
 
     #[test]
@@ -1535,7 +1737,9 @@ dup: {k: 1, j: 0, k: 2}
                 .collect()
         };
         let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
         assert_eq!(flat(&["ext"]), pairs(&[("c", "3"), ("a", "1"), ("b", "2")]));
         // Explicit first, then the merge list in order; the earlier merged map wins.
@@ -1571,7 +1775,11 @@ dup: {k: 1, j: 0, k: 2}
     fn self_referencing_merges_and_aliases_terminate() {
         let d = one("r: &r\n  a: 1\n  <<: *r\n  self: *r\ns: &s [1, *s]\n");
         let r = at(&d, &["r"]);
-        let keys: Vec<_> = d.entries(r).iter().map(|&(k, _)| d.str(k).unwrap()).collect();
+        let keys: Vec<_> = d
+            .entries(r)
+            .iter()
+            .map(|&(k, _)| d.str(k).unwrap())
+            .collect();
         assert_eq!(keys, ["a", "self"]);
         assert_eq!(d.get(r, "missing"), None);
         assert_eq!(d.resolve(at(&d, &["r", "self"])), r);
@@ -1617,7 +1825,9 @@ dup: {k: 1, j: 0, k: 2}
 
     #[test]
     fn alias_bomb_stays_small() {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
         for w in names.windows(2) {
             let items = vec![format!("*{}", w[0]); 9].join(",");
@@ -1629,7 +1839,10 @@ dup: {k: 1, j: 0, k: 2}
         assert!(d.len() < 150, "{} nodes", d.len());
         let i = at(&d, &["i"]);
         assert_eq!(d.seq(i).len(), 9);
-        assert!(d.seq(i).iter().all(|&x| matches!(d.node(x).kind, Kind::Alias(_))));
+        assert!(d
+            .seq(i)
+            .iter()
+            .all(|&x| matches!(d.node(x).kind, Kind::Alias(_))));
         assert_eq!(d.entries(d.root().unwrap()).len(), 9);
         assert_eq!(d.scalars().len(), 9);
         assert!(started.elapsed().as_secs() < 5);
@@ -1734,7 +1947,10 @@ dup: {k: 1, j: 0, k: 2}
         let text = "a: 1\n---\nb: 2\n---\nc: [1, 2\nd: 3\n";
         let s = parse(text, &Limits::default());
         assert_eq!(s.docs.len(), 2);
-        assert_eq!(s.docs[1].str(s.docs[1].get(s.docs[1].root().unwrap(), "b").unwrap()), Some("2"));
+        assert_eq!(
+            s.docs[1].str(s.docs[1].get(s.docs[1].root().unwrap(), "b").unwrap()),
+            Some("2")
+        );
         let e = s.error.expect("error");
         assert_eq!(e.kind, ErrorKind::Syntax);
         assert!(!e.message.is_empty());
@@ -1783,7 +1999,7 @@ dup: {k: 1, j: 0, k: 2}
         assert_eq!(s.docs.len(), 1);
         let e = s.error.expect("error");
         assert_eq!(e.kind, ErrorKind::TooManyNodes);
-        assert_eq!((e.mark.line, e.mark.col), (4, 1));
+        assert_eq!((e.mark.line, e.mark.col), (3, 4));
     }
 
     #[test]
@@ -1866,12 +2082,15 @@ merged:
         assert_eq!(got, want);
         let (list, truncated) = d.scalars_budgeted(usize::MAX);
         assert!(!truncated);
-        assert_eq!(list[1].1, [
-            PathSeg::Key("top".into()),
-            PathSeg::Key("list".into()),
-            PathSeg::Index(1),
-            PathSeg::Key("k".into()),
-        ]);
+        assert_eq!(
+            list[1].1,
+            [
+                PathSeg::Key("top".into()),
+                PathSeg::Key("list".into()),
+                PathSeg::Index(1),
+                PathSeg::Key("k".into()),
+            ]
+        );
         // A scalar root has an empty path.
         let d = one("just text\n");
         assert_eq!(d.scalars().len(), 1);
@@ -1909,9 +2128,15 @@ merged:
         assert_eq!(d.str(at(&d, &["b", "c"])), Some("x"));
         assert_eq!(pos(&d, at(&d, &["b", "d"])), (4, 6));
         assert_eq!(d.seq(at(&d, &["b", "d"])).len(), 2);
-        let d = one("a:\t1\nb: |\r\n  line1\r\n  line2\r\n");
+        let d = one("a: \t1\nb: |\r\n  line1\r\n  line2\r\n");
         assert_eq!(d.str(at(&d, &["a"])), Some("1"));
+        assert_eq!(pos(&d, at(&d, &["b"])), (2, 4));
         assert_eq!(d.str(at(&d, &["b"])), Some("line1\nline2\n"));
+        // saphyr quirk: a tab right after `:` followed by a letter, digit or `-` is refused.
+        let s = parse("a:\t1\n", &Limits::default());
+        assert_eq!(s.error.expect("error").kind, ErrorKind::Syntax);
+        let d = one("a:\t\"1\"\n");
+        assert_eq!(d.str(at(&d, &["a"])), Some("1"));
         // Tabs as indentation are an error, not a panic.
         let s = parse("a:\n\tb: 1\n", &Limits::default());
         assert_eq!(s.error.expect("error").kind, ErrorKind::Syntax);
@@ -1950,7 +2175,7 @@ merged:
         assert_eq!(d.resolve(at(&d, &["б"])), v);
         assert_eq!(pos(&d, at(&d, &["б"])), (2, 4));
         let items = d.seq(at(&d, &["ä"]));
-        assert_eq!(pos(&d, items[1]), (3, 12));
+        assert_eq!(pos(&d, items[1]), (3, 13));
         assert_eq!(d.node(items[1]).anchor.as_deref(), Some("ö"));
         // Many anchors far into a non-ASCII text (checkpointed char → byte mapping).
         let mut text = String::from("é: 1\n");
@@ -1960,7 +2185,7 @@ merged:
         let d = one(&text);
         let v = at(&d, &["k1999"]);
         assert_eq!(d.node(v).anchor.as_deref(), Some("a1999"));
-        assert_eq!(pos(&d, v), (2001, 14));
+        assert_eq!(pos(&d, v), (2001, 15));
     }
 
     #[test]
@@ -1984,7 +2209,17 @@ merged:
             ..Limits::default()
         };
         let items = vec!["1"; 2000].join(",");
-        for prefix in ["", "- ", "- - ", "? ", "&a ", "!!seq ", "\"q\" ", "[x] ", "  - &a !t "] {
+        for prefix in [
+            "",
+            "- ",
+            "- - ",
+            "? ",
+            "&a ",
+            "!!seq ",
+            "\"q\" ",
+            "[x] ",
+            "  - &a !t ",
+        ] {
             let text = format!("a: 1\n---\n{prefix}[{items}]\n");
             let s = parse(&text, &limits);
             assert_eq!(s.docs.len(), 1, "{prefix:?}");
@@ -2008,12 +2243,32 @@ merged:
         // After `key:` on the same line the parser streams: the node limit applies instead.
         let s = parse(&format!("key: [{items}]\n"), &limits);
         assert_eq!(s.error.expect("error").kind, ErrorKind::TooManyNodes);
+        // ... but not for a collection nested where a key may start inside it.
+        for body in [
+            format!("[[{items}]]"),
+            format!("{{[{items}]: 1}}"),
+            format!("[x, {{{items}}}]"),
+            format!("[[a] [{items}]]"),
+            format!("[&a &b {}]", vec!["&c"; 2000].join(" ")),
+        ] {
+            let s = parse(&format!("key: {body}\n"), &limits);
+            let e = s.error.expect("error");
+            assert_eq!(e.kind, ErrorKind::TooLarge, "{body:.40}: {e}");
+        }
+        // Many small nested collections are fine.
+        let small = vec!["{a: 1}"; 300].join(", ");
+        let s = parse(&format!("key: [{small}]\n"), &Limits::default());
+        assert!(s.error.is_none(), "{:?}", s.error);
         // Small collections and flow-like text in scalars are fine.
         let s = parse(
-            &format!("- [1, 2]\n- |\n  [ not, flow\n- \"[{items}]\"\n"),
+            &format!("- [1, 2]\n- |\n  [ not, flow ]\n  {{ x\n  y }}\n- \"[{items}]\"\n"),
             &limits,
         );
         assert!(s.error.is_none(), "{:?}", s.error);
+        // Known over-count: an unbalanced bracket at the start of a block scalar line is
+        // measured as if it were flow, up to the end of its (apparent) collection.
+        let s = parse(&format!("- |\n  [ not flow\n- \"{items}\"\n"), &limits);
+        assert_eq!(s.error.expect("error").kind, ErrorKind::TooLarge);
     }
 
     #[test]
@@ -2092,6 +2347,136 @@ text
         }
     }
 
+    /// The longest run of events the parser emitted without the scanner reading any further
+    /// input: a long run means the scanner had buffered that many tokens.
+    fn scanner_buffered_run(text: &str) -> usize {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        let consumed = Rc::new(Cell::new(0usize));
+        let counter = Rc::clone(&consumed);
+        let chars = text
+            .chars()
+            .inspect(move |_| counter.set(counter.get() + 1));
+        let (mut worst, mut run, mut last) = (0, 0, usize::MAX);
+        for ev in Parser::new_from_iter(chars) {
+            if ev.is_err() {
+                break;
+            }
+            if consumed.get() == last {
+                run += 1;
+            } else {
+                run = 1;
+                last = consumed.get();
+            }
+            worst = worst.max(run);
+        }
+        worst
+    }
+
+    /// Differential check of the pre-scan against the scanner itself: wherever the scanner
+    /// buffers a flow collection, the pre-scan must have measured it.
+    #[test]
+    fn guard_covers_every_buffering_context() {
+        let items = vec!["1"; 300].join(",");
+        let prefixes = [
+            "key: [",
+            "key: {",
+            "key: [x, ",
+            "key: {a: 1, ",
+            "key: [[a] ",
+            "- k: {",
+            "k: &a [",
+            "k: !t {",
+            "--- [",
+            "k: [\"x\" ",
+            "k: [a: ",
+            "k: {a: ",
+            "k: [? ",
+            "",
+            "- ",
+            "- - ",
+            "? ",
+            "? x\n: ",
+            "&a ",
+            "!t ",
+            "&a !t ",
+            "!t &a ",
+            "\"q\" ",
+            "'q' ",
+            "[x] ",
+            "{x: y} ",
+            "key: ",
+            "key:\n  ",
+            "- key: ",
+            "\"k\": ",
+            "? [a]\n: ",
+            "--- ",
+            "--- &a ",
+            "k: &a ",
+            "k: !t ",
+            "k:\n  - ",
+            "k: |\n  text\n",
+            "\t",
+            "  ",
+            "\u{feff}",
+            "-\t",
+            "- &a\n  ",
+            "a: b\n",
+            "? a : ",
+            "k: \"multi\n  line\" ",
+            "k: 'x'\n",
+            "k: x # c\n",
+            "x: 1\r",
+            "x: 1\r\n",
+            "!<tag:a,b> ",
+            "&a[x] ",
+            "- !t\n  ",
+            "k: [1]\n",
+            "...\n",
+            "---\n",
+            "%YAML 1.2\n---\n",
+            "k: >\n  t\n",
+            "*a ",
+        ];
+        let bodies = [
+            format!("[{items}]"),
+            format!("{{{items}}}"),
+            format!("[\"]\", {items}]"),
+            format!("[a: b, {items}]"),
+            format!("[x 'y, {items}, 'z']"),
+            format!("[a # ]\n, {items}]"),
+            format!("[{{\"k\":\"]\"}}, {items}]"),
+            format!("[!<a]b> x, {items}]"),
+        ];
+        let suffixes = [
+            "\n",
+            "",
+            ": v\n",
+            " # c\n",
+            "\nnext: 1\n",
+            "]\n",
+            "}\n",
+            ", x]\n",
+        ];
+        let mut buffered = 0;
+        for prefix in prefixes {
+            for body in &bodies {
+                for suffix in suffixes {
+                    let text = format!("{prefix}{body}{suffix}");
+                    if scanner_buffered_run(&text) > 150 {
+                        buffered += 1;
+                        assert!(
+                            find_oversized_flow(text.as_bytes(), 100).is_some(),
+                            "buffered but not caught: {:?}",
+                            &text[..text.len().min(60)]
+                        );
+                    }
+                }
+            }
+        }
+        assert!(buffered > 100, "{buffered}");
+    }
+
     #[test]
     fn timing_large_inputs() {
         // Prints only: debug-build timings of large but legal inputs.
@@ -2104,7 +2489,10 @@ text
             let started = Instant::now();
             let s = parse(&text, &Limits::default());
             assert!(s.error.is_none());
-            out.push((format!("20k block items, {} bytes", text.len()), started.elapsed()));
+            out.push((
+                format!("20k block items, {} bytes", text.len()),
+                started.elapsed(),
+            ));
 
             let started = Instant::now();
             let n = s.docs[0].scalars().len();
@@ -2116,11 +2504,61 @@ text
             let started = Instant::now();
             let s = parse(&text, &Limits::default());
             assert!(s.error.is_none(), "{:?}", s.error);
-            out.push((format!("250-deep flow, {} bytes", text.len()), started.elapsed()));
+            out.push((
+                format!("250-deep flow, {} bytes", text.len()),
+                started.elapsed(),
+            ));
             out
         });
         for (what, t) in timings {
             println!("{what}: {t:?} (debug build)");
         }
+    }
+    /// Random lines around a large flow collection, checked against the scanner like
+    /// [`guard_covers_every_buffering_context`]. `GUARD_FUZZ=<n> GUARD_SEED=<u64>` run more.
+    #[test]
+    fn guard_fuzz_against_scanner() {
+        let items = vec!["1"; 300].join(",");
+        let frags = [
+            "- ", "? ", ": ", "&a ", "!t ", "\"q\" ", "'q' ", "[x] ", "{x: y} ", "key: ", "\n",
+            "\n  ", "\r", "# c", "|", ">", "\"", "'", " ", "\t", "[", "]", "{", "}", ",", "x",
+            "*a ", "---\n", "...\n", "!<a]b> ", "\\", "#", ":", "-", "k:", "\n- ", "\n  - ", ", ",
+            "[a] ", "\"k\":", "'k':", "a: ", "? ", "!!str ", "&x", "*x", "\"a\" ", "x y ", "#x\n",
+            ":x", "-x",
+        ];
+        let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        let runs = env("GUARD_FUZZ").unwrap_or(3000);
+        let mut seed = env("GUARD_SEED").unwrap_or(0x1234_5678_9abc_def1) | 1;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % 1_000_003).unwrap_or(0)
+        };
+        let mut buffered = 0;
+        for _ in 0..runs {
+            let mut text = String::new();
+            for _ in 0..next() % 8 {
+                text.push_str(frags[next() % frags.len()]);
+            }
+            text.push_str(&match next() % 4 {
+                0 => format!("[{items}]"),
+                1 => format!("{{{items}}}"),
+                2 => format!("[a: b, {items}]"),
+                _ => vec!["&a"; 300].join(" "),
+            });
+            for _ in 0..next() % 5 {
+                text.push_str(frags[next() % frags.len()]);
+            }
+            if scanner_buffered_run(&text) > 150 {
+                buffered += 1;
+                assert!(
+                    find_oversized_flow(text.as_bytes(), 100).is_some(),
+                    "buffered but not caught: {:?}",
+                    text.replace(&items, "…")
+                );
+            }
+        }
+        assert!(buffered > 0);
     }
 }

@@ -48,7 +48,11 @@ pub fn render_scan(result: &ScanResult, format: ScanFormat, opts: RenderOptions)
 }
 
 /// Renders an inventory.
-pub fn render_inventory(result: &ScanResult, format: InventoryFormat, opts: RenderOptions) -> String {
+pub fn render_inventory(
+    result: &ScanResult,
+    format: InventoryFormat,
+    opts: RenderOptions,
+) -> String {
     match format {
         InventoryFormat::Text => text::inventory(result, opts),
         InventoryFormat::Json => json::inventory(result),
@@ -71,7 +75,8 @@ pub fn redact(line: &str, min: usize) -> String {
     let flush = |run: &mut String, out: &mut String| {
         // Paths (`/etc/kubernetes/ca`) are base64 characters too; real
         // base64 of any length mixes upper and lower case.
-        let mixed = run.chars().any(|c| c.is_ascii_uppercase()) && run.chars().any(|c| c.is_ascii_lowercase());
+        let mixed = run.chars().any(|c| c.is_ascii_uppercase())
+            && run.chars().any(|c| c.is_ascii_lowercase());
         if run.chars().count() >= min && mixed {
             out.push_str("<…>");
         } else {
@@ -100,7 +105,10 @@ pub fn days_left(t: i64, now: i64) -> i64 {
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }
 
@@ -110,7 +118,13 @@ mod tests {
 
     #[test]
     fn redact_hides_base64_runs() {
-        assert_eq!(redact("  tls.key: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", 16), "  tls.key: <…>");
-        assert_eq!(redact("--etcd-cafile=/etc/kubernetes/ca.crt", 16), "--etcd-cafile=/etc/kubernetes/ca.crt");
+        assert_eq!(
+            redact("  tls.key: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", 16),
+            "  tls.key: <…>"
+        );
+        assert_eq!(
+            redact("--etcd-cafile=/etc/kubernetes/ca.crt", 16),
+            "--etcd-cafile=/etc/kubernetes/ca.crt"
+        );
     }
 }

@@ -38,11 +38,17 @@ fn level(s: Severity) -> Level<'static> {
 }
 
 fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> String {
-    let min = if f.rule == "private-key-in-repo" { 8 } else { REDACT_MIN };
+    let min = if f.rule == "private-key-in-repo" {
+        8
+    } else {
+        REDACT_MIN
+    };
     let line = src
         .and_then(|s| s.lines.line(&s.text, f.location.line))
         .map(|l| redact(l, min));
-    let title = level(f.severity).primary_title(f.message.as_str()).id(f.rule);
+    let title = level(f.severity)
+        .primary_title(f.message.as_str())
+        .id(f.rule);
     let mut group = Group::with_title(title);
     match &line {
         Some(l) if !l.trim().is_empty() => {
@@ -116,7 +122,11 @@ pub fn scan(r: &ScanResult, opts: RenderOptions) -> String {
     for f in &r.findings {
         let same = matches!(&current, Some((root, p, _)) if *root == f.location.root && *p == f.location.path);
         if !same {
-            current = Some((f.location.root, &f.location.path, load(r, f.location.root, &f.location.path)));
+            current = Some((
+                f.location.root,
+                &f.location.path,
+                load(r, f.location.root, &f.location.path),
+            ));
         }
         let src = current.as_ref().and_then(|c| c.2.as_ref());
         out.push_str(&render_finding(f, src, &renderer));
@@ -180,7 +190,11 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
     out.push('\n');
     let mut findings = String::new();
     let renderer = renderer(_opts);
-    for f in r.findings.iter().filter(|f| f.rule == "malformed" || f.rule == "private-key-in-repo") {
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "malformed" || f.rule == "private-key-in-repo")
+    {
         findings.push_str(&render_finding(f, None, &renderer));
         findings.push('\n');
     }

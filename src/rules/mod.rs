@@ -114,14 +114,7 @@ pub(crate) fn describe_cert(c: &CertInfo) -> String {
 /// `2026-11-01` for a unix time.
 pub(crate) fn date(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
-        .map(|d| {
-            format!(
-                "{:04}-{:02}-{:02}",
-                d.year(),
-                u8::from(d.month()),
-                d.day()
-            )
-        })
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
         .unwrap_or_else(|_| t.to_string())
 }
 
@@ -153,7 +146,11 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for r in RULES {
             assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
-            assert!(r.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", r.id);
+            assert!(
+                r.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                r.id
+            );
             for part in ["What it detects", "Why it matters", "Example"] {
                 assert!(r.doc.contains(part), "{} docs lack {part:?}", r.id);
             }

@@ -32,7 +32,11 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         .iter()
         .map(|k| {
             let encrypted = k.kind.contains("ENCRYPTED");
-            let severity = if encrypted { Severity::Warning } else { RULE.severity };
+            let severity = if encrypted {
+                Severity::Warning
+            } else {
+                RULE.severity
+            };
             let mut f = Finding::new(
                 RULE.id,
                 severity,

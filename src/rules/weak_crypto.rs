@@ -31,11 +31,28 @@ fn weaknesses(c: &CertInfo) -> Vec<(Severity, String)> {
     let bits = c.key.bits.unwrap_or(0);
     match c.key.kind {
         KeyKind::Rsa | KeyKind::Dsa if bits > 0 && bits < 2048 => {
-            let sev = if bits < 1024 { Severity::Error } else { Severity::Warning };
-            out.push((sev, format!("{} key of {bits} bits (minimum 2048)", if c.key.kind == KeyKind::Rsa { "RSA" } else { "DSA" })));
+            let sev = if bits < 1024 {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            out.push((
+                sev,
+                format!(
+                    "{} key of {bits} bits (minimum 2048)",
+                    if c.key.kind == KeyKind::Rsa {
+                        "RSA"
+                    } else {
+                        "DSA"
+                    }
+                ),
+            ));
         }
         KeyKind::Ec if bits > 0 && bits < 256 => {
-            out.push((Severity::Warning, format!("EC key of {bits} bits (minimum 256)")));
+            out.push((
+                Severity::Warning,
+                format!("EC key of {bits} bits (minimum 256)"),
+            ));
         }
         _ => {}
     }
@@ -68,7 +85,12 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 RULE.id,
                 severity,
                 r.location.clone(),
-                format!("certificate {} ({}) uses weak cryptography: {}", describe_cert(&entry.info), r.via, what.join("; ")),
+                format!(
+                    "certificate {} ({}) uses weak cryptography: {}",
+                    describe_cert(&entry.info),
+                    r.via,
+                    what.join("; ")
+                ),
             );
             f.certificates.push(entry.info.fingerprint.clone());
             out.push(f);
