@@ -49,6 +49,20 @@ pub struct Skip {
     pub reason: String,
 }
 
+impl Skip {
+    /// Whether skipping this file loses nothing a scan could read (a
+    /// symlink, whose target is scanned where it lives in the tree, or a
+    /// binary file), as opposed to a gap (too large, unreadable).
+    pub fn is_benign(&self) -> bool {
+        self.reason.starts_with(SYMLINK) || self.reason.starts_with(BINARY)
+    }
+}
+
+/// The skip reason of a symlink.
+pub const SYMLINK: &str = "symbolic link (not followed)";
+/// The skip reason of a binary file that is not a DER certificate.
+pub const BINARY: &str = "binary file (NUL byte)";
+
 /// Options for the walk.
 #[derive(Clone, Debug)]
 pub struct WalkOptions {
@@ -207,7 +221,7 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
                     return ignore::WalkState::Continue;
                 }
                 if ft.is_symlink() {
-                    push_skip(rel, "symbolic link (not followed)".into());
+                    push_skip(rel, SYMLINK.into());
                     return ignore::WalkState::Continue;
                 }
                 if !ft.is_file() {

@@ -81,7 +81,6 @@ impl Inventory {
                     path: cand.rel.clone(),
                     reason,
                 });
-                inv.complete = false;
                 continue;
             }
             if f.scanned {
@@ -124,11 +123,9 @@ impl Inventory {
             inv.problems.extend(f.problems);
         }
         skipped.sort();
-        // A file skipped only because it is a symlink is not a gap in coverage.
-        if skipped
-            .iter()
-            .any(|s| !s.reason.starts_with("symbolic link"))
-        {
+        // Symlinks and binary files hold nothing to read; anything else
+        // skipped (too large, unreadable) is a gap in coverage.
+        if skipped.iter().any(|s| !s.is_benign()) {
             inv.complete = false;
         }
         inv.skipped = skipped;

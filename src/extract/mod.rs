@@ -226,8 +226,9 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
                     );
                 }
             }
-            FileClass::Yaml => sink.facts.skip = Some("binary file (NUL byte)".into()),
-            FileClass::Other => {}
+            FileClass::Yaml | FileClass::Other => {
+                sink.facts.skip = Some(crate::discover::BINARY.into())
+            }
         }
         return;
     }

@@ -12,6 +12,9 @@ use std::fmt::Write as _;
 /// Base64 runs at least this long are elided from excerpts.
 const REDACT_MIN: usize = 24;
 
+/// Skipped files listed one per line in the text summary.
+const MAX_SKIPS: usize = 20;
+
 /// One file's text, loaded on demand for excerpts.
 struct Source {
     text: String,
@@ -95,8 +98,18 @@ fn renderer(opts: RenderOptions) -> Renderer {
 
 fn summary(r: &ScanResult, out: &mut String) {
     let inv = &r.inventory;
-    for s in &inv.skipped {
+    // Coverage gaps first, then the benign skips, at most MAX_SKIPS lines in all.
+    let mut skips: Vec<_> = inv.skipped.iter().collect();
+    skips.sort_by_key(|s| s.is_benign());
+    for s in skips.iter().take(MAX_SKIPS) {
         let _ = writeln!(out, "skipped: {} ({})", s.path, s.reason);
+    }
+    if skips.len() > MAX_SKIPS {
+        let _ = writeln!(
+            out,
+            "skipped: … and {} more (`--format json` lists them all)",
+            skips.len() - MAX_SKIPS
+        );
     }
     let (e, w, n) = super::counts(r);
     let _ = writeln!(
