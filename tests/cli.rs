@@ -89,3 +89,46 @@ fn inventory_csv_has_one_row_per_reference() {
     assert!(s.starts_with("fingerprint,subject_cn,"));
     assert_eq!(s.lines().count(), 1 + 3);
 }
+
+/// A certificate quoted in a README is an example; a key there is still a leak.
+#[test]
+fn documentation_reports_keys_but_not_example_certificates() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["example.org".to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = format!(
+        "# Setup\n\n```\n{}```\n\n```\n{}```\n",
+        cert.pem(),
+        key.serialize_pem()
+    );
+    std::fs::write(dir.path().join("README.md"), &doc).unwrap();
+    std::fs::write(dir.path().join("notes.conf"), cert.pem()).unwrap();
+    let out = run(dir.path(), &["scan", "--now", NOW, "--format", "json", "."]);
+    let report = json(&out);
+    let found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("private-key-in-repo".into(), "README.md".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("expired".into(), "notes.conf".into())),
+        "{found:?}"
+    );
+    assert!(
+        !found.contains(&("expired".into(), "README.md".into())),
+        "{found:?}"
+    );
+}

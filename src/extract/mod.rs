@@ -271,6 +271,11 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         }
         FileClass::Other => {
             sink.pem_text(text.as_bytes(), "file", false, false, &file_at);
+            if is_documentation(&cand.rel) {
+                // A certificate quoted in prose is an example, not configuration;
+                // a private key is a leak wherever it is.
+                sink.facts.certs.clear();
+            }
         }
     }
 }
@@ -278,6 +283,16 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
 /// A DER SEQUENCE header: what a binary certificate starts with.
 fn looks_der(bytes: &[u8]) -> bool {
     bytes.len() > 4 && bytes[0] == 0x30 && matches!(bytes[1], 0x81..=0x84)
+}
+
+/// Prose files: their PEM blocks are examples.
+fn is_documentation(rel: &str) -> bool {
+    let lower = file_name(rel).to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    matches!(
+        ext,
+        "md" | "markdown" | "rst" | "txt" | "adoc" | "html" | "htm" | "org"
+    )
 }
 
 fn file_name(rel: &str) -> &str {
