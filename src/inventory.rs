@@ -5,11 +5,12 @@
 //! place it is referenced; bundles (the certificates one value or file holds,
 //! in order); private key sightings; read problems; scan counts.
 
-use crate::discover::{Candidate, Skip};
+use crate::discover::{Candidate, FileClass, Skip};
+use crate::extract::kube::Object;
 use crate::extract::{FileFacts, KeySighting, Problem};
 use crate::finding::Location;
 use crate::x509::{CertInfo, Fingerprint};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// One place a certificate is referenced.
@@ -66,6 +67,30 @@ pub struct Inventory {
     pub complete: bool,
     /// Certificate sightings, counting repeats.
     pub sightings: usize,
+    /// Kubernetes objects, in path order.
+    pub objects: Vec<PlacedObject>,
+    /// The bundle of each PEM/DER file, by (root, path): where `hostPath` mounts lead.
+    pub file_bundles: HashMap<(usize, String), usize>,
+}
+
+/// A Kubernetes object and where it was found.
+#[derive(Clone, Debug)]
+pub struct PlacedObject {
+    /// The object; its bundle indexes are file-local.
+    pub object: Object,
+    /// Add to a file-local bundle index to get an index into [`Inventory::bundles`].
+    pub bundle_base: usize,
+    /// Root index of its file.
+    pub root: usize,
+    /// Its file's report path.
+    pub path: String,
+}
+
+impl PlacedObject {
+    /// The global bundle index of a file-local one.
+    pub fn bundle(&self, local: Option<u32>) -> Option<usize> {
+        local.map(|l| self.bundle_base + l as usize)
+    }
 }
 
 impl Inventory {
@@ -89,22 +114,24 @@ impl Inventory {
             if f.incomplete {
                 inv.complete = false;
             }
-            let mut bundle_ids: BTreeMap<u32, usize> = BTreeMap::new();
+            // File-local bundle indexes become global ones by an offset.
+            let base = inv.bundles.len();
+            inv.bundles.extend(f.bundles.into_iter().map(|b| Bundle {
+                location: b.location,
+                via: b.via,
+                trust: b.trust,
+                members: Vec::new(),
+            }));
+            if matches!(cand.class, FileClass::Pem | FileClass::Der) && inv.bundles.len() > base {
+                inv.file_bundles.insert((cand.root, cand.rel.clone()), base);
+            }
             for s in f.certs {
                 inv.sightings += 1;
-                let b = *bundle_ids.entry(s.bundle).or_insert_with(|| {
-                    inv.bundles.push(Bundle {
-                        location: s.location.clone(),
-                        via: s.via.clone(),
-                        trust: s.trust,
-                        members: Vec::new(),
-                    });
-                    inv.bundles.len() - 1
-                });
+                let b = base + s.bundle as usize;
                 let fp = s.cert.fingerprint.clone();
-                inv.bundles[b]
-                    .members
-                    .push((fp.clone(), s.location.clone()));
+                if let Some(bundle) = inv.bundles.get_mut(b) {
+                    bundle.members.push((fp.clone(), s.location.clone()));
+                }
                 inv.certs
                     .entry(fp)
                     .or_insert_with(|| CertEntry {
@@ -119,6 +146,13 @@ impl Inventory {
                         trust: s.trust,
                     });
             }
+            inv.objects
+                .extend(f.objects.into_iter().map(|object| PlacedObject {
+                    object,
+                    bundle_base: base,
+                    root: cand.root,
+                    path: cand.rel.clone(),
+                }));
             inv.keys.extend(f.keys);
             inv.problems.extend(f.problems);
         }

@@ -7,6 +7,7 @@
 //! stage runs in parallel; `inventory` merges the results in path order.
 
 mod context;
+pub mod kube;
 mod yaml_doc;
 
 pub use context::is_trust_name;
@@ -70,6 +71,22 @@ pub struct FileFacts {
     pub skip: Option<String>,
     /// Whether the file's YAML stream was cut short by an error or a limit.
     pub incomplete: bool,
+    /// Certificate containers (a file, a YAML value), indexed by `CertSighting::bundle`;
+    /// empty ones too, so that a reference to a value that holds no certificate can say so.
+    pub bundles: Vec<BundleFacts>,
+    /// Kubernetes objects, in file order.
+    pub objects: Vec<kube::Object>,
+}
+
+/// One certificate container: a PEM file, or one YAML value.
+#[derive(Clone, Debug)]
+pub struct BundleFacts {
+    /// Where the value or file starts.
+    pub location: Location,
+    /// How it was reached.
+    pub via: String,
+    /// Whether its name marks a trust bundle.
+    pub trust: bool,
 }
 
 /// Knobs for extraction.
@@ -83,7 +100,6 @@ pub struct ExtractOptions {
 pub(crate) struct Sink<'a> {
     pub cand: &'a Candidate,
     pub facts: FileFacts,
-    next_bundle: u32,
 }
 
 impl<'a> Sink<'a> {
@@ -91,7 +107,6 @@ impl<'a> Sink<'a> {
         Sink {
             cand,
             facts: FileFacts::default(),
-            next_bundle: 0,
         }
     }
 
@@ -107,9 +122,13 @@ impl<'a> Sink<'a> {
         });
     }
 
-    pub(crate) fn new_bundle(&mut self) -> u32 {
-        self.next_bundle += 1;
-        self.next_bundle
+    pub(crate) fn new_bundle(&mut self, location: Location, via: &str, trust: bool) -> u32 {
+        self.facts.bundles.push(BundleFacts {
+            location,
+            via: via.to_owned(),
+            trust,
+        });
+        (self.facts.bundles.len() - 1) as u32
     }
 
     /// Records a DER certificate; a parse failure becomes a problem.
@@ -147,8 +166,8 @@ impl<'a> Sink<'a> {
         trust: bool,
         report_errors: bool,
         at: &dyn Fn(usize) -> Location,
-    ) -> usize {
-        let bundle = self.new_bundle();
+    ) -> (u32, usize) {
+        let bundle = self.new_bundle(at(0), via, trust);
         let mut found = 0;
         for item in pem::scan(text) {
             match item {
@@ -178,7 +197,7 @@ impl<'a> Sink<'a> {
                 }
             }
         }
-        found
+        (bundle, found)
     }
 }
 
@@ -212,8 +231,8 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         match class {
             FileClass::Der | FileClass::Pem => {
                 sink.facts.scanned = true;
-                let bundle = sink.new_bundle();
                 let trust = is_trust_name(file_name(&sink.cand.rel));
+                let bundle = sink.new_bundle(sink.loc(1, 1), "file (DER)", trust);
                 if looks_der(bytes) && x509::parse(bytes).is_ok() {
                     let loc = sink.loc(1, 1);
                     sink.der_cert(bytes, loc, "file (DER)", bundle, trust);
@@ -259,7 +278,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         FileClass::Yaml => yaml_doc::extract_yaml(sink, &text, &lines, opts),
         FileClass::Pem | FileClass::Der => {
             let trust = is_trust_name(file_name(&sink.cand.rel));
-            let found = sink.pem_text(text.as_bytes(), "file", trust, true, &file_at);
+            let (_, found) = sink.pem_text(text.as_bytes(), "file", trust, true, &file_at);
             if found == 0 && sink.facts.problems.is_empty() && !text.trim().is_empty() {
                 let loc = sink.loc(1, 1);
                 sink.problem(

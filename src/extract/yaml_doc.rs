@@ -14,6 +14,7 @@ use crate::finding::{Location, Severity};
 use crate::read::text::Lines;
 use crate::read::yaml::{self, Document, NodeId, PathSeg, Style};
 use base64::Engine;
+use std::collections::HashMap;
 
 /// How deep YAML found inside a YAML string is followed.
 const MAX_NESTING: u8 = 1;
@@ -171,6 +172,9 @@ fn extract_doc(
     opts: &ExtractOptions,
 ) {
     let Some(root) = doc.root() else { return };
+    // Which value node became which certificate bundle: the object
+    // extractor links `Secret` keys and `caBundle`s to them.
+    let mut bundles: HashMap<NodeId, u32> = HashMap::new();
     let root_obj = KubeObj::of(doc, root);
     let root_kind = root_obj.as_ref().map(|o| o.kind.as_str());
     let is_list = root_kind.is_some_and(|k| k.ends_with("List"));
@@ -235,21 +239,36 @@ fn extract_doc(
         let node = doc.node(id);
         let cand = sink.cand;
         let at = |off: usize| value_location(cand, frame, node, value, off);
-        match holds {
-            Holds::Pem => {
-                sink.pem_text(value.as_bytes(), &via, trust, true, &at);
-            }
+        let bundle = match holds {
+            Holds::Pem => Some(sink.pem_text(value.as_bytes(), &via, trust, true, &at).0),
             Holds::Base64 => {
                 let key = data_key.or(last_key).unwrap_or("");
                 let loc = at(0);
-                base64_value(sink, value, key, &via, trust, loc, depth, opts);
+                base64_value(sink, value, key, &via, trust, loc, depth, opts)
             }
             Holds::Kubeconfig => {
                 let loc = at(0);
                 nested_yaml(sink, value.as_bytes(), loc, depth, opts);
+                None
             }
+        };
+        if let Some(b) = bundle {
+            bundles.insert(id, b);
         }
     });
+    let cand = sink.cand;
+    let locate = |id: NodeId| {
+        let node = doc.node(id);
+        match frame {
+            Frame::Nested(loc) => loc.clone(),
+            Frame::File { .. } => {
+                Location::new(cand.root, cand.rel.clone(), node.start.line, node.start.col)
+            }
+        }
+    };
+    sink.facts
+        .objects
+        .extend(super::kube::objects(doc, root, &bundles, &locate));
 }
 
 fn looks_like_kubeconfig(s: &str) -> bool {
@@ -306,10 +325,10 @@ fn base64_value(
     loc: Location,
     depth: u8,
     opts: &ExtractOptions,
-) {
+) -> Option<u32> {
     let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
-        return;
+        return None;
     }
     let decoded = match lenient_base64(&compact) {
         Some(d) => d,
@@ -321,17 +340,19 @@ fn base64_value(
                     format!("{via}: value is not valid base64"),
                 );
             }
-            return;
+            return None;
         }
     };
     if crate::read::pem::looks_like_pem(&decoded) {
         let l = loc.clone();
-        sink.pem_text(&decoded, via, trust, true, &|_| l.clone());
-    } else if decoded.first() == Some(&0x30) && names_certificate(key) {
-        let bundle = sink.new_bundle();
+        return Some(sink.pem_text(&decoded, via, trust, true, &|_| l.clone()).0);
+    }
+    if decoded.first() == Some(&0x30) && names_certificate(key) {
+        let bundle = sink.new_bundle(loc.clone(), via, trust);
         sink.der_cert(&decoded, loc, via, bundle, trust);
-    } else if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(looks_like_kubeconfig)
-    {
+        return Some(bundle);
+    }
+    if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(looks_like_kubeconfig) {
         nested_yaml(sink, &decoded, loc, depth, opts);
     } else if names_certificate(key) && !key.to_ascii_lowercase().contains("key") {
         sink.problem(
@@ -340,6 +361,7 @@ fn base64_value(
             format!("{via}: base64 value holds neither PEM nor a DER certificate"),
         );
     }
+    None
 }
 
 fn lenient_base64(s: &str) -> Option<Vec<u8>> {

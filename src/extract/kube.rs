@@ -1,0 +1,678 @@
+//! Kubernetes objects, reduced to what the trust graph needs.
+//!
+//! In: one parsed YAML document (and which of its values became which
+//! certificate bundle). Out: [`Object`]s — Secrets and ConfigMaps with the
+//! bundle behind each key, Services with their selectors, workloads with
+//! their containers' flags, mounts and volumes, admission webhooks /
+//! `APIService` / CRD conversion client configs, cert-manager `Certificate`
+//! and issuers, trust-manager `Bundle`s, and kubeconfigs. Nothing here
+//! resolves a reference; `inventory::graph` does, across files.
+//!
+//! Field names follow the Kubernetes API reference
+//! (<https://kubernetes.io/docs/reference/kubernetes-api/>).
+
+use crate::finding::Location;
+use crate::read::yaml::{Document, NodeId};
+use std::collections::HashMap;
+
+/// A Kubernetes object.
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name` (`?` when absent).
+    pub name: String,
+    /// `metadata.namespace`, when given.
+    pub namespace: Option<String>,
+    /// `metadata.labels`.
+    pub labels: Vec<(String, String)>,
+    /// Where the object is (its `kind` value).
+    pub location: Location,
+    /// What matters of it.
+    pub body: Body,
+}
+
+/// The parts of an object the trust graph reads.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// `Secret` or `ConfigMap`: each key with the bundle its value holds.
+    Data {
+        /// Keys in source order.
+        entries: Vec<DataEntry>,
+    },
+    /// `Service`.
+    Service {
+        /// `spec.selector`.
+        selector: Vec<(String, String)>,
+    },
+    /// A workload's pod template.
+    Workload(PodSpec),
+    /// Admission webhooks, `APIService`, CRD conversion: who the API server calls and what it trusts.
+    Webhooks(Vec<ClientConfig>),
+    /// cert-manager `Certificate`.
+    Certificate(CertificateSpec),
+    /// cert-manager `Issuer` / `ClusterIssuer`.
+    Issuer {
+        /// `spec.ca.secretName`: the Secret holding the issuing CA.
+        ca_secret: Option<String>,
+        /// `ca`, `selfSigned`, `acme`, `vault`, `venafi`, or `external` (another issuer group).
+        issuer_type: String,
+    },
+    /// trust-manager `Bundle`.
+    TrustBundle {
+        /// Where its certificates come from.
+        sources: Vec<BundleSource>,
+        /// `spec.target.configMap.key` / `spec.target.secret.key`.
+        target_key: Option<String>,
+        /// Whether the target is a Secret (else a ConfigMap).
+        target_secret: bool,
+    },
+    /// A kubeconfig (`kind: Config`).
+    Kubeconfig {
+        /// `clusters[]`.
+        clusters: Vec<KubeconfigCluster>,
+        /// `users[]` with client certificates.
+        users: Vec<KubeconfigUser>,
+    },
+    /// Any other kind.
+    Other,
+}
+
+/// One key of a Secret or ConfigMap.
+#[derive(Clone, Debug)]
+pub struct DataEntry {
+    /// The key (`tls.crt`, `ca.crt`).
+    pub key: String,
+    /// File-local bundle index of its certificates, if the value held any PEM/DER.
+    pub bundle: Option<u32>,
+    /// Where the value is.
+    pub location: Location,
+}
+
+/// A pod template.
+#[derive(Clone, Debug, Default)]
+pub struct PodSpec {
+    /// The pod's labels (what Services select).
+    pub labels: Vec<(String, String)>,
+    /// Containers and init containers.
+    pub containers: Vec<Container>,
+    /// `volumes[]`.
+    pub volumes: Vec<Volume>,
+}
+
+/// A container.
+#[derive(Clone, Debug, Default)]
+pub struct Container {
+    /// `name`.
+    pub name: String,
+    /// `image`.
+    pub image: String,
+    /// `command` then `args`, split on whitespace (shell forms too), each with its location.
+    pub args: Vec<(String, Location)>,
+    /// `env[]` with literal `value`s.
+    pub env: Vec<(String, String, Location)>,
+    /// `volumeMounts[]`.
+    pub mounts: Vec<Mount>,
+}
+
+/// A `volumeMount`.
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// The volume's name.
+    pub name: String,
+    /// `mountPath`.
+    pub path: String,
+    /// `subPath`.
+    pub sub_path: Option<String>,
+}
+
+/// A pod volume.
+#[derive(Clone, Debug)]
+pub struct Volume {
+    /// `name`.
+    pub name: String,
+    /// Where its files come from.
+    pub sources: Vec<VolumeSource>,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// One source of a volume's files (a projected volume has several).
+#[derive(Clone, Debug)]
+pub enum VolumeSource {
+    /// A Secret (`secret.secretName` or a projected `secret.name`).
+    Secret {
+        /// Secret name.
+        name: String,
+        /// `items[]` remapping (`key` → `path`); empty: every key as a file of its name.
+        items: Vec<(String, String)>,
+    },
+    /// A ConfigMap.
+    ConfigMap {
+        /// ConfigMap name.
+        name: String,
+        /// `items[]` remapping.
+        items: Vec<(String, String)>,
+    },
+    /// `hostPath.path`.
+    HostPath(String),
+}
+
+/// Where the API server connects to and what it trusts there.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The webhook's name (or the object's, for `APIService` and CRDs).
+    pub name: String,
+    /// File-local bundle of `caBundle`, if it held certificates.
+    pub ca_bundle: Option<u32>,
+    /// Whether a `caBundle` key is present at all.
+    pub has_ca_bundle: bool,
+    /// Where `caBundle` is (or the client config, when absent).
+    pub location: Location,
+    /// `service` (name, namespace, port).
+    pub service: Option<(String, String, Option<u16>)>,
+    /// `url`.
+    pub url: Option<String>,
+    /// `insecureSkipTLSVerify` (APIService).
+    pub insecure: bool,
+}
+
+/// cert-manager `Certificate.spec`.
+#[derive(Clone, Debug, Default)]
+pub struct CertificateSpec {
+    /// `secretName`.
+    pub secret_name: Option<String>,
+    /// `issuerRef.name`.
+    pub issuer_name: String,
+    /// `issuerRef.kind` (default `Issuer`).
+    pub issuer_kind: String,
+    /// `issuerRef.group` (default `cert-manager.io`).
+    pub issuer_group: String,
+    /// `dnsNames[]` and `ipAddresses[]`.
+    pub names: Vec<String>,
+    /// `commonName`.
+    pub common_name: Option<String>,
+    /// `isCA`.
+    pub is_ca: bool,
+    /// Where `dnsNames` is (or the spec).
+    pub names_location: Option<Location>,
+}
+
+/// A trust-manager `Bundle` source.
+#[derive(Clone, Debug)]
+pub enum BundleSource {
+    /// `secret: {name, key}` or `configMap: {name, key}`.
+    Object {
+        /// Whether it is a Secret.
+        secret: bool,
+        /// Name.
+        name: String,
+        /// Key.
+        key: String,
+    },
+    /// `inLine` PEM (file-local bundle).
+    Inline(Option<u32>),
+    /// `useDefaultCAs: true`.
+    DefaultCas,
+}
+
+/// A kubeconfig cluster.
+#[derive(Clone, Debug)]
+pub struct KubeconfigCluster {
+    /// `name`.
+    pub name: String,
+    /// `cluster.server`.
+    pub server: Option<String>,
+    /// `certificate-authority-data` bundle.
+    pub ca: Option<u32>,
+    /// `certificate-authority` (a path).
+    pub ca_path: Option<String>,
+    /// Where the cluster entry is.
+    pub location: Location,
+}
+
+/// A kubeconfig user with a client certificate.
+#[derive(Clone, Debug)]
+pub struct KubeconfigUser {
+    /// `name`.
+    pub name: String,
+    /// `client-certificate-data` bundle.
+    pub cert: Option<u32>,
+    /// `client-certificate` (a path).
+    pub cert_path: Option<String>,
+    /// Where the user entry is.
+    pub location: Location,
+}
+
+/// Reads values of one document.
+struct Reader<'a> {
+    doc: &'a Document,
+    bundles: &'a HashMap<NodeId, u32>,
+    locate: &'a dyn Fn(NodeId) -> Location,
+}
+
+impl Reader<'_> {
+    fn get(&self, node: NodeId, path: &[&str]) -> Option<NodeId> {
+        self.doc.get_path(node, path)
+    }
+
+    fn string(&self, node: NodeId, path: &[&str]) -> Option<String> {
+        self.get(node, path)
+            .and_then(|n| self.doc.str(n))
+            .map(str::to_owned)
+    }
+
+    fn items(&self, node: NodeId, path: &[&str]) -> Vec<NodeId> {
+        self.get(node, path)
+            .map(|n| self.doc.seq(n).to_vec())
+            .unwrap_or_default()
+    }
+
+    fn map_pairs(&self, node: NodeId, path: &[&str]) -> Vec<(String, String)> {
+        let Some(m) = self.get(node, path) else {
+            return Vec::new();
+        };
+        self.doc
+            .entries(m)
+            .into_iter()
+            .filter_map(|(k, v)| Some((self.doc.str(k)?.to_owned(), self.doc.str(v)?.to_owned())))
+            .collect()
+    }
+
+    fn bundle(&self, node: Option<NodeId>) -> Option<u32> {
+        node.and_then(|n| {
+            self.bundles
+                .get(&self.doc.resolve(n))
+                .or_else(|| self.bundles.get(&n))
+        })
+        .copied()
+    }
+
+    fn truthy(&self, node: NodeId, path: &[&str]) -> bool {
+        self.string(node, path)
+            .is_some_and(|v| matches!(v.as_str(), "true" | "True" | "TRUE" | "yes"))
+    }
+
+    fn key_items(&self, node: NodeId) -> Vec<(String, String)> {
+        self.items(node, &["items"])
+            .into_iter()
+            .filter_map(|i| Some((self.string(i, &["key"])?, self.string(i, &["path"])?)))
+            .collect()
+    }
+}
+
+/// The objects of one document: one, several for a `List`, none if it is not Kubernetes.
+pub fn objects(
+    doc: &Document,
+    root: NodeId,
+    bundles: &HashMap<NodeId, u32>,
+    locate: &dyn Fn(NodeId) -> Location,
+) -> Vec<Object> {
+    let r = Reader {
+        doc,
+        bundles,
+        locate,
+    };
+    let Some(kind) = r.string(root, &["kind"]) else {
+        return Vec::new();
+    };
+    if kind.ends_with("List") && r.get(root, &["items"]).is_some() {
+        return r
+            .items(root, &["items"])
+            .into_iter()
+            .filter_map(|i| object(&r, i))
+            .collect();
+    }
+    object(&r, root).into_iter().collect()
+}
+
+fn object(r: &Reader<'_>, node: NodeId) -> Option<Object> {
+    let kind_node = r.get(node, &["kind"])?;
+    let kind = r.doc.str(kind_node)?.to_owned();
+    // A kubeconfig has `kind: Config` and no metadata; everything else needs apiVersion.
+    r.string(node, &["apiVersion"])?;
+    let body = match kind.as_str() {
+        "Secret" | "ConfigMap" => data(r, node),
+        "Service" => Body::Service {
+            selector: r.map_pairs(node, &["spec", "selector"]),
+        },
+        "Pod" => Body::Workload(pod(
+            r,
+            r.get(node, &["spec"]),
+            r.map_pairs(node, &["metadata", "labels"]),
+        )),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => {
+            let t = r.get(node, &["spec", "template"]);
+            Body::Workload(pod(
+                r,
+                t.and_then(|t| r.get(t, &["spec"])),
+                t.map(|t| r.map_pairs(t, &["metadata", "labels"]))
+                    .unwrap_or_default(),
+            ))
+        }
+        "CronJob" => {
+            let t = r.get(node, &["spec", "jobTemplate", "spec", "template"]);
+            Body::Workload(pod(
+                r,
+                t.and_then(|t| r.get(t, &["spec"])),
+                t.map(|t| r.map_pairs(t, &["metadata", "labels"]))
+                    .unwrap_or_default(),
+            ))
+        }
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => Body::Webhooks(
+            r.items(node, &["webhooks"])
+                .into_iter()
+                .filter_map(|w| {
+                    let name = r.string(w, &["name"]).unwrap_or_default();
+                    client_config(r, r.get(w, &["clientConfig"])?, name)
+                })
+                .collect(),
+        ),
+        "APIService" => {
+            let name = r.string(node, &["metadata", "name"]).unwrap_or_default();
+            let spec = r.get(node, &["spec"]);
+            Body::Webhooks(
+                spec.and_then(|s| client_config(r, s, name))
+                    .into_iter()
+                    .collect(),
+            )
+        }
+        "CustomResourceDefinition" => {
+            let name = r.string(node, &["metadata", "name"]).unwrap_or_default();
+            let cc = r
+                .get(node, &["spec", "conversion", "webhook", "clientConfig"])
+                .or_else(|| r.get(node, &["spec", "conversion", "webhookClientConfig"]));
+            Body::Webhooks(
+                cc.and_then(|c| client_config(r, c, name))
+                    .into_iter()
+                    .collect(),
+            )
+        }
+        "Certificate" => certificate(r, node),
+        "Issuer" | "ClusterIssuer" => issuer(r, node),
+        "Bundle" => trust_bundle(r, node),
+        "Config" => kubeconfig(r, node),
+        _ => Body::Other,
+    };
+    Some(Object {
+        name: r
+            .string(node, &["metadata", "name"])
+            .unwrap_or_else(|| "?".into()),
+        namespace: r.string(node, &["metadata", "namespace"]),
+        labels: r.map_pairs(node, &["metadata", "labels"]),
+        location: (r.locate)(kind_node),
+        kind,
+        body,
+    })
+}
+
+fn data(r: &Reader<'_>, node: NodeId) -> Body {
+    let mut entries = Vec::new();
+    for section in ["data", "stringData", "binaryData"] {
+        let Some(m) = r.get(node, &[section]) else {
+            continue;
+        };
+        for (k, v) in r.doc.entries(m) {
+            let Some(key) = r.doc.str(k) else { continue };
+            entries.push(DataEntry {
+                key: key.to_owned(),
+                bundle: r.bundle(Some(v)),
+                location: (r.locate)(v),
+            });
+        }
+    }
+    Body::Data { entries }
+}
+
+fn pod(r: &Reader<'_>, spec: Option<NodeId>, labels: Vec<(String, String)>) -> PodSpec {
+    let Some(spec) = spec else {
+        return PodSpec {
+            labels,
+            ..PodSpec::default()
+        };
+    };
+    let mut containers = Vec::new();
+    for section in ["initContainers", "containers"] {
+        for c in r.items(spec, &[section]) {
+            containers.push(container(r, c));
+        }
+    }
+    let volumes = r
+        .items(spec, &["volumes"])
+        .into_iter()
+        .filter_map(|v| volume(r, v))
+        .collect();
+    PodSpec {
+        labels,
+        containers,
+        volumes,
+    }
+}
+
+fn container(r: &Reader<'_>, c: NodeId) -> Container {
+    let mut args = Vec::new();
+    for section in ["command", "args"] {
+        for a in r.items(c, &[section]) {
+            let Some(text) = r.doc.str(a) else { continue };
+            let loc = (r.locate)(a);
+            // `sh -c "etcd --cert-file=…"`: the words of a shell line are flags too.
+            for word in text.split_whitespace() {
+                let word = word.trim_matches(|ch| ch == '"' || ch == '\'');
+                args.push((word.to_owned(), loc.clone()));
+            }
+        }
+    }
+    let env = r
+        .items(c, &["env"])
+        .into_iter()
+        .filter_map(|e| {
+            let v = r.get(e, &["value"])?;
+            Some((
+                r.string(e, &["name"])?,
+                r.doc.str(v)?.to_owned(),
+                (r.locate)(v),
+            ))
+        })
+        .collect();
+    let mounts = r
+        .items(c, &["volumeMounts"])
+        .into_iter()
+        .filter_map(|m| {
+            Some(Mount {
+                name: r.string(m, &["name"])?,
+                path: r.string(m, &["mountPath"])?,
+                sub_path: r.string(m, &["subPath"]).filter(|s| !s.is_empty()),
+            })
+        })
+        .collect();
+    Container {
+        name: r.string(c, &["name"]).unwrap_or_default(),
+        image: r.string(c, &["image"]).unwrap_or_default(),
+        args,
+        env,
+        mounts,
+    }
+}
+
+fn volume(r: &Reader<'_>, v: NodeId) -> Option<Volume> {
+    let name = r.string(v, &["name"])?;
+    let mut sources = Vec::new();
+    if let Some(s) = r.get(v, &["secret"]) {
+        if let Some(n) = r.string(s, &["secretName"]) {
+            sources.push(VolumeSource::Secret {
+                name: n,
+                items: r.key_items(s),
+            });
+        }
+    }
+    if let Some(s) = r.get(v, &["configMap"]) {
+        if let Some(n) = r.string(s, &["name"]) {
+            sources.push(VolumeSource::ConfigMap {
+                name: n,
+                items: r.key_items(s),
+            });
+        }
+    }
+    for p in r.items(v, &["projected", "sources"]) {
+        if let Some(s) = r.get(p, &["secret"]) {
+            if let Some(n) = r.string(s, &["name"]) {
+                sources.push(VolumeSource::Secret {
+                    name: n,
+                    items: r.key_items(s),
+                });
+            }
+        }
+        if let Some(s) = r.get(p, &["configMap"]) {
+            if let Some(n) = r.string(s, &["name"]) {
+                sources.push(VolumeSource::ConfigMap {
+                    name: n,
+                    items: r.key_items(s),
+                });
+            }
+        }
+    }
+    if let Some(p) = r.string(v, &["hostPath", "path"]) {
+        sources.push(VolumeSource::HostPath(p));
+    }
+    Some(Volume {
+        name,
+        sources,
+        location: (r.locate)(v),
+    })
+}
+
+fn client_config(r: &Reader<'_>, cc: NodeId, name: String) -> Option<ClientConfig> {
+    let ca = r.get(cc, &["caBundle"]);
+    let service = r.get(cc, &["service"]).and_then(|s| {
+        let port = r.string(s, &["port"]).and_then(|p| p.parse().ok());
+        Some((
+            r.string(s, &["name"])?,
+            r.string(s, &["namespace"])
+                .unwrap_or_else(|| "default".into()),
+            port,
+        ))
+    });
+    let url = r.string(cc, &["url"]);
+    if ca.is_none() && service.is_none() && url.is_none() {
+        return None;
+    }
+    Some(ClientConfig {
+        name,
+        ca_bundle: r.bundle(ca),
+        has_ca_bundle: ca.is_some_and(|c| !r.doc.is_null(c)),
+        location: (r.locate)(ca.unwrap_or(cc)),
+        service,
+        url,
+        insecure: r.truthy(cc, &["insecureSkipTLSVerify"]),
+    })
+}
+
+fn certificate(r: &Reader<'_>, node: NodeId) -> Body {
+    let Some(spec) = r.get(node, &["spec"]) else {
+        return Body::Other;
+    };
+    let mut names: Vec<String> = Vec::new();
+    for section in ["dnsNames", "ipAddresses"] {
+        names.extend(
+            r.items(spec, &[section])
+                .into_iter()
+                .filter_map(|n| r.doc.str(n).map(str::to_owned)),
+        );
+    }
+    Body::Certificate(CertificateSpec {
+        secret_name: r.string(spec, &["secretName"]),
+        issuer_name: r.string(spec, &["issuerRef", "name"]).unwrap_or_default(),
+        issuer_kind: r
+            .string(spec, &["issuerRef", "kind"])
+            .unwrap_or_else(|| "Issuer".into()),
+        issuer_group: r
+            .string(spec, &["issuerRef", "group"])
+            .unwrap_or_else(|| "cert-manager.io".into()),
+        names,
+        common_name: r.string(spec, &["commonName"]),
+        is_ca: r.truthy(spec, &["isCA"]),
+        names_location: Some((r.locate)(r.get(spec, &["dnsNames"]).unwrap_or(spec))),
+    })
+}
+
+fn issuer(r: &Reader<'_>, node: NodeId) -> Body {
+    let spec = r.get(node, &["spec"]);
+    let ca_secret = spec.and_then(|s| r.string(s, &["ca", "secretName"]));
+    let issuer_type = ["ca", "selfSigned", "acme", "vault", "venafi"]
+        .into_iter()
+        .find(|t| spec.and_then(|s| r.get(s, &[t])).is_some())
+        .unwrap_or("external")
+        .to_owned();
+    Body::Issuer {
+        ca_secret,
+        issuer_type,
+    }
+}
+
+fn trust_bundle(r: &Reader<'_>, node: NodeId) -> Body {
+    let Some(spec) = r.get(node, &["spec"]) else {
+        return Body::Other;
+    };
+    let mut sources = Vec::new();
+    for s in r.items(spec, &["sources"]) {
+        for (section, secret) in [("secret", true), ("configMap", false)] {
+            if let Some(o) = r.get(s, &[section]) {
+                if let (Some(name), Some(key)) = (r.string(o, &["name"]), r.string(o, &["key"])) {
+                    sources.push(BundleSource::Object { secret, name, key });
+                }
+            }
+        }
+        if let Some(i) = r.get(s, &["inLine"]) {
+            sources.push(BundleSource::Inline(r.bundle(Some(i))));
+        }
+        if r.truthy(s, &["useDefaultCAs"]) {
+            sources.push(BundleSource::DefaultCas);
+        }
+    }
+    let (target_key, target_secret) = match r.string(spec, &["target", "secret", "key"]) {
+        Some(k) => (Some(k), true),
+        None => (r.string(spec, &["target", "configMap", "key"]), false),
+    };
+    Body::TrustBundle {
+        sources,
+        target_key,
+        target_secret,
+    }
+}
+
+fn kubeconfig(r: &Reader<'_>, node: NodeId) -> Body {
+    let clusters = r
+        .items(node, &["clusters"])
+        .into_iter()
+        .map(|c| KubeconfigCluster {
+            name: r.string(c, &["name"]).unwrap_or_default(),
+            server: r.string(c, &["cluster", "server"]),
+            ca: r.bundle(r.get(c, &["cluster", "certificate-authority-data"])),
+            ca_path: r.string(c, &["cluster", "certificate-authority"]),
+            location: (r.locate)(
+                r.get(c, &["cluster", "certificate-authority-data"])
+                    .unwrap_or(c),
+            ),
+        })
+        .collect();
+    let users = r
+        .items(node, &["users"])
+        .into_iter()
+        .filter_map(|u| {
+            let data = r.get(u, &["user", "client-certificate-data"]);
+            let path = r.string(u, &["user", "client-certificate"]);
+            (data.is_some() || path.is_some()).then(|| KubeconfigUser {
+                name: r.string(u, &["name"]).unwrap_or_default(),
+                cert: r.bundle(data),
+                cert_path: path,
+                location: (r.locate)(data.unwrap_or(u)),
+            })
+        })
+        .collect();
+    Body::Kubeconfig { clusters, users }
+}
