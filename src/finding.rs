@@ -97,6 +97,8 @@ pub struct Finding {
     pub certificates: Vec<Fingerprint>,
     /// The component concerned, where one is known.
     pub component: Option<String>,
+    /// The peer it connects to or is connected from, where one is concerned.
+    pub peer: Option<String>,
     /// How to fix it, when there is something general to say.
     pub help: Option<String>,
 }
@@ -117,6 +119,7 @@ impl Finding {
             related: Vec::new(),
             certificates: Vec::new(),
             component: None,
+            peer: None,
             help: None,
         }
     }

@@ -80,6 +80,10 @@ struct ScanArgs {
     /// Exit 0 even when no file was scanned.
     #[arg(long)]
     allow_empty: bool,
+    /// A host path prefix and where its files live in the repository
+    /// (static pods' `hostPath` volumes), e.g. `/etc/kubernetes/pki=pki` (repeatable).
+    #[arg(long, value_name = "HOST=REPO")]
+    map_path: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,6 +148,16 @@ fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
         now: parse_now(a.now.as_deref())?,
         warn_days: a.warn_days,
         threads: a.threads,
+        map_paths: a
+            .map_path
+            .iter()
+            .map(|m| {
+                m.split_once('=')
+                    .map(|(h, r)| (h.to_owned(), r.to_owned()))
+                    .with_context(|| format!("--map-path {m:?} is not HOST=REPO"))
+            })
+            .collect::<Result<_>>()?,
+        policy: certdrift::policy::builtin(),
     };
     let result = scan::scan(&opts)?;
     if result.inventory.files_scanned == 0 && !a.allow_empty {

@@ -27,6 +27,10 @@ pub struct ScanOptions {
     pub warn_days: i64,
     /// Worker threads (0: all cores).
     pub threads: usize,
+    /// `--map-path HOST=REPO`: host path prefixes (static pods' `hostPath`) and where they live in the repository.
+    pub map_paths: Vec<(String, String)>,
+    /// What flags mean.
+    pub policy: crate::policy::Policy,
 }
 
 /// What a scan produced.
@@ -79,11 +83,13 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             .map(|f| extract::extract_file(f, &opts.extract))
             .collect()
     });
-    let inventory = Inventory::build(&found.files, facts, found.skipped);
+    let mut inventory = Inventory::build(&found.files, facts, found.skipped);
+    inventory.link(&opts.policy, opts.now, &opts.map_paths);
     let findings = rules::check(&Context {
         inventory: &inventory,
         now: opts.now,
         warn_days: opts.warn_days,
+        policy: &opts.policy,
     });
     Ok(ScanResult {
         roots: opts.roots.clone(),

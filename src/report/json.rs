@@ -27,6 +27,7 @@ fn finding(f: &Finding) -> Value {
         "related": f.related,
         "certificates": f.certificates.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
         "component": f.component,
+        "peer": f.peer,
         "help": f.help,
     })
 }

@@ -17,6 +17,9 @@ mod malformed;
 mod not_a_ca;
 mod not_yet_valid;
 mod private_key_in_repo;
+mod san_coverage;
+mod trust_mismatch;
+mod unresolved;
 mod weak_crypto;
 
 /// What every rule sees.
@@ -27,6 +30,8 @@ pub struct Context<'a> {
     pub now: i64,
     /// `expires-soon` threshold in days.
     pub warn_days: i64,
+    /// The policy in force.
+    pub policy: &'a crate::policy::Policy,
 }
 
 /// A rule: a stable id, a default severity, its documentation and its check.
@@ -68,6 +73,8 @@ pub(crate) use declare_rule;
 
 /// Every rule, in the order `certdrift rules` lists them.
 pub static RULES: &[&Rule] = &[
+    &trust_mismatch::RULE,
+    &san_coverage::RULE,
     &expired::RULE,
     &expired_anchor::RULE,
     &expires_soon::RULE,
@@ -77,6 +84,7 @@ pub static RULES: &[&Rule] = &[
     &private_key_in_repo::RULE,
     &duplicate_in_bundle::RULE,
     &malformed::RULE,
+    &unresolved::RULE,
 ];
 
 /// The rule with this id.

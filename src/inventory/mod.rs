@@ -5,6 +5,8 @@
 //! place it is referenced; bundles (the certificates one value or file holds,
 //! in order); private key sightings; read problems; scan counts.
 
+pub mod graph;
+
 use crate::discover::{Candidate, FileClass, Skip};
 use crate::extract::kube::Object;
 use crate::extract::{FileFacts, KeySighting, Problem};
@@ -71,6 +73,8 @@ pub struct Inventory {
     pub objects: Vec<PlacedObject>,
     /// The bundle of each PEM/DER file, by (root, path): where `hostPath` mounts lead.
     pub file_bundles: HashMap<(usize, String), usize>,
+    /// Components and trust edges, linked by [`Inventory::link`].
+    pub graph: graph::Graph,
 }
 
 /// A Kubernetes object and where it was found.
@@ -164,6 +168,16 @@ impl Inventory {
         }
         inv.skipped = skipped;
         inv
+    }
+
+    /// Resolves the Kubernetes objects into the trust graph.
+    pub fn link(
+        &mut self,
+        policy: &crate::policy::Policy,
+        now: i64,
+        map_paths: &[(String, String)],
+    ) {
+        self.graph = graph::Builder::new(self, policy, now, map_paths).build();
     }
 
     /// Distinct certificates.

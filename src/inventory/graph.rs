@@ -1,0 +1,1323 @@
+//! The trust graph: who serves what, who trusts whom, and where each comes from.
+//!
+//! In: the inventory's Kubernetes objects and bundles, and the policy that
+//! says what each flag means. Out: a [`Graph`] of components (workloads,
+//! webhook configurations, kubeconfigs), the certificates they present
+//! (serving and client identities, each with its [`Source`]), the trust
+//! references they hold for each peer, a [`Verdict`] for every
+//! trust-reference/peer pair, and [`Note`]s for references that could not
+//! be followed. Rules read this; nothing here decides severities.
+//!
+//! References resolve to the *nearest* matching object: the same file, then
+//! the same directory, then the nearest common ancestor — a repository of
+//! rendered output holds the same names once per cluster.
+
+use super::{Inventory, PlacedObject};
+use crate::extract::kube::{Body, ClientConfig, Container, PodSpec, VolumeSource};
+use crate::finding::Location;
+use crate::policy::{Action, Policy, Role};
+use crate::verify::{self, Usage, Verdict};
+use crate::x509::{self, CertInfo, Fingerprint, San};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A component: a workload (container), a webhook configuration, a kubeconfig.
+#[derive(Clone, Debug)]
+pub struct Component {
+    /// `namespace/name` (and `/container` when a pod has several TLS containers).
+    pub name: String,
+    /// The object's kind.
+    pub kind: String,
+    /// The policy role it matched (`etcd`), if any.
+    pub role: Option<String>,
+    /// Its scope: the directory of its file (one cluster's rendered output).
+    pub scope: String,
+    /// Where it is declared.
+    pub location: Location,
+    /// Index into the inventory's objects.
+    pub object: usize,
+}
+
+/// Where a presented certificate comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A certificate kept in the repository.
+    Static,
+    /// A cert-manager `Certificate`, before anything is issued.
+    CertManager {
+        /// `ClusterIssuer/name` or `Issuer/name` (with the group when not cert-manager.io).
+        issuer: String,
+        /// The `Certificate`'s location.
+        certificate: Location,
+        /// Its `dnsNames` and `ipAddresses`.
+        names: Vec<String>,
+        /// The issuing CA, when the issuer is a `ca` issuer whose Secret is in the repository.
+        issuer_ca: Option<Fingerprint>,
+    },
+    /// It could not be followed; why.
+    Unresolved(String),
+}
+
+impl Source {
+    /// `static`, `cert-manager ClusterIssuer/x`, `unresolved`.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Static => "static".into(),
+            Source::CertManager { issuer, .. } => format!("cert-manager {issuer}"),
+            Source::Unresolved(_) => "unresolved".into(),
+        }
+    }
+}
+
+/// A certificate a component presents (as server or as client).
+#[derive(Clone, Debug)]
+pub struct Presented {
+    /// Index into [`Graph::components`].
+    pub component: usize,
+    /// The channel it is presented on.
+    pub channel: String,
+    /// The bundle holding it (leaf first), when static.
+    pub bundle: Option<usize>,
+    /// Where it comes from.
+    pub source: Source,
+    /// The flag or volume that names it.
+    pub location: Location,
+    /// `--cert-file → Secret kube-system/etcd-tls key tls.crt`.
+    pub via: String,
+}
+
+/// Which side a trust reference verifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The component is the client and verifies servers.
+    Server,
+    /// The component is the server and verifies clients.
+    Client,
+}
+
+/// What a trust reference holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Anchors {
+    /// A bundle in the repository.
+    Bundle(usize),
+    /// The CA of a cert-manager issuer (`ca.crt` of a Certificate's Secret).
+    Issuer {
+        /// The issuer.
+        issuer: String,
+        /// Its CA, when known.
+        ca: Option<Fingerprint>,
+    },
+    /// It could not be followed; why.
+    Unresolved(String),
+}
+
+/// One verdict: a trust reference against one peer's certificate.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// The peer component.
+    pub peer: usize,
+    /// Index into `serves` (server direction) or `clients` (client direction).
+    pub presented: usize,
+    /// What verification says.
+    pub verdict: Verdict,
+}
+
+/// A trust reference: a component trusts these anchors for a peer.
+#[derive(Clone, Debug)]
+pub struct Trust {
+    /// The trusting component.
+    pub component: usize,
+    /// The channel.
+    pub channel: String,
+    /// Server or client verification.
+    pub direction: Direction,
+    /// The flag or key (`--etcd-cafile`, `caBundle`).
+    pub flag: String,
+    /// What it trusts.
+    pub anchors: Anchors,
+    /// The flag or `caBundle` value.
+    pub location: Location,
+    /// How the bundle was reached.
+    pub via: String,
+    /// The host the client uses, when known.
+    pub host: Option<String>,
+    /// Where the host comes from.
+    pub host_location: Option<Location>,
+    /// One verdict per peer.
+    pub checks: Vec<Check>,
+}
+
+/// A reference that could not be followed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    /// Where.
+    pub location: Location,
+    /// The component concerned.
+    pub component: Option<String>,
+    /// Why.
+    pub message: String,
+}
+
+/// The whole graph.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    /// Components in object order.
+    pub components: Vec<Component>,
+    /// Serving identities.
+    pub serves: Vec<Presented>,
+    /// Client identities.
+    pub clients: Vec<Presented>,
+    /// Trust references with their verdicts.
+    pub trusts: Vec<Trust>,
+    /// References that could not be followed.
+    pub notes: Vec<Note>,
+}
+
+/// What a file path inside a container leads to.
+enum Target {
+    Bundle {
+        bundle: usize,
+        via: String,
+        cert_manager: Option<usize>,
+    },
+    CertManager {
+        certificate: usize,
+        via: String,
+    },
+    Trust {
+        issuer: String,
+        ca: Option<Fingerprint>,
+        via: String,
+    },
+    Missing(String),
+}
+
+/// How a host name resolved.
+enum Peers {
+    Found(Vec<usize>),
+    Ambiguous(String),
+    None,
+}
+
+/// Builds the graph.
+pub struct Builder<'a> {
+    inv: &'a Inventory,
+    policy: &'a Policy,
+    now: i64,
+    map_paths: &'a [(String, String)],
+    graph: Graph,
+    /// Objects by (kind, name).
+    by_name: BTreeMap<(&'a str, &'a str), Vec<usize>>,
+    /// Component indexes of each object.
+    of_object: BTreeMap<usize, Vec<usize>>,
+}
+
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Directory distance between two files: 0 same file, 1 same directory,
+/// then steps up to the common ancestor and down again.
+fn distance(a: &str, b: &str) -> usize {
+    if a == b {
+        return 0;
+    }
+    let (da, db) = (dir_of(a), dir_of(b));
+    let pa: Vec<&str> = da.split('/').filter(|s| !s.is_empty()).collect();
+    let pb: Vec<&str> = db.split('/').filter(|s| !s.is_empty()).collect();
+    let common = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
+    1 + (pa.len() - common) + (pb.len() - common)
+}
+
+fn ns_match(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        // Rendered charts often leave the namespace to install time.
+        _ => true,
+    }
+}
+
+/// Flags and their values from a container's words: `--a=b` and `--a b`.
+fn flags(c: &Container, role: &Role) -> Vec<(String, String, Location)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.args.len() {
+        let (w, loc) = &c.args[i];
+        if let Some(rest) = w.strip_prefix("--") {
+            if let Some((k, v)) = rest.split_once('=') {
+                out.push((format!("--{k}"), v.to_owned(), loc.clone()));
+            } else if let Some((next, _)) = c.args.get(i + 1) {
+                if !next.starts_with('-') {
+                    out.push((w.clone(), next.clone(), loc.clone()));
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    if let Some(prefix) = &role.env_prefix {
+        for (name, value, loc) in &c.env {
+            if let Some(rest) = name.strip_prefix(prefix.as_str()) {
+                out.push((
+                    format!("--{}", rest.to_ascii_lowercase().replace('_', "-")),
+                    value.clone(),
+                    loc.clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn base_name(s: &str) -> &str {
+    let s = s.rsplit('/').next().unwrap_or(s);
+    s.split([':', '@']).next().unwrap_or(s)
+}
+
+fn role_for<'p>(policy: &'p Policy, c: &Container) -> Option<&'p Role> {
+    let first_word = c
+        .args
+        .iter()
+        .map(|(w, _)| w.as_str())
+        .find(|w| !w.starts_with('-') && !w.ends_with("sh"));
+    let names = [
+        first_word.map(base_name),
+        Some(c.name.as_str()),
+        Some(base_name(&c.image)),
+    ];
+    policy
+        .roles
+        .iter()
+        .find(|r| r.name != "*" && r.matches.iter().any(|m| names.contains(&Some(m.as_str()))))
+        .or_else(|| policy.roles.iter().find(|r| r.name == "*"))
+}
+
+/// The host of a URL (`https://etcd.kube-system.svc:2379` → `etcd.kube-system.svc`).
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+fn san_covers(san: &str, host: &str) -> bool {
+    let san = san.to_ascii_lowercase();
+    if san == host {
+        return true;
+    }
+    match san.strip_prefix("*.") {
+        Some(rest) => host
+            .split_once('.')
+            .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
+        None => false,
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// A builder over an inventory.
+    pub fn new(
+        inv: &'a Inventory,
+        policy: &'a Policy,
+        now: i64,
+        map_paths: &'a [(String, String)],
+    ) -> Self {
+        let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        for (i, o) in inv.objects.iter().enumerate() {
+            by_name
+                .entry((o.object.kind.as_str(), o.object.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+        Builder {
+            inv,
+            policy,
+            now,
+            map_paths,
+            graph: Graph::default(),
+            by_name,
+            of_object: BTreeMap::new(),
+        }
+    }
+
+    fn obj(&self, i: usize) -> &'a PlacedObject {
+        &self.inv.objects[i]
+    }
+
+    fn note(&mut self, location: &Location, component: Option<usize>, message: String) {
+        let component = component.map(|c| self.graph.components[c].name.clone());
+        self.graph.notes.push(Note {
+            location: location.clone(),
+            component,
+            message,
+        });
+    }
+
+    /// The nearest object of `kind` named `name` in namespace `ns`, seen from `from`.
+    fn nearest(
+        &self,
+        from: &str,
+        kinds: &[&str],
+        name: &str,
+        ns: Option<&str>,
+    ) -> Result<Option<usize>, String> {
+        let mut cands: Vec<(usize, usize)> = Vec::new();
+        for kind in kinds {
+            for &i in self.by_name.get(&(*kind, name)).into_iter().flatten() {
+                let o = self.obj(i);
+                if ns_match(ns, o.object.namespace.as_deref()) {
+                    cands.push((distance(from, &o.path), i));
+                }
+            }
+        }
+        let Some(best) = cands.iter().map(|c| c.0).min() else {
+            return Ok(None);
+        };
+        let at: Vec<usize> = cands.iter().filter(|c| c.0 == best).map(|c| c.1).collect();
+        let mut places: Vec<String> = at
+            .iter()
+            .map(|&i| self.obj(i).object.location.to_string())
+            .collect();
+        places.dedup();
+        if places.len() > 1 {
+            return Err(format!(
+                "{} {name} is ambiguous: {} are equally near",
+                kinds[0],
+                places.join(", ")
+            ));
+        }
+        Ok(at.first().copied())
+    }
+
+    fn certs_of(&self, bundle: usize) -> Vec<&'a CertInfo> {
+        self.inv.bundles[bundle]
+            .members
+            .iter()
+            .filter_map(|(fp, _)| self.inv.certs.get(fp).map(|e| &*e.info))
+            .collect()
+    }
+
+    /// The issuing CA of a cert-manager issuer, when it is a `ca` issuer with its Secret in the repository.
+    fn issuer_ca(
+        &self,
+        from: &str,
+        name: &str,
+        kind: &str,
+        ns: Option<&str>,
+    ) -> Option<Fingerprint> {
+        let kinds: &[&str] = if kind == "ClusterIssuer" {
+            &["ClusterIssuer"]
+        } else {
+            &["Issuer"]
+        };
+        let i = self
+            .nearest(
+                from,
+                kinds,
+                name,
+                if kind == "ClusterIssuer" { None } else { ns },
+            )
+            .ok()??;
+        let Body::Issuer {
+            ca_secret: Some(secret),
+            ..
+        } = &self.obj(i).object.body
+        else {
+            return None;
+        };
+        let s = self.nearest(from, &["Secret"], secret, None).ok()??;
+        let o = self.obj(s);
+        let Body::Data { entries } = &o.object.body else {
+            return None;
+        };
+        entries
+            .iter()
+            .filter(|e| e.key == "tls.crt" || e.key == "ca.crt")
+            .filter_map(|e| o.bundle(e.bundle))
+            .flat_map(|b| self.certs_of(b))
+            .find(|c| c.is_ca)
+            .map(|c| c.fingerprint.clone())
+    }
+
+    fn issuer_label(c: &crate::extract::kube::CertificateSpec) -> String {
+        if c.issuer_group == "cert-manager.io" {
+            format!("{}/{}", c.issuer_kind, c.issuer_name)
+        } else {
+            format!("{}/{} ({})", c.issuer_kind, c.issuer_name, c.issuer_group)
+        }
+    }
+
+    /// The cert-manager `Certificate` writing Secret `name`, nearest to `from`.
+    fn certificate_for(&self, from: &str, name: &str, ns: Option<&str>) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, o) in self.inv.objects.iter().enumerate() {
+            if let Body::Certificate(c) = &o.object.body {
+                if c.secret_name.as_deref() == Some(name)
+                    && ns_match(ns, o.object.namespace.as_deref())
+                {
+                    let d = distance(from, &o.path);
+                    if best.is_none_or(|(bd, _)| d < bd) {
+                        best = Some((d, i));
+                    }
+                }
+            }
+        }
+        best.map(|b| b.1)
+    }
+
+    /// Follows a Secret or ConfigMap key to its bundle.
+    fn object_key(
+        &self,
+        from: &str,
+        secret: bool,
+        name: &str,
+        key: &str,
+        ns: Option<&str>,
+    ) -> Target {
+        let kind = if secret { "Secret" } else { "ConfigMap" };
+        let cm = if secret {
+            self.certificate_for(from, name, ns)
+        } else {
+            None
+        };
+        match self.nearest(from, &[kind], name, ns) {
+            Err(e) => return Target::Missing(e),
+            Ok(Some(i)) => {
+                let o = self.obj(i);
+                let via = format!("{kind} {} key {key}", self.qualified(o));
+                let Body::Data { entries } = &o.object.body else {
+                    return Target::Missing(via);
+                };
+                match entries.iter().find(|e| e.key == key) {
+                    Some(e) => match o.bundle(e.bundle) {
+                        Some(b) if !self.inv.bundles[b].members.is_empty() => {
+                            return Target::Bundle {
+                                bundle: b,
+                                via,
+                                cert_manager: cm,
+                            }
+                        }
+                        _ if cm.is_none() => {
+                            return Target::Missing(format!("{via} holds no certificate"))
+                        }
+                        _ => {}
+                    },
+                    None if cm.is_none() => {
+                        return Target::Missing(format!(
+                            "{kind} {} has no key {key}",
+                            self.qualified(o)
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            Ok(None) => {}
+        }
+        if let Some(c) = cm {
+            let via = format!(
+                "Secret {name} key {key} (written by cert-manager Certificate {})",
+                self.qualified(self.obj(c))
+            );
+            if key == "ca.crt" {
+                if let Body::Certificate(spec) = &self.obj(c).object.body {
+                    let ns = self.obj(c).object.namespace.as_deref();
+                    let ca =
+                        self.issuer_ca(&self.obj(c).path, &spec.issuer_name, &spec.issuer_kind, ns);
+                    return Target::Trust {
+                        issuer: Self::issuer_label(spec),
+                        ca,
+                        via,
+                    };
+                }
+            }
+            return Target::CertManager {
+                certificate: c,
+                via,
+            };
+        }
+        // trust-manager writes a ConfigMap (or Secret) named after the Bundle.
+        if let Ok(Some(b)) = self.nearest(from, &["Bundle"], name, None) {
+            if let Body::TrustBundle {
+                sources,
+                target_key,
+                target_secret,
+            } = &self.obj(b).object.body
+            {
+                if *target_secret == secret && target_key.as_deref() == Some(key) {
+                    return self.trust_manager(from, b, sources);
+                }
+            }
+        }
+        Target::Missing(format!("{kind} {name} is not in the scanned files"))
+    }
+
+    fn trust_manager(
+        &self,
+        from: &str,
+        b: usize,
+        sources: &[crate::extract::kube::BundleSource],
+    ) -> Target {
+        use crate::extract::kube::BundleSource;
+        let via = format!("trust-manager Bundle {}", self.qualified(self.obj(b)));
+        for s in sources {
+            match s {
+                BundleSource::Inline(Some(l)) => {
+                    if let Some(g) = self.obj(b).bundle(Some(*l)) {
+                        return Target::Bundle {
+                            bundle: g,
+                            via,
+                            cert_manager: None,
+                        };
+                    }
+                }
+                BundleSource::Object { secret, name, key } => {
+                    if let Target::Bundle { bundle, via: v, .. } =
+                        self.object_key(from, *secret, name, key, None)
+                    {
+                        return Target::Bundle {
+                            bundle,
+                            via: format!("{via} from {v}"),
+                            cert_manager: None,
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+        Target::Missing(format!("{via}: no source in the scanned files"))
+    }
+
+    fn qualified(&self, o: &PlacedObject) -> String {
+        match &o.object.namespace {
+            Some(ns) => format!("{ns}/{}", o.object.name),
+            None => o.object.name.clone(),
+        }
+    }
+
+    /// Follows a file path inside a container to what it holds.
+    fn resolve_file(&self, oi: usize, pod: &PodSpec, c: &Container, path: &str) -> Target {
+        let o = self.obj(oi);
+        let ns = o.object.namespace.as_deref();
+        let mut best: Option<(&crate::extract::kube::Mount, String)> = None;
+        for m in &c.mounts {
+            let rest = if let Some(sub) = &m.sub_path {
+                (path == m.path).then(|| sub.clone())
+            } else {
+                path.strip_prefix(m.path.trim_end_matches('/'))
+                    .and_then(|r| r.strip_prefix('/'))
+                    .map(str::to_owned)
+            };
+            if let Some(rest) = rest {
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _)| m.path.len() > b.path.len())
+                {
+                    best = Some((m, rest));
+                }
+            }
+        }
+        let Some((mount, rest)) = best else {
+            // Not mounted from a volume: a host path (static pods), if mapped into the repository.
+            return self.host_file(path);
+        };
+        let Some(vol) = pod.volumes.iter().find(|v| v.name == mount.name) else {
+            return Target::Missing(format!("volume {} is not declared", mount.name));
+        };
+        let mut last = Target::Missing(format!("volume {} has no file {rest}", vol.name));
+        for src in &vol.sources {
+            let (secret, name, items) = match src {
+                VolumeSource::Secret { name, items } => (true, name, items),
+                VolumeSource::ConfigMap { name, items } => (false, name, items),
+                VolumeSource::HostPath(p) => {
+                    return self.host_file(&format!("{}/{rest}", p.trim_end_matches('/')));
+                }
+            };
+            let key = if items.is_empty() {
+                Some(rest.clone())
+            } else {
+                items
+                    .iter()
+                    .find(|(_, p)| *p == rest)
+                    .map(|(k, _)| k.clone())
+            };
+            let Some(key) = key else { continue };
+            last = self.object_key(&o.path, secret, name, &key, ns);
+            if !matches!(last, Target::Missing(_)) {
+                return last;
+            }
+        }
+        last
+    }
+
+    fn host_file(&self, path: &str) -> Target {
+        for (host, repo) in self.map_paths {
+            let Some(rest) = path.strip_prefix(host.trim_end_matches('/')) else {
+                continue;
+            };
+            let rel = format!("{}{}", repo.trim_end_matches('/'), rest);
+            let rel = rel.trim_start_matches("./").to_owned();
+            for ((_, p), &b) in &self.inv.file_bundles {
+                if *p == rel {
+                    return Target::Bundle {
+                        bundle: b,
+                        via: format!("host path {path} → {rel}"),
+                        cert_manager: None,
+                    };
+                }
+            }
+            return Target::Missing(format!(
+                "host path {path} maps to {rel}, which is not in the scanned files"
+            ));
+        }
+        Target::Missing(format!(
+            "{path} is not in a mounted volume (for host paths, use --map-path HOST=REPO)"
+        ))
+    }
+
+    fn add_component(&mut self, oi: usize, name: String, role: Option<String>) -> usize {
+        let o = self.obj(oi);
+        self.graph.components.push(Component {
+            name,
+            kind: o.object.kind.clone(),
+            role,
+            scope: dir_of(&o.path).to_owned(),
+            location: o.object.location.clone(),
+            object: oi,
+        });
+        let id = self.graph.components.len() - 1;
+        self.of_object.entry(oi).or_default().push(id);
+        id
+    }
+
+    /// Presented certificate from a target.
+    fn presented(
+        &self,
+        comp: usize,
+        channel: &str,
+        target: Target,
+        location: Location,
+        flag: &str,
+    ) -> Presented {
+        let (bundle, source, via) = match target {
+            Target::Bundle {
+                bundle,
+                via,
+                cert_manager: Some(c),
+            } => (Some(bundle), self.cm_source(c), via),
+            Target::Bundle {
+                bundle,
+                via,
+                cert_manager: None,
+            } => (Some(bundle), Source::Static, via),
+            Target::CertManager { certificate, via } => (None, self.cm_source(certificate), via),
+            Target::Trust { via, .. } => (
+                None,
+                Source::Unresolved("a CA bundle where a certificate was expected".into()),
+                via,
+            ),
+            Target::Missing(why) => (None, Source::Unresolved(why.clone()), why),
+        };
+        Presented {
+            component: comp,
+            channel: channel.to_owned(),
+            bundle,
+            source,
+            location,
+            via: format!("{flag} → {via}"),
+        }
+    }
+
+    fn cm_source(&self, c: usize) -> Source {
+        let o = self.obj(c);
+        let Body::Certificate(spec) = &o.object.body else {
+            return Source::Unresolved("not a Certificate".into());
+        };
+        Source::CertManager {
+            issuer: Self::issuer_label(spec),
+            certificate: o.object.location.clone(),
+            names: spec.names.clone(),
+            issuer_ca: self.issuer_ca(
+                &o.path,
+                &spec.issuer_name,
+                &spec.issuer_kind,
+                o.object.namespace.as_deref(),
+            ),
+        }
+    }
+
+    fn anchors(&self, target: Target) -> (Anchors, String) {
+        match target {
+            Target::Bundle { bundle, via, .. } => (Anchors::Bundle(bundle), via),
+            Target::Trust { issuer, ca, via } => (Anchors::Issuer { issuer, ca }, via),
+            Target::CertManager { via, .. } => (
+                Anchors::Unresolved(format!("{via} holds a certificate, not a CA bundle")),
+                via,
+            ),
+            Target::Missing(why) => (Anchors::Unresolved(why.clone()), why),
+        }
+    }
+
+    fn workload(&mut self, oi: usize, pod: &'a PodSpec) {
+        let o = self.obj(oi);
+        let base = self.qualified(o);
+        let mut made = Vec::new();
+        let tls: Vec<(usize, &Role, Vec<(String, String, Location)>)> = pod
+            .containers
+            .iter()
+            .enumerate()
+            .filter_map(|(ci, c)| {
+                let role = role_for(self.policy, c)?;
+                let fl: Vec<_> = flags(c, role)
+                    .into_iter()
+                    .filter(|(f, _, _)| role.flags.contains_key(f))
+                    .collect();
+                (!fl.is_empty()).then_some((ci, role, fl))
+            })
+            .collect();
+        for (ci, role, fl) in &tls {
+            let c = &pod.containers[*ci];
+            let name = if tls.len() > 1 {
+                format!("{base}/{}", c.name)
+            } else {
+                base.clone()
+            };
+            let role_name = (role.name != "*").then(|| role.name.clone());
+            let comp = self.add_component(oi, name, role_name);
+            made.push(comp);
+            let own = self.graph.components[comp].name.clone();
+            for (flag, value, loc) in fl {
+                let spec = &role.flags[flag];
+                for action in &spec.actions {
+                    let ch = |c: &String| if c == "self" { own.clone() } else { c.clone() };
+                    match action {
+                        Action::Serve(channel) | Action::ServeDir(channel) => {
+                            let path = if matches!(action, Action::ServeDir(_)) {
+                                format!("{}/tls.crt", value.trim_end_matches('/'))
+                            } else {
+                                value.clone()
+                            };
+                            let t = self.resolve_file(oi, pod, c, &path);
+                            let p = self.presented(comp, &ch(channel), t, loc.clone(), flag);
+                            self.graph.serves.push(p);
+                        }
+                        Action::Client(channel) => {
+                            let t = self.resolve_file(oi, pod, c, value);
+                            let p = self.presented(comp, &ch(channel), t, loc.clone(), flag);
+                            self.graph.clients.push(p);
+                        }
+                        Action::TrustServer(channel) | Action::TrustClient(channel) => {
+                            let t = self.resolve_file(oi, pod, c, value);
+                            let (anchors, via) = self.anchors(t);
+                            let (host, host_location) = spec
+                                .url
+                                .as_ref()
+                                .and_then(|u| fl.iter().find(|(f, _, _)| f == u))
+                                .and_then(|(_, v, l)| {
+                                    Some((v.split(',').find_map(url_host)?, l.clone()))
+                                })
+                                .unzip();
+                            self.graph.trusts.push(Trust {
+                                component: comp,
+                                channel: ch(channel),
+                                direction: if matches!(action, Action::TrustServer(_)) {
+                                    Direction::Server
+                                } else {
+                                    Direction::Client
+                                },
+                                flag: flag.clone(),
+                                anchors,
+                                location: loc.clone(),
+                                via: format!("{flag} → {via}"),
+                                host,
+                                host_location,
+                                checks: Vec::new(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        // A workload that names no serving certificate in its flags but mounts a
+        // TLS Secret (a `kubernetes.io/tls` or cert-manager Secret) serves that.
+        let serves_now = made
+            .iter()
+            .any(|&m| self.graph.serves.iter().any(|s| s.component == m));
+        if !serves_now {
+            for v in &pod.volumes {
+                for src in &v.sources {
+                    let VolumeSource::Secret { name, items } = src else {
+                        continue;
+                    };
+                    let key = if items.is_empty() {
+                        "tls.crt".to_owned()
+                    } else {
+                        match items.iter().find(|(k, _)| k == "tls.crt") {
+                            Some((k, _)) => k.clone(),
+                            None => continue,
+                        }
+                    };
+                    let t =
+                        self.object_key(&o.path, true, name, &key, o.object.namespace.as_deref());
+                    if matches!(t, Target::Missing(_)) {
+                        continue;
+                    }
+                    let comp = match made.first() {
+                        Some(&c) => c,
+                        None => {
+                            let c = self.add_component(oi, base.clone(), None);
+                            made.push(c);
+                            c
+                        }
+                    };
+                    let own = self.graph.components[comp].name.clone();
+                    let p = self.presented(
+                        comp,
+                        &own,
+                        t,
+                        v.location.clone(),
+                        &format!("volume {}", v.name),
+                    );
+                    self.graph.serves.push(p);
+                }
+            }
+        }
+    }
+
+    fn client_configs(&mut self, oi: usize, ccs: &'a [ClientConfig]) {
+        let o = self.obj(oi);
+        for cc in ccs {
+            if cc.insecure || !cc.has_ca_bundle {
+                continue;
+            }
+            let name = if o.object.kind.ends_with("WebhookConfiguration") {
+                format!("{}/{}", o.object.name, cc.name)
+            } else {
+                o.object.name.clone()
+            };
+            let comp = self.add_component(oi, name, None);
+            let anchors = match o.bundle(cc.ca_bundle) {
+                Some(b) => Anchors::Bundle(b),
+                None => Anchors::Unresolved("caBundle holds no certificate".into()),
+            };
+            let host = match (&cc.service, &cc.url) {
+                (Some((n, ns, _)), _) => Some(format!("{n}.{ns}.svc")),
+                (None, Some(u)) => url_host(u),
+                _ => None,
+            };
+            self.graph.trusts.push(Trust {
+                component: comp,
+                channel: "webhook".into(),
+                direction: Direction::Server,
+                flag: "caBundle".into(),
+                anchors,
+                location: cc.location.clone(),
+                via: format!("{} {} caBundle", o.object.kind, o.object.name),
+                host,
+                host_location: Some(cc.location.clone()),
+                checks: Vec::new(),
+            });
+        }
+    }
+
+    fn kubeconfig(
+        &mut self,
+        oi: usize,
+        clusters: &'a [crate::extract::kube::KubeconfigCluster],
+        users: &'a [crate::extract::kube::KubeconfigUser],
+    ) {
+        let o = self.obj(oi);
+        let base = format!("kubeconfig {}", o.path);
+        let comp = self.add_component(oi, base, None);
+        for c in clusters {
+            let anchors = match (o.bundle(c.ca), &c.ca_path) {
+                (Some(b), _) => Anchors::Bundle(b),
+                (None, Some(p)) => match self.host_file(p) {
+                    Target::Bundle { bundle, .. } => Anchors::Bundle(bundle),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            self.graph.trusts.push(Trust {
+                component: comp,
+                channel: "kube-apiserver".into(),
+                direction: Direction::Server,
+                flag: "certificate-authority-data".into(),
+                anchors,
+                location: c.location.clone(),
+                via: format!("kubeconfig cluster {}", c.name),
+                host: c.server.as_deref().and_then(url_host),
+                host_location: Some(c.location.clone()),
+                checks: Vec::new(),
+            });
+        }
+        for u in users {
+            if let Some(b) = o.bundle(u.cert) {
+                self.graph.clients.push(Presented {
+                    component: comp,
+                    channel: "kube-apiserver".into(),
+                    bundle: Some(b),
+                    source: Source::Static,
+                    location: u.location.clone(),
+                    via: format!("kubeconfig user {}", u.name),
+                });
+            }
+        }
+    }
+
+    /// Components behind a host, seen from `from`.
+    fn peers_for_host(&self, from: &str, host: &str, ns: Option<&str>) -> Peers {
+        let parts: Vec<&str> = host.split('.').collect();
+        let svc = match parts.as_slice() {
+            [name] => Some((*name, ns)),
+            [name, n] => Some((*name, Some(*n))),
+            [name, n, "svc", ..] => Some((*name, Some(*n))),
+            _ => None,
+        };
+        if let Some((name, sns)) = svc {
+            match self.nearest(from, &["Service"], name, sns) {
+                Err(e) => return Peers::Ambiguous(e),
+                Ok(Some(s)) => {
+                    let so = self.obj(s);
+                    if let Body::Service { selector } = &so.object.body {
+                        if !selector.is_empty() {
+                            let mut cands: Vec<(usize, usize)> = Vec::new();
+                            for (&oi, comps) in &self.of_object {
+                                let o = self.obj(oi);
+                                let Body::Workload(pod) = &o.object.body else {
+                                    continue;
+                                };
+                                if !ns_match(
+                                    so.object.namespace.as_deref(),
+                                    o.object.namespace.as_deref(),
+                                ) {
+                                    continue;
+                                }
+                                if selector.iter().all(|kv| pod.labels.contains(kv)) {
+                                    for &c in comps {
+                                        cands.push((distance(&so.path, &o.path), c));
+                                    }
+                                }
+                            }
+                            if let Some(best) = cands.iter().map(|c| c.0).min() {
+                                return Peers::Found(
+                                    cands.iter().filter(|c| c.0 == best).map(|c| c.1).collect(),
+                                );
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {}
+            }
+        }
+        // A workload whose serving certificate names the host.
+        let mut cands: Vec<(usize, usize)> = Vec::new();
+        for s in &self.graph.serves {
+            let Some(b) = s.bundle else { continue };
+            let Some(leaf) = self.certs_of(b).into_iter().next() else {
+                continue;
+            };
+            let names = leaf
+                .sans
+                .iter()
+                .any(|n| matches!(n, San::Dns(d) | San::Ip(d) if san_covers(d, host)));
+            if names {
+                let c = &self.graph.components[s.component];
+                cands.push((distance(from, &self.obj(c.object).path), s.component));
+            }
+        }
+        match cands.iter().map(|c| c.0).min() {
+            Some(best) => Peers::Found(cands.iter().filter(|c| c.0 == best).map(|c| c.1).collect()),
+            None => Peers::None,
+        }
+    }
+
+    /// Components serving (or holding a client certificate for) a channel, nearest to `from`.
+    fn by_channel(
+        &self,
+        from: &str,
+        channel: &str,
+        client: bool,
+        except: usize,
+    ) -> Vec<(usize, usize)> {
+        let list = if client {
+            &self.graph.clients
+        } else {
+            &self.graph.serves
+        };
+        let mut cands: Vec<(usize, usize, usize)> = Vec::new();
+        for (pi, p) in list.iter().enumerate() {
+            if p.channel != channel || (p.component == except && !channel.ends_with("-peer")) {
+                continue;
+            }
+            let c = &self.graph.components[p.component];
+            cands.push((distance(from, &self.obj(c.object).path), p.component, pi));
+        }
+        let Some(best) = cands.iter().map(|c| c.0).min() else {
+            return Vec::new();
+        };
+        cands
+            .into_iter()
+            .filter(|c| c.0 == best)
+            .map(|c| (c.1, c.2))
+            .collect()
+    }
+
+    fn verdict(
+        &self,
+        anchors: &Anchors,
+        p: &Presented,
+        usage: Usage,
+        host: Option<&str>,
+    ) -> Option<Verdict> {
+        let anchor_certs: Vec<&CertInfo> = match anchors {
+            Anchors::Bundle(b) => self.certs_of(*b),
+            Anchors::Issuer { ca: Some(fp), .. } => self
+                .inv
+                .certs
+                .get(fp)
+                .map(|e| &*e.info)
+                .into_iter()
+                .collect(),
+            _ => return None,
+        };
+        match (&p.source, p.bundle) {
+            (_, Some(b)) => {
+                let chain = self.certs_of(b);
+                if chain.is_empty() {
+                    return None;
+                }
+                Some(verify::verify(&chain, &anchor_certs, self.now, usage, host))
+            }
+            (
+                Source::CertManager {
+                    issuer,
+                    names,
+                    issuer_ca,
+                    ..
+                },
+                None,
+            ) => {
+                let Some(ca) = issuer_ca.as_ref().and_then(|fp| self.inv.certs.get(fp)) else {
+                    // ACME, Vault, an external issuer: nothing in the repository to compare.
+                    return None;
+                };
+                let ca = &*ca.info;
+                let anchored = anchor_certs.iter().any(|a| {
+                    a.fingerprint == ca.fingerprint
+                        || x509::issued_by(ca, a) == x509::Issuance::Issued
+                });
+                if !anchored {
+                    return Some(Verdict::NoPath {
+                        reason: format!(
+                            "the certificate will be issued by {issuer} (CA {}), which no anchor in the bundle is or issued",
+                            crate::rules::describe_cert(ca)
+                        ),
+                    });
+                }
+                match host {
+                    Some(h)
+                        if usage == Usage::ServerAuth
+                            && !names.iter().any(|n| san_covers(n, h)) =>
+                    {
+                        Some(Verdict::NameMismatch {
+                            name: h.to_owned(),
+                            presented: names.clone(),
+                        })
+                    }
+                    _ => Some(Verdict::Valid),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Resolves every trust reference to its peers and verifies.
+    fn check_trusts(&mut self) {
+        let mut notes = Vec::new();
+        for ti in 0..self.graph.trusts.len() {
+            let t = &self.graph.trusts[ti];
+            let comp = &self.graph.components[t.component];
+            let from = self.obj(comp.object).path.clone();
+            let ns = self.obj(comp.object).object.namespace.clone();
+            if let Anchors::Unresolved(why) = &t.anchors {
+                notes.push((
+                    t.location.clone(),
+                    Some(t.component),
+                    format!("{}: cannot follow: {why}", t.flag),
+                ));
+                continue;
+            }
+            let mut checks = Vec::new();
+            match t.direction {
+                Direction::Server => {
+                    let peers = match &t.host {
+                        Some(h) => match self.peers_for_host(&from, h, ns.as_deref()) {
+                            Peers::Found(p) => p,
+                            Peers::Ambiguous(e) => {
+                                notes.push((
+                                    t.location.clone(),
+                                    Some(t.component),
+                                    format!("{}: peer {h}: {e}", t.flag),
+                                ));
+                                continue;
+                            }
+                            Peers::None => self
+                                .by_channel(&from, &t.channel, false, t.component)
+                                .into_iter()
+                                .map(|c| c.0)
+                                .collect(),
+                        },
+                        None => self
+                            .by_channel(&from, &t.channel, false, t.component)
+                            .into_iter()
+                            .map(|c| c.0)
+                            .collect(),
+                    };
+                    let peers: BTreeSet<usize> = peers.into_iter().collect();
+                    if peers.is_empty() {
+                        let what = t
+                            .host
+                            .clone()
+                            .unwrap_or_else(|| format!("a {} server", t.channel));
+                        notes.push((
+                            t.location.clone(),
+                            Some(t.component),
+                            format!(
+                                "{}: no component in the scanned files serves {what}",
+                                t.flag
+                            ),
+                        ));
+                        continue;
+                    }
+                    for peer in peers {
+                        let served: Vec<usize> = self
+                            .graph
+                            .serves
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, s)| s.component == peer)
+                            .map(|(i, _)| i)
+                            .collect();
+                        let pick = served
+                            .iter()
+                            .copied()
+                            .find(|&i| self.graph.serves[i].channel == t.channel)
+                            .or_else(|| served.first().copied());
+                        let Some(si) = pick else {
+                            notes.push((
+                                t.location.clone(),
+                                Some(t.component),
+                                format!(
+                                    "{}: peer {} presents no serving certificate",
+                                    t.flag, self.graph.components[peer].name
+                                ),
+                            ));
+                            continue;
+                        };
+                        let s = &self.graph.serves[si];
+                        if let Source::Unresolved(why) = &s.source {
+                            notes.push((
+                                s.location.clone(),
+                                Some(peer),
+                                format!("serving certificate: cannot follow: {why}"),
+                            ));
+                            continue;
+                        }
+                        if let Some(v) =
+                            self.verdict(&t.anchors, s, Usage::ServerAuth, t.host.as_deref())
+                        {
+                            checks.push(Check {
+                                peer,
+                                presented: si,
+                                verdict: v,
+                            });
+                        }
+                    }
+                }
+                Direction::Client => {
+                    for (peer, ci) in self.by_channel(&from, &t.channel, true, t.component) {
+                        let s = &self.graph.clients[ci];
+                        if let Some(v) = self.verdict(&t.anchors, s, Usage::ClientAuth, None) {
+                            checks.push(Check {
+                                peer,
+                                presented: ci,
+                                verdict: v,
+                            });
+                        }
+                    }
+                }
+            }
+            self.graph.trusts[ti].checks = checks;
+        }
+        for (loc, comp, msg) in notes {
+            self.note(&loc, comp, msg);
+        }
+    }
+
+    /// Builds the graph.
+    pub fn build(mut self) -> Graph {
+        for oi in 0..self.inv.objects.len() {
+            match &self.obj(oi).object.body {
+                Body::Workload(pod) => self.workload(oi, pod),
+                Body::Webhooks(ccs) => self.client_configs(oi, ccs),
+                Body::Kubeconfig { clusters, users } => self.kubeconfig(oi, clusters, users),
+                _ => {}
+            }
+        }
+        for pi in 0..self.graph.serves.len() + self.graph.clients.len() {
+            let (p, kind) = if pi < self.graph.serves.len() {
+                (&self.graph.serves[pi], "serving")
+            } else {
+                (&self.graph.clients[pi - self.graph.serves.len()], "client")
+            };
+            if let Source::Unresolved(why) = &p.source {
+                let (loc, comp, msg) = (
+                    p.location.clone(),
+                    p.component,
+                    format!("{kind} certificate: cannot follow: {why}"),
+                );
+                self.note(&loc, Some(comp), msg);
+            }
+        }
+        self.check_trusts();
+        self.graph.notes.sort();
+        self.graph.notes.dedup();
+        self.graph
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(
+            url_host("https://etcd.kube-system.svc:2379").as_deref(),
+            Some("etcd.kube-system.svc")
+        );
+        assert_eq!(url_host("https://[::1]:2379/x").as_deref(), Some("::1"));
+        assert_eq!(url_host("etcd:2379").as_deref(), Some("etcd"));
+        assert_eq!(
+            url_host("https://u:p@Example.org").as_deref(),
+            Some("example.org")
+        );
+    }
+
+    #[test]
+    fn nearest_is_by_directory() {
+        assert_eq!(distance("a/b/x.yaml", "a/b/x.yaml"), 0);
+        assert_eq!(distance("a/b/x.yaml", "a/b/y.yaml"), 1);
+        assert!(distance("a/b/x.yaml", "a/c/y.yaml") < distance("a/b/x.yaml", "d/c/y.yaml"));
+    }
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(san_covers("*.example.org", "a.example.org"));
+        assert!(!san_covers("*.example.org", "a.b.example.org"));
+        assert!(san_covers("Etcd.Svc", "etcd.svc"));
+    }
+}

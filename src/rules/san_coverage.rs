@@ -1,0 +1,104 @@
+//! `san-coverage`: the name a client uses is not on the certificate it gets.
+
+use super::{declare_rule, Context};
+use crate::finding::{Finding, Related, Severity};
+use crate::inventory::graph::Source;
+use crate::verify::Verdict;
+
+declare_rule! {
+    /// What it detects: a client reaches a component by a host name — a
+    /// URL in a flag (`--etcd-servers`), a webhook's Service
+    /// (`name.namespace.svc`), a kubeconfig's `server` — that the
+    /// certificate the component serves does not cover: not among its DNS
+    /// or IP subject alternative names (wildcards match one label; the
+    /// subject CN is ignored, as Go and rustls do). For a cert-manager
+    /// source, the `Certificate`'s `dnsNames` are checked before anything
+    /// is issued.
+    ///
+    /// Why it matters: the TLS handshake fails with "certificate is valid
+    /// for X, not Y" on the first connection after the certificate changes.
+    /// On 2023-08-09 a global default switched MediaWiki's TLS terminator to
+    /// a cert-manager certificate whose names lacked `en.wikipedia.org`;
+    /// every probe failed until the change was reverted.
+    ///
+    /// Example: a ValidatingWebhookConfiguration calls Service
+    /// `policy-webhook` in namespace `apps`, so the API server expects
+    /// `policy-webhook.apps.svc`; the Secret the webhook serves holds a
+    /// certificate for `policy.apps.svc` only.
+    pub static RULE = {
+        id: "san-coverage",
+        severity: Severity::Error,
+        summary: "a served certificate does not cover the host name its clients use",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let inv = ctx.inventory;
+    let g = &inv.graph;
+    let mut out = Vec::new();
+    for t in &g.trusts {
+        for c in &t.checks {
+            let Verdict::NameMismatch { name, presented } = &c.verdict else {
+                continue;
+            };
+            let comp = &g.components[t.component];
+            let peer = &g.components[c.peer];
+            let s = &g.serves[c.presented];
+            let (location, what) = match (&s.source, s.bundle) {
+                (
+                    Source::CertManager {
+                        certificate,
+                        issuer,
+                        ..
+                    },
+                    None,
+                ) => (
+                    certificate.clone(),
+                    format!("the cert-manager Certificate ({issuer}) lists"),
+                ),
+                (_, Some(b)) => (
+                    inv.bundles[b]
+                        .members
+                        .first()
+                        .map(|m| m.1.clone())
+                        .unwrap_or_else(|| s.location.clone()),
+                    "its certificate names".to_owned(),
+                ),
+                _ => (s.location.clone(), "its certificate names".to_owned()),
+            };
+            let names = if presented.is_empty() {
+                "nothing".to_owned()
+            } else {
+                presented.join(", ")
+            };
+            let mut f = Finding::new(
+                RULE.id,
+                RULE.severity,
+                location,
+                format!(
+                    "{} reaches {} as {name}, but {what} {names}",
+                    comp.name, peer.name
+                ),
+            );
+            if let Some(h) = &t.host_location {
+                f.related.push(Related {
+                    location: h.clone(),
+                    note: format!("{} uses {name} here", comp.name),
+                });
+            }
+            f.related.push(Related {
+                location: s.location.clone(),
+                note: format!("{} serves it here ({})", peer.name, s.via),
+            });
+            if let Some(b) = s.bundle {
+                f.certificates
+                    .extend(inv.bundles[b].members.first().map(|m| m.0.clone()));
+            }
+            f.component = Some(peer.name.clone());
+            f.peer = Some(comp.name.clone());
+            out.push(f);
+        }
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! `trust-mismatch`: a component trusts CAs that did not issue its peer's certificate.
+
+use super::{declare_rule, describe_cert, Context};
+use crate::finding::{Finding, Related, Severity};
+use crate::inventory::graph::{Anchors, Direction, Source};
+use crate::verify::Verdict;
+
+declare_rule! {
+    /// What it detects: a trust reference — a flag such as kube-apiserver's
+    /// `--etcd-cafile`, etcd's `--trusted-ca-file`, a webhook's `caBundle`,
+    /// a kubeconfig's `certificate-authority-data` — whose bundle holds no
+    /// anchor that the peer's certificate chains to. The peer is found
+    /// through the client's URL (a Service and its selector, or a serving
+    /// certificate that names the host) or, failing that, the policy role
+    /// (the one etcd in the scope). The chain is checked as a TLS client
+    /// would (rustls-webpki: signatures, CA constraints, key usage), for
+    /// server or client authentication as the edge requires. A chain that
+    /// builds but fails only on time or on the name is reported by
+    /// `expired` or `san-coverage`, not here.
+    ///
+    /// Why it matters: nothing fails until the client reconnects — a
+    /// restart, a failover, a certificate renewal — and then it cannot reach
+    /// its peer at all. On 2019-09-10 Toolforge's kube-apiserver was
+    /// restarted trusting a CA that had not issued etcd's certificate; the
+    /// API server could not reach etcd ("etcd cluster is unavailable or
+    /// misconfigured") and the cluster was down for hours while people
+    /// debugged etcd itself.
+    ///
+    /// Example: `rendered/prod/control-plane.yaml` runs kube-apiserver with
+    /// `--etcd-cafile=/etc/kubernetes/etcd-ca/ca.crt`, mounted from
+    /// ConfigMap `kube-system/apiserver-etcd-ca`, which holds `CN=etcd CA
+    /// (previous)`; etcd serves `--cert-file` from Secret
+    /// `kube-system/etcd-server-tls`, issued by `CN=etcd CA`.
+    pub static RULE = {
+        id: "trust-mismatch",
+        severity: Severity::Error,
+        summary: "a trusted CA bundle did not issue the peer's certificate",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let inv = ctx.inventory;
+    let g = &inv.graph;
+    let mut out = Vec::new();
+    for t in &g.trusts {
+        for c in &t.checks {
+            let Verdict::NoPath { reason } = &c.verdict else {
+                continue;
+            };
+            let comp = &g.components[t.component];
+            let peer = &g.components[c.peer];
+            let presented = match t.direction {
+                Direction::Server => &g.serves[c.presented],
+                Direction::Client => &g.clients[c.presented],
+            };
+            let what = match t.direction {
+                Direction::Server => "serving",
+                Direction::Client => "client",
+            };
+            let mut f = Finding::new(
+                RULE.id,
+                RULE.severity,
+                t.location.clone(),
+                format!(
+                    "{} trusts {} for {}, but that does not accept {}'s {what} certificate: {reason}",
+                    comp.name, t.via, t.channel, peer.name
+                ),
+            );
+            if let Anchors::Bundle(b) = &t.anchors {
+                for (fp, loc) in &inv.bundles[*b].members {
+                    let name = inv
+                        .certs
+                        .get(fp)
+                        .map(|e| describe_cert(&e.info))
+                        .unwrap_or_default();
+                    f.related.push(Related {
+                        location: loc.clone(),
+                        note: format!("trusted: {name}"),
+                    });
+                    f.certificates.push(fp.clone());
+                }
+            }
+            match (&presented.source, presented.bundle) {
+                (_, Some(b)) => {
+                    if let Some((fp, loc)) = inv.bundles[b].members.first() {
+                        let name = inv
+                            .certs
+                            .get(fp)
+                            .map(|e| describe_cert(&e.info))
+                            .unwrap_or_default();
+                        f.related.push(Related {
+                            location: loc.clone(),
+                            note: format!(
+                                "{}'s {what} certificate ({}): {name}",
+                                peer.name, presented.via
+                            ),
+                        });
+                        f.certificates.push(fp.clone());
+                    }
+                }
+                (
+                    Source::CertManager {
+                        certificate,
+                        issuer,
+                        ..
+                    },
+                    None,
+                ) => {
+                    f.related.push(Related {
+                        location: certificate.clone(),
+                        note: format!(
+                            "{}'s certificate comes from cert-manager {issuer}",
+                            peer.name
+                        ),
+                    });
+                }
+                _ => {}
+            }
+            f.related.push(Related {
+                location: presented.location.clone(),
+                note: format!("{} names it here", peer.name),
+            });
+            f.component = Some(comp.name.clone());
+            f.peer = Some(peer.name.clone());
+            out.push(f);
+        }
+    }
+    out
+}

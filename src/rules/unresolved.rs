@@ -1,0 +1,47 @@
+//! `unresolved`: a reference that cannot be followed.
+
+use super::{declare_rule, Context};
+use crate::finding::{Finding, Severity};
+
+declare_rule! {
+    /// What it detects: a certificate or trust reference that certdrift
+    /// cannot follow to its certificates: a flag's path outside every
+    /// mounted volume, a Secret or ConfigMap that is not in the scanned
+    /// files (and no cert-manager `Certificate` writes it), a key the object
+    /// does not have, a peer that no scanned component serves, or a name
+    /// that two equally near objects share.
+    ///
+    /// Why it matters: what cannot be followed cannot be checked. A note,
+    /// not a failure: scan more of the repository, render the missing
+    /// chart, or map host paths with `--map-path` to close the gap.
+    ///
+    /// Example: kube-apiserver's `--kubelet-certificate-authority` names a
+    /// CA, but no kubelet is among the scanned manifests.
+    pub static RULE = {
+        id: "unresolved",
+        severity: Severity::Note,
+        summary: "a certificate or trust reference cannot be followed",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    ctx.inventory
+        .graph
+        .notes
+        .iter()
+        .map(|n| {
+            let mut f = Finding::new(
+                RULE.id,
+                RULE.severity,
+                n.location.clone(),
+                match &n.component {
+                    Some(c) => format!("{c}: {}", n.message),
+                    None => n.message.clone(),
+                },
+            );
+            f.component = n.component.clone();
+            f
+        })
+        .collect()
+}
