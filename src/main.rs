@@ -84,6 +84,9 @@ struct ScanArgs {
     /// (static pods' `hostPath` volumes), e.g. `/etc/kubernetes/pki=pki` (repeatable).
     #[arg(long, value_name = "HOST=REPO")]
     map_path: Vec<String>,
+    /// A policy file to add to the built-in one (repeatable).
+    #[arg(long, value_name = "FILE")]
+    policy: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -131,6 +134,16 @@ fn parse_now(s: Option<&str>) -> Result<i64> {
     }
 }
 
+fn load_policy(files: &[PathBuf]) -> Result<certdrift::policy::Policy> {
+    let mut policy = certdrift::policy::builtin();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read policy {}", f.display()))?;
+        policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
+    }
+    Ok(policy)
+}
+
 fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
     let roots = if a.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -157,7 +170,7 @@ fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
                     .with_context(|| format!("--map-path {m:?} is not HOST=REPO"))
             })
             .collect::<Result<_>>()?,
-        policy: certdrift::policy::builtin(),
+        policy: load_policy(&a.policy)?,
     };
     let result = scan::scan(&opts)?;
     if result.inventory.files_scanned == 0 && !a.allow_empty {

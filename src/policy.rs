@@ -223,6 +223,24 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
     Ok(role)
 }
 
+impl Policy {
+    /// Adds a user policy on top: a role of the same name replaces the
+    /// built-in one, `same_ca` entries add up, `max_cas` overrides.
+    pub fn merge(&mut self, other: Policy) {
+        for role in other.roles {
+            match self.roles.iter_mut().find(|r| r.name == role.name) {
+                Some(r) => *r = role,
+                None => self.roles.push(role),
+            }
+        }
+        self.roles.sort_by_key(|r| r.name == "*");
+        self.same_ca.extend(other.same_ca);
+        if other.max_cas.is_some() {
+            self.max_cas = other.max_cas;
+        }
+    }
+}
+
 /// The built-in policy.
 pub fn builtin() -> Policy {
     // The embedded file is tested below; a broken build-in is a bug, not input.

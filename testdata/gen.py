@@ -199,6 +199,176 @@ webhooks:
     write("demo/hieradata/common.yaml", f"profile::base::root_ca: |\n{ind(pem(root[1]), 2)}\n")
 
 
+def pod(name, ns, command, mounts, volumes, kind="Pod", labels=None):
+    """A static Pod (kind Pod) or a Deployment running one container."""
+    cmd = "\n".join(f"    - {c}" for c in command)
+    mnt = "\n".join(f"    - {{name: {n}, mountPath: {p}}}" for n, p in mounts)
+    vol = "\n".join(f"  - {v}" for v in volumes)
+    lab = labels or {"app": name}
+    lab_s = "{" + ", ".join(f"{k}: {v}" for k, v in lab.items()) + "}"
+    spec = f"""containers:
+  - name: {name}
+    image: registry.example.org/{name}:1.0
+    command:
+{cmd}
+    volumeMounts:
+{mnt}
+  volumes:
+{vol}"""
+    if kind == "Pod":
+        return f"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {lab_s}\nspec:\n  " + spec + "\n"
+    body = textwrap.indent("spec:\n  " + spec, "    ")
+    return (f"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
+            f"spec:\n  selector: {{matchLabels: {lab_s}}}\n  template:\n    metadata: {{labels: {lab_s}}}\n{body}\n")
+
+
+def opaque(name_, ns, data, string=False):
+    section = "stringData" if string else "data"
+    body = "\n".join(f"  {k}: |\n{ind(v, 4)}" if string else f"  {k}: {b64(v)}" for k, v in data.items())
+    return f"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {name_}\n  namespace: {ns}\n{section}:\n{body}\n"
+
+
+def service(name_, ns, selector):
+    return f"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {name_}\n  namespace: {ns}\nspec:\n  selector: {{app: {selector}}}\n  ports: [{{port: 443, targetPort: 8443}}]\n"
+
+
+def toolforge(right):
+    """The 2019-09-10 Toolforge outage in Kubernetes form: kube-apiserver's
+    --etcd-cafile holds the new cloudinfra puppet CA, but etcd's serving
+    certificate was issued by the old project puppetmaster's CA."""
+    old = ca("Puppet CA: labs-puppetmaster.wikimedia.org")
+    new = ca("Puppet CA: puppetmaster.cloudinfra.wmflabs.org")
+    etcd = leaf(old, "tools-k8s-etcd-1.tools.eqiad.wmflabs", ["tools-k8s-etcd-1.tools.eqiad.wmflabs"])
+    client = leaf(old, "tools-k8s-master-1.tools.eqiad.wmflabs", ["tools-k8s-master-1.tools.eqiad.wmflabs"])
+    return (opaque("etcd-pki", "kube-system", {"server.crt": pem(etcd[1]), "ca.crt": pem(old[1])})
+            + opaque("apiserver-pki", "kube-system", {"etcd-ca.crt": pem((old if right else new)[1]),
+                                                      "etcd-client.crt": pem(client[1])})
+            + pod("etcd", "kube-system", ["etcd", "--cert-file=/etc/etcd/pki/server.crt",
+                                          "--trusted-ca-file=/etc/etcd/pki/ca.crt", "--client-cert-auth=true",
+                                          "--advertise-client-urls=https://tools-k8s-etcd-1.tools.eqiad.wmflabs:2379"],
+                  [("pki", "/etc/etcd/pki")], ["{name: pki, secret: {secretName: etcd-pki}}"])
+            + pod("kube-apiserver", "kube-system",
+                  ["kube-apiserver", "--etcd-servers=https://tools-k8s-etcd-1.tools.eqiad.wmflabs:2379",
+                   "--etcd-cafile=/etc/kubernetes/pki/etcd-ca.crt",
+                   "--etcd-certfile=/etc/kubernetes/pki/etcd-client.crt"],
+                  [("pki", "/etc/kubernetes/pki")], ["{name: pki, secret: {secretName: apiserver-pki}}"]))
+
+
+def webhook_config(kind, name_, ns, svc, bundle):
+    if kind == "APIService":
+        return (f"---\napiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata:\n  name: {name_}\nspec:\n"
+                f"  group: metrics.k8s.io\n  version: v1beta1\n  service: {{name: {svc}, namespace: {ns}}}\n"
+                f"  caBundle: {b64(pem(bundle))}\n")
+    if kind == "CRD":
+        return (f"---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name_}\n"
+                f"spec:\n  group: example.org\n  conversion:\n    strategy: Webhook\n    webhook:\n"
+                f"      conversionReviewVersions: [v1]\n      clientConfig:\n"
+                f"        service: {{name: {svc}, namespace: {ns}, path: /convert}}\n"
+                f"        caBundle: {b64(pem(bundle))}\n")
+    return (f"---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n"
+            f"metadata:\n  name: {name_}\nwebhooks:\n- name: {name_}.example.org\n  clientConfig:\n"
+            f"    service: {{name: {svc}, namespace: {ns}}}\n    caBundle: {b64(pem(bundle))}\n")
+
+
+def trust_fixtures():
+    for kind in ("fail", "pass"):
+        write(f"trust-mismatch/{kind}/control-plane.yaml", toolforge(kind == "pass"))
+    hooks_ca, other = ca("Webhooks CA"), ca("Unrelated CA")
+    host = "hook.apps.svc"
+    serving = leaf(hooks_ca, host, [host])
+    sp = pem(serving[1])
+    variants = {
+        "projected": (opaque("hook-tls", "apps", {"tls.crt": sp})
+                      + pod("hook", "apps", ["/hook", "--tls-cert-file=/certs/serving.crt"], [("certs", "/certs")],
+                            ["{name: certs, projected: {sources: [{secret: {name: hook-tls, items: [{key: tls.crt, path: serving.crt}]}}]}}"],
+                            kind="Deployment"), "Validating"),
+        "string-data": (opaque("hook-tls", "apps", {"tls.crt": sp}, string=True)
+                        + pod("hook", "apps", ["/hook", "--tls-cert-file=/tls/tls.crt"], [("tls", "/tls")],
+                              ["{name: tls, secret: {secretName: hook-tls}}"], kind="Deployment"), "Validating"),
+        "items": (opaque("hook-tls", "apps", {"tls.crt": sp})
+                  + pod("hook", "apps", ["/hook", "--tls-cert-file=/tls/server.pem"], [("tls", "/tls")],
+                        ["{name: tls, secret: {secretName: hook-tls, items: [{key: tls.crt, path: server.pem}]}}"],
+                        kind="Deployment"), "Validating"),
+        "cert-dir": (opaque("hook-tls", "apps", {"tls.crt": sp})
+                     + pod("hook", "apps", ["/manager", "--cert-dir=/tmp/k8s-webhook-server/serving-certs"],
+                           [("cert", "/tmp/k8s-webhook-server/serving-certs")],
+                           ["{name: cert, secret: {secretName: hook-tls}}"], kind="Deployment"), "Validating"),
+        "apiservice": (opaque("hook-tls", "apps", {"tls.crt": sp})
+                       + pod("hook", "apps", ["/metrics-server", "--tls-cert-file=/tls/tls.crt"], [("tls", "/tls")],
+                             ["{name: tls, secret: {secretName: hook-tls}}"], kind="Deployment"), "APIService"),
+        "crd-conversion": (opaque("hook-tls", "apps", {"tls.crt": sp})
+                           + pod("hook", "apps", ["/converter", "--tls-cert-file=/tls/tls.crt"], [("tls", "/tls")],
+                                 ["{name: tls, secret: {secretName: hook-tls}}"], kind="Deployment"), "CRD"),
+    }
+    for variant, (objects, kind) in variants.items():
+        for case in ("fail", "pass"):
+            bundle = other if case == "fail" else hooks_ca
+            cfg = webhook_config(kind, "v1beta1.metrics.k8s.io" if kind == "APIService" else
+                                 ("widgets.example.org" if kind == "CRD" else "hook"), "apps", "hook", bundle[1])
+            write(f"trust/{variant}/{case}/hook.yaml", objects + service("hook", "apps", "hook") + cfg)
+
+    # san-coverage: the webhook's certificate names policy.apps.svc, not policy-webhook.apps.svc.
+    for case, sans in (("fail", ["policy.apps.svc"]), ("pass", ["policy-webhook.apps.svc"])):
+        cert = leaf(hooks_ca, sans[0], sans)
+        write(f"san-coverage/{case}/policy.yaml",
+              opaque("policy-tls", "apps", {"tls.crt": pem(cert[1])})
+              + pod("policy", "apps", ["/policy", "--tls-cert-file=/tls/tls.crt"], [("tls", "/tls")],
+                    ["{name: tls, secret: {secretName: policy-tls}}"], kind="Deployment")
+              + service("policy-webhook", "apps", "policy")
+              + webhook_config("Validating", "policy", "apps", "policy-webhook", hooks_ca[1]))
+
+    # ca-divergence: etcd trusts one CA for clients and another for peers (the policy says: one).
+    etcd_ca, puppet_ca = ca("etcd CA"), ca("Puppet CA: puppet")
+    e_leaf = leaf(etcd_ca, "etcd-0.etcd.kube-system.svc", ["etcd-0.etcd.kube-system.svc"])
+    for case in ("fail", "pass"):
+        peer_ca = puppet_ca if case == "fail" else etcd_ca
+        write(f"ca-divergence/{case}/etcd.yaml",
+              opaque("etcd-pki", "kube-system", {"server.crt": pem(e_leaf[1]), "ca.crt": pem(etcd_ca[1]),
+                                                 "peer-ca.crt": pem(peer_ca[1])})
+              + pod("etcd", "kube-system", ["etcd", "--cert-file=/pki/server.crt", "--trusted-ca-file=/pki/ca.crt",
+                                            "--peer-cert-file=/pki/server.crt",
+                                            "--peer-trusted-ca-file=/pki/peer-ca.crt"],
+                    [("pki", "/pki")], ["{name: pki, secret: {secretName: etcd-pki}}"], kind="Deployment"))
+
+    # source-divergence: apps/api uses cert-manager in eqiad, a static Secret in codfw.
+    api = leaf(hooks_ca, "api.example.org", ["api.example.org"])
+    deploy = pod("api", "apps", ["/api", "--tls-cert-file=/tls/tls.crt"], [("tls", "/tls")],
+                 ["{name: tls, secret: {secretName: api-tls}}"], kind="Deployment")
+    static = opaque("api-tls", "apps", {"tls.crt": pem(api[1])}) + deploy
+    managed = deploy + """---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: api
+  namespace: apps
+spec:
+  secretName: api-tls
+  dnsNames: [api.example.org]
+  issuerRef: {name: internal-ca, kind: ClusterIssuer}
+"""
+    write("source-divergence/fail/rendered/eqiad/api.yaml", managed)
+    write("source-divergence/fail/rendered/codfw/api.yaml", static)
+    write("source-divergence/pass/rendered/eqiad/api.yaml", static)
+    write("source-divergence/pass/rendered/codfw/api.yaml", static)
+
+    # too-many-cas: a policy allows one root per scope; the API server trusts two for clients.
+    for case in ("fail", "pass"):
+        roots = [etcd_ca, puppet_ca] if case == "fail" else [etcd_ca]
+        write(f"too-many-cas/{case}/certdrift-policy.yaml", "max_cas: 1\n")
+        write(f"too-many-cas/{case}/apiserver.yaml",
+              opaque("apiserver-pki", "kube-system", {"client-ca.crt": "".join(pem(r[1]) for r in roots)})
+              + pod("kube-apiserver", "kube-system", ["kube-apiserver", "--client-ca-file=/pki/client-ca.crt"],
+                    [("pki", "/pki")], ["{name: pki, secret: {secretName: apiserver-pki}}"]))
+
+    # unresolved: the CA the API server trusts for etcd is in a Secret nobody committed.
+    for case in ("fail", "pass"):
+        text = toolforge(True)
+        if case == "fail":
+            text = text.replace("secretName: apiserver-pki", "secretName: apiserver-pki-private")
+        write(f"unresolved/{case}/control-plane.yaml", text)
+
+
 if __name__ == "__main__":
     rule_fixtures()
+    trust_fixtures()
     demo()

@@ -132,3 +132,12 @@ fn documentation_reports_keys_but_not_example_certificates() {
         "{found:?}"
     );
 }
+
+#[test]
+fn explain_trust_mismatch_tells_the_toolforge_story() {
+    let s = stdout(&run(&repo(), &["explain", "trust-mismatch"]));
+    assert!(
+        s.contains("Toolforge") && s.contains("--etcd-cafile"),
+        "{s}"
+    );
+}

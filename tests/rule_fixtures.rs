@@ -6,8 +6,13 @@ use common::*;
 
 fn case(rule: &str, kind: &str) -> (i32, String, serde_json::Value) {
     let dir = repo().join("testdata").join(rule).join(kind);
-    let text = run(&dir, &["scan", "--now", NOW, "."]);
-    let js = run(&dir, &["scan", "--now", NOW, "--format", "json", "."]);
+    let mut args = vec!["scan", "--now", NOW];
+    // A fixture can bring its own policy (e.g. `max_cas` for too-many-cas).
+    if dir.join("certdrift-policy.yaml").exists() {
+        args.extend(["--policy", "certdrift-policy.yaml"]);
+    }
+    let text = run(&dir, &[&args[..], &["."]].concat());
+    let js = run(&dir, &[&args[..], &["--format", "json", "."]].concat());
     assert_eq!(text.status.code(), js.status.code());
     (text.status.code().unwrap(), stdout(&text), json(&js))
 }
@@ -65,6 +70,30 @@ fn duplicate_in_bundle() {
 fn malformed() {
     check_rule("malformed");
 }
+#[test]
+fn trust_mismatch() {
+    check_rule("trust-mismatch");
+}
+#[test]
+fn san_coverage() {
+    check_rule("san-coverage");
+}
+#[test]
+fn ca_divergence() {
+    check_rule("ca-divergence");
+}
+#[test]
+fn source_divergence() {
+    check_rule("source-divergence");
+}
+#[test]
+fn too_many_cas() {
+    check_rule("too-many-cas");
+}
+#[test]
+fn unresolved() {
+    check_rule("unresolved");
+}
 
 /// Every rule in the table has a fixture directory, and every fixture directory a rule.
 #[test]
@@ -101,6 +130,13 @@ fn no_orphaned_snapshots() {
     let dir = repo().join("tests/snapshots");
     for e in std::fs::read_dir(&dir).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix("trust__trust-") {
+            let variant = rest.trim_end_matches("-fail.snap");
+            assert!(
+                repo().join("testdata/trust").join(variant).is_dir(),
+                "orphaned snapshot tests/snapshots/{name}"
+            );
+        }
         if name.starts_with("rule_fixtures__") {
             assert!(
                 expected.contains(&name),

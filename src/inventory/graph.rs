@@ -450,8 +450,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The cert-manager `Certificate` writing Secret `name`, nearest to `from`.
-    fn certificate_for(&self, from: &str, name: &str, ns: Option<&str>) -> Option<usize> {
+    /// The cert-manager `Certificate` writing Secret `name`, nearest to `from`, with its distance.
+    fn certificate_for(&self, from: &str, name: &str, ns: Option<&str>) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         for (i, o) in self.inv.objects.iter().enumerate() {
             if let Body::Certificate(c) = &o.object.body {
@@ -465,7 +465,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        best.map(|b| b.1)
+        best
     }
 
     /// Follows a Secret or ConfigMap key to its bundle.
@@ -483,7 +483,19 @@ impl<'a> Builder<'a> {
         } else {
             None
         };
-        match self.nearest(from, &[kind], name, ns) {
+        let mut found = self.nearest(from, &[kind], name, ns);
+        // Of a Secret and a Certificate that writes it, the nearer one is this
+        // cluster's; the other belongs to another scope.
+        let secret_distance = match &found {
+            Ok(Some(i)) => distance(from, &self.obj(*i).path),
+            _ => usize::MAX,
+        };
+        let cm = cm.filter(|(d, _)| *d <= secret_distance);
+        if cm.is_some_and(|(d, _)| d < secret_distance) {
+            found = Ok(None);
+        }
+        let cm = cm.map(|(_, c)| c);
+        match found {
             Err(e) => return Target::Missing(e),
             Ok(Some(i)) => {
                 let o = self.obj(i);

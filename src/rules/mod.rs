@@ -9,6 +9,7 @@ use crate::finding::{sort_findings, Finding, Severity};
 use crate::inventory::Inventory;
 use crate::x509::CertInfo;
 
+mod ca_divergence;
 mod duplicate_in_bundle;
 mod expired;
 mod expired_anchor;
@@ -18,6 +19,8 @@ mod not_a_ca;
 mod not_yet_valid;
 mod private_key_in_repo;
 mod san_coverage;
+mod source_divergence;
+mod too_many_cas;
 mod trust_mismatch;
 mod unresolved;
 mod weak_crypto;
@@ -75,6 +78,9 @@ pub(crate) use declare_rule;
 pub static RULES: &[&Rule] = &[
     &trust_mismatch::RULE,
     &san_coverage::RULE,
+    &ca_divergence::RULE,
+    &source_divergence::RULE,
+    &too_many_cas::RULE,
     &expired::RULE,
     &expired_anchor::RULE,
     &expires_soon::RULE,

@@ -1,0 +1,86 @@
+//! `source-divergence`: one component, different certificate sources.
+
+use super::{declare_rule, Context};
+use crate::finding::{Finding, Related, Severity};
+use std::collections::BTreeMap;
+
+declare_rule! {
+    /// What it detects: components of one group that get their serving
+    /// certificate from different sources — static (in the repository)
+    /// versus cert-manager, or different issuers. The group is the same
+    /// workload name on the same channel across scopes (one per cluster).
+    ///
+    /// Why it matters: the same release behaving differently per cluster is
+    /// how a global change bites in one place only. When 40 releases use
+    /// cert-manager and 2 still a static Secret, the 2 are either forgotten
+    /// or about to flip on their next deploy.
+    ///
+    /// Example: `apps/api` serves a cert-manager `ClusterIssuer/internal-ca`
+    /// certificate in `rendered/eqiad` and a static Secret in
+    /// `rendered/codfw`.
+    pub static RULE = {
+        id: "source-divergence",
+        severity: Severity::Warning,
+        summary: "components of one group get their certificates from different sources",
+        check: check,
+    };
+}
+
+fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    let g = &ctx.inventory.graph;
+    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (si, s) in g.serves.iter().enumerate() {
+        let c = &g.components[s.component];
+        if matches!(s.source, crate::inventory::graph::Source::Unresolved(_)) {
+            continue;
+        }
+        groups
+            .entry((c.name.as_str(), s.channel.as_str()))
+            .or_default()
+            .push(si);
+    }
+    let mut out = Vec::new();
+    for ((name, _), members) in groups {
+        let mut by_source: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for &si in &members {
+            by_source
+                .entry(g.serves[si].source.label())
+                .or_default()
+                .push(si);
+        }
+        if by_source.len() < 2 {
+            continue;
+        }
+        // Report where the minority source is.
+        let Some((odd_label, odd)) = by_source.iter().min_by_key(|(_, v)| v.len()) else {
+            continue;
+        };
+        let first = &g.serves[odd[0]];
+        let summary: Vec<String> = by_source
+            .iter()
+            .map(|(l, v)| format!("{l} in {}", v.len()))
+            .collect();
+        let mut f = Finding::new(
+            RULE.id,
+            RULE.severity,
+            first.location.clone(),
+            format!(
+                "{name} gets its certificate from {odd_label} in {}, but the group is split: {}",
+                g.components[first.component].scope,
+                summary.join(", ")
+            ),
+        );
+        for (label, list) in &by_source {
+            for &si in list.iter().filter(|&&si| si != odd[0]).take(5) {
+                let s = &g.serves[si];
+                f.related.push(Related {
+                    location: s.location.clone(),
+                    note: format!("{label} in {}", g.components[s.component].scope),
+                });
+            }
+        }
+        f.component = Some(name.to_owned());
+        out.push(f);
+    }
+    out
+}
