@@ -49,6 +49,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "never")]
         fail_on: FailOn,
     },
+    /// Draw the trust graph: components, certificates, CAs and their edges.
+    Graph {
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormatArg,
+    },
     /// List the rules.
     Rules,
     /// Explain one rule.
@@ -100,6 +108,12 @@ enum InventoryFormatArg {
     Text,
     Json,
     Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormatArg {
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -240,6 +254,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             print(&report::render_inventory(&result, format, render))?;
             Ok(exit_for(&result, fail_on))
+        }
+        Command::Graph { scan, format } => {
+            let result = run_scan(&scan)?;
+            let format = match format {
+                GraphFormatArg::Dot => report::GraphFormat::Dot,
+                GraphFormatArg::Mermaid => report::GraphFormat::Mermaid,
+            };
+            print(&report::render_graph(&result, format))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Rules => {
             let mut s = String::new();

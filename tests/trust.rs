@@ -120,3 +120,52 @@ fn generated_corpus_trust_mismatches() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// `graph --format dot` is valid Graphviz (rendered with `dot -Tsvg`), with the mismatch drawn red.
+#[test]
+fn graph_renders_with_graphviz() {
+    let dir = repo().join("testdata/trust-mismatch/fail");
+    let out = run(&dir, &["graph", "--now", NOW, "--format", "dot", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    let dot = stdout(&out);
+    assert!(
+        dot.contains("color=red") && dot.contains("trust mismatch (etcd)"),
+        "{dot}"
+    );
+    let svg = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match svg {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: Graphviz `dot` not installed ({e}); .ci/run installs it");
+            return;
+        }
+        Err(e) => panic!("Graphviz `dot` is missing in CI: {e}"),
+    };
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
+    let res = child.wait_with_output().unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(String::from_utf8_lossy(&res.stdout).contains("<svg"));
+    let mermaid = stdout(&run(
+        &dir,
+        &["graph", "--now", NOW, "--format", "mermaid", "."],
+    ));
+    assert!(
+        mermaid.starts_with("flowchart LR\n") && mermaid.contains("linkStyle"),
+        "{mermaid}"
+    );
+}

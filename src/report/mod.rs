@@ -6,6 +6,7 @@
 //! ever prints key material: excerpts are passed through [`redact`].
 
 pub mod csv;
+pub mod graph;
 pub mod json;
 pub mod text;
 
@@ -30,6 +31,23 @@ pub enum InventoryFormat {
     Json,
     /// One row per certificate reference.
     Csv,
+}
+
+/// Output formats of `graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// Renders the trust graph.
+pub fn render_graph(result: &ScanResult, format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Dot => graph::dot(&result.inventory),
+        GraphFormat::Mermaid => graph::mermaid(&result.inventory),
+    }
 }
 
 /// Rendering settings.
