@@ -236,8 +236,11 @@ fn ns_match(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
+/// A flag, its value, and where it is.
+type Flag = (String, String, Location);
+
 /// Flags and their values from a container's words: `--a=b` and `--a b`.
-fn flags(c: &Container, role: &Role) -> Vec<(String, String, Location)> {
+fn flags(c: &Container, role: &Role) -> Vec<Flag> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < c.args.len() {
@@ -776,7 +779,7 @@ impl<'a> Builder<'a> {
         let o = self.obj(oi);
         let base = self.qualified(o);
         let mut made = Vec::new();
-        let tls: Vec<(usize, &Role, Vec<(String, String, Location)>)> = pod
+        let tls: Vec<(usize, &Role, Vec<Flag>)> = pod
             .containers
             .iter()
             .enumerate()

@@ -61,6 +61,9 @@ fn names(inv: &Inventory, set: &BTreeSet<Fingerprint>) -> String {
     }
 }
 
+/// A trust reference (index) and its anchor set.
+type Member = (usize, BTreeSet<Fingerprint>);
+
 /// One finding for a group of trust references whose anchor sets differ.
 fn report(
     inv: &Inventory,
@@ -122,8 +125,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let g = &inv.graph;
     let mut out = Vec::new();
     // Several components of one scope trusting one peer.
-    let mut by_peer: BTreeMap<(String, usize, String), Vec<(usize, BTreeSet<Fingerprint>)>> =
-        BTreeMap::new();
+    let mut by_peer: BTreeMap<(String, usize, String), Vec<Member>> = BTreeMap::new();
     for (ti, t) in g.trusts.iter().enumerate() {
         if t.direction != Direction::Server {
             continue;
@@ -152,7 +154,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     }
     // Flags of one component that the policy says share a CA.
     for (role, flags) in &ctx.policy.same_ca {
-        let mut by_comp: BTreeMap<usize, Vec<(usize, BTreeSet<Fingerprint>)>> = BTreeMap::new();
+        let mut by_comp: BTreeMap<usize, Vec<Member>> = BTreeMap::new();
         for (ti, t) in g.trusts.iter().enumerate() {
             let c = &g.components[t.component];
             if c.role.as_deref() != Some(role) || !flags.contains(&t.flag) {
