@@ -9,6 +9,7 @@
 pub mod discover;
 pub mod extract;
 pub mod finding;
+pub mod hiera;
 pub mod inventory;
 pub mod policy;
 pub mod read;

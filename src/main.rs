@@ -92,9 +92,13 @@ struct ScanArgs {
     /// (static pods' `hostPath` volumes), e.g. `/etc/kubernetes/pki=pki` (repeatable).
     #[arg(long, value_name = "HOST=REPO")]
     map_path: Vec<String>,
-    /// A policy file to add to the built-in one (repeatable).
+    /// A policy file to add to the built-in one (repeatable); a
+    /// `.certdrift.yaml` at the first root is read too.
     #[arg(long, value_name = "FILE")]
     policy: Vec<PathBuf>,
+    /// A fact for Hiera lookups, `key=value` (dotted keys for nested facts; repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    fact: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -148,14 +152,28 @@ fn parse_now(s: Option<&str>) -> Result<i64> {
     }
 }
 
-fn load_policy(files: &[PathBuf]) -> Result<certdrift::policy::Policy> {
+fn load_policy(root: Option<&PathBuf>, files: &[PathBuf]) -> Result<certdrift::policy::Policy> {
     let mut policy = certdrift::policy::builtin();
-    for f in files {
+    let local = root
+        .map(|r| r.join(".certdrift.yaml"))
+        .filter(|p| p.is_file());
+    for f in local.iter().chain(files) {
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("cannot read policy {}", f.display()))?;
         policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
     }
     Ok(policy)
+}
+
+fn parse_facts(list: &[String]) -> Result<certdrift::hiera::Facts> {
+    let mut facts = certdrift::hiera::Facts::default();
+    for f in list {
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("--fact {f:?} is not KEY=VALUE"))?;
+        facts.set(k, v);
+    }
+    Ok(facts)
 }
 
 fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
@@ -165,7 +183,7 @@ fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
         a.paths.clone()
     };
     let opts = ScanOptions {
-        roots,
+        roots: roots.clone(),
         walk: WalkOptions {
             exclude: a.exclude.clone(),
             max_file_size: a.max_file_size,
@@ -184,7 +202,8 @@ fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
                     .with_context(|| format!("--map-path {m:?} is not HOST=REPO"))
             })
             .collect::<Result<_>>()?,
-        policy: load_policy(&a.policy)?,
+        policy: load_policy(roots.first(), &a.policy)?,
+        facts: parse_facts(&a.fact)?,
     };
     let result = scan::scan(&opts)?;
     if result.inventory.files_scanned == 0 && !a.allow_empty {

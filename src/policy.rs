@@ -59,6 +59,192 @@ pub struct Policy {
     pub same_ca: Vec<(String, Vec<String>)>,
     /// Most distinct self-signed roots trusted in one scope.
     pub max_cas: Option<usize>,
+    /// How to read Puppet hieradata.
+    pub hiera: HieraSettings,
+    /// Components declared by the policy (Hiera keys, values layers, files).
+    pub components: Vec<ComponentSpec>,
+    /// Components that must share a CA or a certificate source.
+    pub groups: Vec<Group>,
+    /// Severity per rule id; `None` turns a rule off.
+    pub severities: BTreeMap<String, Option<crate::finding::Severity>>,
+    /// Findings that are accepted, each with a reason.
+    pub exceptions: Vec<Exception>,
+}
+
+/// A place in a policy file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PolicyLoc {
+    /// The policy file as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// `hiera:` settings.
+#[derive(Clone, Debug, Default)]
+pub struct HieraSettings {
+    /// `config`: the hiera.yaml, relative to the scanned root.
+    pub config: Option<String>,
+    /// `map_paths`: absolute datadirs (and other host paths) and where they live in the repository.
+    pub map_paths: Vec<(String, String)>,
+    /// `functions`: custom lookup functions mapped to a built-in behaviour (`expand_path`, `yaml_data`, `eyaml`).
+    pub functions: Vec<(String, String)>,
+    /// `nodes`: named fact sets.
+    pub nodes: BTreeMap<String, Vec<(String, String)>>,
+}
+
+/// A Helm values layer of a policy component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// A values file (a template over the component's variables).
+    File(String),
+    /// A Hiera key looked up for a node; `keys` are sub-keys deep-merged in order.
+    Hiera {
+        /// The key.
+        key: String,
+        /// The node whose facts pick hierarchy levels.
+        node: Option<String>,
+        /// Sub-keys (templates) merged in order, e.g. `[default, eqiad]`.
+        keys: Vec<String>,
+    },
+}
+
+/// Where a certificate or bundle comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertRef {
+    /// A file in the repository (template).
+    File(String),
+    /// A Hiera key whose value is PEM, a `puppet:///` URL or a host path.
+    Hiera {
+        /// The key.
+        key: String,
+        /// The node (default: the component's).
+        node: Option<String>,
+    },
+    /// A path in the component's values (`mesh.certs.cert`).
+    Values(String),
+    /// A Kubernetes Secret or ConfigMap key.
+    Object {
+        /// `Secret` or `ConfigMap`.
+        kind: String,
+        /// Its namespace, if any.
+        namespace: Option<String>,
+        /// Its name.
+        name: String,
+        /// The key.
+        key: String,
+    },
+}
+
+/// cert-manager branch of a certificate-source selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertManagerSpec {
+    /// Values path that selects cert-manager when truthy.
+    pub when: String,
+    /// The issuer (template), e.g. `ClusterIssuer/{mesh.certmanager.issuer|discovery}`.
+    pub issuer: String,
+    /// dnsNames templates (each may expand to several names).
+    pub names: Vec<String>,
+}
+
+/// How a component's serving certificate is chosen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServeSpec {
+    /// cert-manager when its `when` is true.
+    pub cert_manager: Option<CertManagerSpec>,
+    /// Otherwise, this static certificate.
+    pub static_cert: Option<CertRef>,
+}
+
+/// A trust bundle or client certificate of a component, for a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRef {
+    /// The peer: a component name (template) or a channel.
+    pub peer: String,
+    /// Where the bundle or certificate is.
+    pub cert: CertRef,
+}
+
+/// A host name clients use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostSpec {
+    /// A literal (template).
+    Name(String),
+    /// Read from a Hiera value: `path` (template) navigates it, `[]` iterating lists.
+    Hiera {
+        /// The key.
+        key: String,
+        /// The node.
+        node: Option<String>,
+        /// Path inside the value, e.g. `{name}.probes[].host`.
+        path: String,
+    },
+}
+
+/// A component declared in a policy.
+#[derive(Clone, Debug, Default)]
+pub struct ComponentSpec {
+    /// Name template, e.g. `{release}`.
+    pub name: String,
+    /// Variables: each combination makes one component.
+    pub for_each: Vec<(String, Vec<String>)>,
+    /// Default Hiera node.
+    pub node: Option<String>,
+    /// Scope (cluster) template; default: the policy file's.
+    pub scope: Option<String>,
+    /// Helm values layers, later wins.
+    pub values: Vec<Layer>,
+    /// Serving certificate.
+    pub serves: Option<ServeSpec>,
+    /// Trust bundles by peer.
+    pub trusts: Vec<PeerRef>,
+    /// Client certificates by peer.
+    pub clients: Vec<PeerRef>,
+    /// Host names clients use to reach it.
+    pub reached_as: Vec<HostSpec>,
+    /// Where it is declared.
+    pub location: PolicyLoc,
+}
+
+/// What a group's members must share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Same {
+    /// The same trusted CAs for the same peer.
+    Ca,
+    /// The same certificate source.
+    Source,
+}
+
+/// A group of components that must agree.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// Its name.
+    pub name: String,
+    /// What must agree.
+    pub same: Same,
+    /// Component name globs.
+    pub members: Vec<String>,
+    /// Where it is declared.
+    pub location: PolicyLoc,
+}
+
+/// An accepted finding.
+#[derive(Clone, Debug)]
+pub struct Exception {
+    /// The rule id.
+    pub rule: String,
+    /// Component glob.
+    pub component: Option<String>,
+    /// Path glob.
+    pub path: Option<String>,
+    /// Certificate fingerprint (`sha256:…`, a prefix is enough).
+    pub fingerprint: Option<String>,
+    /// Why it is accepted (required).
+    pub reason: String,
+    /// Where it is declared.
+    pub location: PolicyLoc,
 }
 
 /// An invalid policy: where and what.
@@ -110,6 +296,54 @@ impl P<'_> {
             .collect()
     }
 
+    fn loc(&self, node: NodeId) -> PolicyLoc {
+        let n = self.doc.node(node);
+        PolicyLoc {
+            file: self.file.to_owned(),
+            line: n.start.line,
+            column: n.start.col,
+        }
+    }
+
+    fn items(&self, node: NodeId, what: &str) -> Result<Vec<NodeId>, PolicyError> {
+        let node = self.doc.resolve(node);
+        if !matches!(self.doc.node(node).kind, yaml::Kind::Seq(_)) {
+            return Err(self.err(node, format!("{what} must be a list")));
+        }
+        Ok(self.doc.seq(node).to_vec())
+    }
+
+    /// A mapping whose keys must be among `allowed`.
+    fn fields(
+        &self,
+        node: NodeId,
+        what: &str,
+        allowed: &[&str],
+    ) -> Result<BTreeMap<String, NodeId>, PolicyError> {
+        let mut out = BTreeMap::new();
+        for (key, k, v) in self.map(node, what)? {
+            if !allowed.contains(&key.as_str()) {
+                return Err(self.err(
+                    k,
+                    format!(
+                        "unknown key {key:?} in {what} (expected {})",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            out.insert(key, v);
+        }
+        Ok(out)
+    }
+
+    /// A string, or a list of strings.
+    fn strings(&self, node: NodeId, what: &str) -> Result<Vec<String>, PolicyError> {
+        if self.doc.str(node).is_some() {
+            return Ok(vec![self.str(node, what)?]);
+        }
+        self.list(node, what)
+    }
+
     fn list(&self, node: NodeId, what: &str) -> Result<Vec<String>, PolicyError> {
         let node = self.doc.resolve(node);
         if !matches!(self.doc.node(node).kind, yaml::Kind::Seq(_)) {
@@ -144,16 +378,21 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
     let p = P { doc, file };
     for (key, k, v) in p.map(root, "a policy")? {
         match key.as_str() {
+            "version" => {
+                if p.str(v, "version")? != "1" {
+                    return Err(p.err(v, "unsupported policy version (expected 1)"));
+                }
+            }
             "roles" => {
                 for (name, _, rv) in p.map(v, "roles")? {
                     policy.roles.push(role(&p, name, rv)?);
                 }
             }
             "same_ca" => {
-                for item in doc.seq(doc.resolve(v)) {
-                    let words = p.list(*item, "a same_ca entry")?;
+                for item in p.items(v, "same_ca")? {
+                    let words = p.list(item, "a same_ca entry")?;
                     let Some((role, flags)) = words.split_first() else {
-                        return Err(p.err(*item, "a same_ca entry names a role and its flags"));
+                        return Err(p.err(item, "a same_ca entry names a role and its flags"));
                     };
                     policy.same_ca.push((role.clone(), flags.to_vec()));
                 }
@@ -167,10 +406,41 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                     );
                 }
             }
+            "hiera" => policy.hiera = hiera(&p, v)?,
+            "components" => {
+                for item in p.items(v, "components")? {
+                    policy.components.push(component(&p, item)?);
+                }
+            }
+            "groups" => {
+                for item in p.items(v, "groups")? {
+                    policy.groups.push(group(&p, item)?);
+                }
+            }
+            "severity" => {
+                for (rule, rk, sv) in p.map(v, "severity")? {
+                    if crate::rules::find(&rule).is_none() {
+                        return Err(p.err(rk, format!("unknown rule {rule:?} (`certdrift rules` lists them)")));
+                    }
+                    let sev = match p.str(sv, "a severity")?.as_str() {
+                        "error" => Some(crate::finding::Severity::Error),
+                        "warning" => Some(crate::finding::Severity::Warning),
+                        "note" => Some(crate::finding::Severity::Note),
+                        "off" => None,
+                        other => return Err(p.err(sv, format!("unknown severity {other:?} (expected error, warning, note, off)"))),
+                    };
+                    policy.severities.insert(rule, sev);
+                }
+            }
+            "exceptions" => {
+                for item in p.items(v, "exceptions")? {
+                    policy.exceptions.push(exception(&p, item)?);
+                }
+            }
             other => {
                 return Err(p.err(
                     k,
-                    format!("unknown key {other:?} (expected roles, same_ca, max_cas)"),
+                    format!("unknown key {other:?} (expected version, hiera, components, groups, severity, exceptions, roles, same_ca, max_cas)"),
                 ))
             }
         }
@@ -238,7 +508,302 @@ impl Policy {
         if other.max_cas.is_some() {
             self.max_cas = other.max_cas;
         }
+        if other.hiera.config.is_some() {
+            self.hiera.config = other.hiera.config;
+        }
+        self.hiera.map_paths.extend(other.hiera.map_paths);
+        self.hiera.functions.extend(other.hiera.functions);
+        self.hiera.nodes.extend(other.hiera.nodes);
+        self.components.extend(other.components);
+        self.groups.extend(other.groups);
+        self.severities.extend(other.severities);
+        self.exceptions.extend(other.exceptions);
     }
+}
+
+fn hiera(p: &P<'_>, node: NodeId) -> Result<HieraSettings, PolicyError> {
+    let f = p.fields(
+        node,
+        "hiera",
+        &["config", "map_paths", "functions", "nodes"],
+    )?;
+    let mut h = HieraSettings::default();
+    if let Some(&v) = f.get("config") {
+        h.config = Some(p.str(v, "hiera.config")?);
+    }
+    if let Some(&v) = f.get("map_paths") {
+        for (host, _, repo) in p.map(v, "hiera.map_paths")? {
+            h.map_paths.push((host, p.str(repo, "a repository path")?));
+        }
+    }
+    if let Some(&v) = f.get("functions") {
+        for (name, _, b) in p.map(v, "hiera.functions")? {
+            let builtin = p.str(b, "a built-in function")?;
+            if !["expand_path", "yaml_data", "eyaml"].contains(&builtin.as_str()) {
+                return Err(p.err(
+                    b,
+                    format!(
+                        "unknown built-in {builtin:?} (expected expand_path, yaml_data, eyaml)"
+                    ),
+                ));
+            }
+            h.functions.push((name, builtin));
+        }
+    }
+    if let Some(&v) = f.get("nodes") {
+        for (name, _, facts) in p.map(v, "hiera.nodes")? {
+            let mut list = Vec::new();
+            for (k, _, fv) in p.map(facts, "a node's facts")? {
+                list.push((k, p.str(fv, "a fact")?));
+            }
+            h.nodes.insert(name, list);
+        }
+    }
+    Ok(h)
+}
+
+fn peer_refs(p: &P<'_>, node: NodeId, what: &str) -> Result<Vec<PeerRef>, PolicyError> {
+    let mut out = Vec::new();
+    for item in p.items(node, what)? {
+        let cert = cert_ref(p, item, what, &["peer"])?;
+        let peer = p
+            .doc
+            .get(item, "peer")
+            .map(|v| p.str(v, "peer"))
+            .transpose()?
+            .ok_or_else(|| p.err(item, format!("{what} entries need `peer`")))?;
+        out.push(PeerRef { peer, cert });
+    }
+    Ok(out)
+}
+
+/// A certificate reference: one of `file`, `hiera` (+`node`), `values`,
+/// `secret`/`configmap` (+`namespace`, `key`); `extra` keys are allowed beside it.
+fn cert_ref(p: &P<'_>, node: NodeId, what: &str, extra: &[&str]) -> Result<CertRef, PolicyError> {
+    let mut allowed = vec![
+        "file",
+        "hiera",
+        "node",
+        "values",
+        "secret",
+        "configmap",
+        "namespace",
+        "key",
+    ];
+    allowed.extend_from_slice(extra);
+    let f = p.fields(node, what, &allowed)?;
+    let get = |k: &str| f.get(k).map(|&v| p.str(v, k)).transpose();
+    if let Some(file) = get("file")? {
+        return Ok(CertRef::File(file));
+    }
+    if let Some(key) = get("hiera")? {
+        return Ok(CertRef::Hiera {
+            key,
+            node: get("node")?,
+        });
+    }
+    if let Some(path) = get("values")? {
+        return Ok(CertRef::Values(path));
+    }
+    for (k, kind) in [("secret", "Secret"), ("configmap", "ConfigMap")] {
+        if let Some(name) = get(k)? {
+            let key = get("key")?
+                .ok_or_else(|| p.err(node, format!("{what}: a {kind} reference needs `key`")))?;
+            return Ok(CertRef::Object {
+                kind: kind.into(),
+                namespace: get("namespace")?,
+                name,
+                key,
+            });
+        }
+    }
+    Err(p.err(
+        node,
+        format!("{what} needs one of file, hiera, values, secret, configmap"),
+    ))
+}
+
+fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
+    let f = p.fields(
+        node,
+        "a component",
+        &[
+            "name",
+            "for_each",
+            "node",
+            "scope",
+            "values",
+            "serves",
+            "trusts",
+            "clients",
+            "reached_as",
+        ],
+    )?;
+    let mut c = ComponentSpec {
+        location: p.loc(node),
+        ..ComponentSpec::default()
+    };
+    c.name = match f.get("name") {
+        Some(&v) => p.str(v, "name")?,
+        None => return Err(p.err(node, "a component needs `name`")),
+    };
+    if let Some(&v) = f.get("for_each") {
+        for (var, _, vals) in p.map(v, "for_each")? {
+            c.for_each.push((var, p.strings(vals, "for_each values")?));
+        }
+    }
+    if let Some(&v) = f.get("node") {
+        c.node = Some(p.str(v, "node")?);
+    }
+    if let Some(&v) = f.get("scope") {
+        c.scope = Some(p.str(v, "scope")?);
+    }
+    if let Some(&v) = f.get("values") {
+        for item in p.items(v, "values")? {
+            if p.doc.str(item).is_some() {
+                c.values.push(Layer::File(p.str(item, "a values file")?));
+                continue;
+            }
+            let lf = p.fields(item, "a values layer", &["file", "hiera", "node", "keys"])?;
+            let layer = match (lf.get("file"), lf.get("hiera")) {
+                (Some(&fv), None) => Layer::File(p.str(fv, "file")?),
+                (None, Some(&hv)) => Layer::Hiera {
+                    key: p.str(hv, "hiera")?,
+                    node: lf.get("node").map(|&n| p.str(n, "node")).transpose()?,
+                    keys: lf.get("keys").map(|&k| p.strings(k, "keys")).transpose()?.unwrap_or_default(),
+                },
+                _ => return Err(p.err(item, "a values layer is a file path, {file: PATH} or {hiera: KEY, node: N, keys: [..]}")),
+            };
+            c.values.push(layer);
+        }
+    }
+    if let Some(&v) = f.get("serves") {
+        let sf = p.fields(v, "serves", &["cert-manager", "static"])?;
+        let mut spec = ServeSpec::default();
+        if let Some(&cm) = sf.get("cert-manager") {
+            let cf = p.fields(cm, "serves.cert-manager", &["when", "issuer", "names"])?;
+            let req = |k: &str| {
+                cf.get(k)
+                    .copied()
+                    .ok_or_else(|| p.err(cm, format!("serves.cert-manager needs `{k}`")))
+            };
+            let when = p.str(req("when")?, "when")?;
+            if !is_values_path(&when) {
+                return Err(p.err(
+                    req("when")?,
+                    format!(
+                        "`when` must be a values path like mesh.certmanager.enabled, not {when:?}"
+                    ),
+                ));
+            }
+            spec.cert_manager = Some(CertManagerSpec {
+                when,
+                issuer: p.str(req("issuer")?, "issuer")?,
+                names: p.strings(req("names")?, "names")?,
+            });
+        }
+        if let Some(&st) = sf.get("static") {
+            spec.static_cert = Some(cert_ref(p, st, "serves.static", &[])?);
+        }
+        c.serves = Some(spec);
+    }
+    if let Some(&v) = f.get("trusts") {
+        c.trusts = peer_refs(p, v, "trusts")?;
+    }
+    if let Some(&v) = f.get("clients") {
+        c.clients = peer_refs(p, v, "clients")?;
+    }
+    if let Some(&v) = f.get("reached_as") {
+        for item in p.items(v, "reached_as")? {
+            if p.doc.str(item).is_some() {
+                c.reached_as.push(HostSpec::Name(p.str(item, "a host")?));
+                continue;
+            }
+            let hf = p.fields(item, "reached_as", &["hiera", "node", "path"])?;
+            let key = hf
+                .get("hiera")
+                .map(|&h| p.str(h, "hiera"))
+                .transpose()?
+                .ok_or_else(|| {
+                    p.err(
+                        item,
+                        "reached_as entries are host names or {hiera: KEY, path: P}",
+                    )
+                })?;
+            c.reached_as.push(HostSpec::Hiera {
+                key,
+                node: hf.get("node").map(|&n| p.str(n, "node")).transpose()?,
+                path: hf
+                    .get("path")
+                    .map(|&n| p.str(n, "path"))
+                    .transpose()?
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Ok(c)
+}
+
+fn is_values_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
+        })
+}
+
+fn group(p: &P<'_>, node: NodeId) -> Result<Group, PolicyError> {
+    let f = p.fields(node, "a group", &["name", "same", "members"])?;
+    let req = |k: &str| {
+        f.get(k)
+            .copied()
+            .ok_or_else(|| p.err(node, format!("a group needs `{k}`")))
+    };
+    let same = match p.str(req("same")?, "same")?.as_str() {
+        "ca" => Same::Ca,
+        "source" => Same::Source,
+        other => {
+            return Err(p.err(
+                req("same")?,
+                format!("`same` is ca or source, not {other:?}"),
+            ))
+        }
+    };
+    Ok(Group {
+        name: p.str(req("name")?, "name")?,
+        same,
+        members: p.strings(req("members")?, "members")?,
+        location: p.loc(node),
+    })
+}
+
+fn exception(p: &P<'_>, node: NodeId) -> Result<Exception, PolicyError> {
+    let f = p.fields(
+        node,
+        "an exception",
+        &["rule", "component", "path", "fingerprint", "reason"],
+    )?;
+    let get = |k: &str| f.get(k).map(|&v| p.str(v, k)).transpose();
+    let rule = get("rule")?.ok_or_else(|| p.err(node, "an exception needs `rule`"))?;
+    if crate::rules::find(&rule).is_none() {
+        return Err(p.err(
+            f["rule"],
+            format!("unknown rule {rule:?} (`certdrift rules` lists them)"),
+        ));
+    }
+    let reason = get("reason")?
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| p.err(node, "an exception needs a `reason`"))?;
+    Ok(Exception {
+        rule,
+        component: get("component")?,
+        path: get("path")?,
+        fingerprint: get("fingerprint")?,
+        reason,
+        location: p.loc(node),
+    })
 }
 
 /// The built-in policy.

@@ -7,7 +7,10 @@
 use crate::discover::{self, DiscoverError, WalkOptions};
 use crate::extract::{self, ExtractOptions};
 use crate::finding::Finding;
+use crate::hiera::{Builtin, Facts, Hiera, HieraOptions};
+use crate::inventory::graph::Declared;
 use crate::inventory::Inventory;
+use crate::read::source::DirSource;
 use crate::rules::{self, Context};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -31,6 +34,8 @@ pub struct ScanOptions {
     pub map_paths: Vec<(String, String)>,
     /// What flags mean.
     pub policy: crate::policy::Policy,
+    /// Facts for Hiera lookups of components without a node (`--fact`, `--facts`).
+    pub facts: Facts,
 }
 
 /// What a scan produced.
@@ -44,6 +49,8 @@ pub struct ScanResult {
     pub inventory: Inventory,
     /// All findings, in report order.
     pub findings: Vec<Finding>,
+    /// Findings removed by policy exceptions.
+    pub suppressed: usize,
     /// The evaluation time used.
     pub now: i64,
 }
@@ -55,9 +62,39 @@ pub enum ScanError {
     /// The walk could not start.
     #[error(transparent)]
     Discover(#[from] DiscoverError),
+    /// The Hiera configuration is invalid.
+    #[error(transparent)]
+    Hiera(#[from] crate::hiera::HieraError),
     /// The worker pool could not start.
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+}
+
+/// The policy's Hiera engine over the first root.
+pub fn load_hiera(
+    opts: &ScanOptions,
+    files: std::sync::Arc<DirSource>,
+    config: &str,
+) -> Result<Hiera, ScanError> {
+    let h = &opts.policy.hiera;
+    let functions = h
+        .functions
+        .iter()
+        .map(|(name, b)| {
+            let b = match b.as_str() {
+                "expand_path" => Builtin::ExpandPath,
+                "eyaml" => Builtin::EyamlLookupKey,
+                _ => Builtin::YamlData,
+            };
+            (name.clone(), b)
+        })
+        .chain([("wmflib::expand_path".to_owned(), Builtin::ExpandPath)])
+        .collect();
+    let options = HieraOptions {
+        map_paths: h.map_paths.iter().chain(&opts.map_paths).cloned().collect(),
+        functions,
+    };
+    Ok(Hiera::load(files, config, options)?)
 }
 
 /// Runs the whole pipeline.
@@ -84,8 +121,22 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             .collect()
     });
     let mut inventory = Inventory::build(&found.files, facts, found.skipped);
-    inventory.link(&opts.policy, opts.now, &opts.map_paths);
-    let findings = rules::check(&Context {
+    let files = opts
+        .roots
+        .first()
+        .filter(|r| r.is_dir())
+        .map(|r| std::sync::Arc::new(DirSource::new(r.clone())));
+    let hiera = match (&opts.policy.hiera.config, &files) {
+        (Some(config), Some(files)) => Some(load_hiera(opts, files.clone(), config)?),
+        _ => None,
+    };
+    let declared = files.as_ref().map(|f| Declared {
+        files: f.as_ref(),
+        hiera: hiera.as_ref(),
+        facts: opts.facts.clone(),
+    });
+    inventory.link(&opts.policy, opts.now, &opts.map_paths, declared.as_ref());
+    let (findings, suppressed) = rules::check(&Context {
         inventory: &inventory,
         now: opts.now,
         warn_days: opts.warn_days,
@@ -96,6 +147,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         files: found.files,
         inventory,
         findings,
+        suppressed,
         now: opts.now,
     })
 }

@@ -8,6 +8,7 @@
 
 mod context;
 pub mod kube;
+pub mod values;
 mod yaml_doc;
 
 pub use context::is_trust_name;

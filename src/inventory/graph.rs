@@ -12,6 +12,10 @@
 //! the same directory, then the nearest common ancestor — a repository of
 //! rendered output holds the same names once per cluster.
 
+mod declared;
+
+pub use declared::Declared;
+
 use super::{Inventory, PlacedObject};
 use crate::extract::kube::{Body, ClientConfig, Container, PodSpec, VolumeSource};
 use crate::finding::Location;
@@ -170,6 +174,23 @@ pub struct Graph {
     pub trusts: Vec<Trust>,
     /// References that could not be followed.
     pub notes: Vec<Note>,
+    /// Host names clients use to reach components (declared in policies).
+    pub reaches: Vec<Reach>,
+}
+
+/// A host name a component must answer for.
+#[derive(Clone, Debug)]
+pub struct Reach {
+    /// The component.
+    pub component: usize,
+    /// The host name.
+    pub host: String,
+    /// Where the host name comes from.
+    pub location: Location,
+    /// Index into `serves` of what the component serves.
+    pub serve: Option<usize>,
+    /// Whether what it serves covers the host (None: nothing to compare).
+    pub verdict: Option<Verdict>,
 }
 
 /// What a file path inside a container leads to.
@@ -1040,7 +1061,12 @@ impl<'a> Builder<'a> {
                 .any(|n| matches!(n, San::Dns(d) | San::Ip(d) if san_covers(d, host)));
             if names {
                 let c = &self.graph.components[s.component];
-                cands.push((distance(from, &self.obj(c.object).path), s.component));
+                let path = self
+                    .inv
+                    .objects
+                    .get(c.object)
+                    .map_or("", |o| o.path.as_str());
+                cands.push((distance(from, path), s.component));
             }
         }
         match cands.iter().map(|c| c.0).min() {
@@ -1068,7 +1094,12 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let c = &self.graph.components[p.component];
-            cands.push((distance(from, &self.obj(c.object).path), p.component, pi));
+            let path = self
+                .inv
+                .objects
+                .get(c.object)
+                .map_or("", |o| o.path.as_str());
+            cands.push((distance(from, path), p.component, pi));
         }
         let Some(best) = cands.iter().map(|c| c.0).min() else {
             return Vec::new();
@@ -1149,14 +1180,49 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whether what each component serves covers the host names it is reached by.
+    fn check_reaches(&mut self) {
+        for ri in 0..self.graph.reaches.len() {
+            let r = &self.graph.reaches[ri];
+            let Some(si) = r.serve else { continue };
+            let s = &self.graph.serves[si];
+            let names: Option<Vec<String>> = match (&s.source, s.bundle) {
+                (_, Some(b)) => self.certs_of(b).first().map(|leaf| {
+                    leaf.sans
+                        .iter()
+                        .filter_map(|n| match n {
+                            San::Dns(d) | San::Ip(d) => Some(d.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                }),
+                (Source::CertManager { names, .. }, None) => Some(names.clone()),
+                _ => None,
+            };
+            let verdict = names.map(|names| {
+                if names.iter().any(|n| san_covers(n, &r.host)) {
+                    Verdict::Valid
+                } else {
+                    Verdict::NameMismatch {
+                        name: r.host.clone(),
+                        presented: names,
+                    }
+                }
+            });
+            self.graph.reaches[ri].verdict = verdict;
+        }
+    }
+
     /// Resolves every trust reference to its peers and verifies.
     fn check_trusts(&mut self) {
         let mut notes = Vec::new();
         for ti in 0..self.graph.trusts.len() {
             let t = &self.graph.trusts[ti];
             let comp = &self.graph.components[t.component];
-            let from = self.obj(comp.object).path.clone();
-            let ns = self.obj(comp.object).object.namespace.clone();
+            let (from, ns) = match self.inv.objects.get(comp.object) {
+                Some(o) => (o.path.clone(), o.object.namespace.clone()),
+                None => (String::new(), None),
+            };
             if let Anchors::Unresolved(why) = &t.anchors {
                 notes.push((
                     t.location.clone(),
@@ -1272,8 +1338,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Builds the graph.
-    pub fn build(mut self) -> Graph {
+    /// Builds the graph, with the policy's declared components when `declared` is given.
+    pub fn build(mut self, declared: Option<&Declared<'_>>) -> Graph {
         for oi in 0..self.inv.objects.len() {
             match &self.obj(oi).object.body {
                 Body::Workload(pod) => self.workload(oi, pod),
@@ -1297,7 +1363,11 @@ impl<'a> Builder<'a> {
                 self.note(&loc, Some(comp), msg);
             }
         }
+        if let Some(d) = declared {
+            self.declared(d);
+        }
         self.check_trusts();
+        self.check_reaches();
         self.graph.notes.sort();
         self.graph.notes.dedup();
         self.graph

@@ -170,14 +170,15 @@ impl Inventory {
         inv
     }
 
-    /// Resolves the Kubernetes objects into the trust graph.
+    /// Resolves the Kubernetes objects (and the policy's declared components) into the trust graph.
     pub fn link(
         &mut self,
         policy: &crate::policy::Policy,
         now: i64,
         map_paths: &[(String, String)],
+        declared: Option<&graph::Declared<'_>>,
     ) {
-        self.graph = graph::Builder::new(self, policy, now, map_paths).build();
+        self.graph = graph::Builder::new(self, policy, now, map_paths).build(declared);
     }
 
     /// Distinct certificates.

@@ -5,5 +5,6 @@
 //! line/column. Nothing here knows what a certificate means; `extract` does.
 
 pub mod pem;
+pub mod source;
 pub mod text;
 pub mod yaml;

@@ -43,6 +43,7 @@ fn summary(r: &ScanResult) -> Value {
         "distinct_certificates": inv.distinct(),
         "private_keys": inv.keys.len(),
         "findings": {"error": e, "warning": w, "note": n},
+        "suppressed": r.suppressed,
     })
 }
 

@@ -23,6 +23,7 @@ mod source_divergence;
 mod too_many_cas;
 mod trust_mismatch;
 mod unresolved;
+mod unused_exception;
 mod weak_crypto;
 
 /// What every rule sees.
@@ -91,6 +92,7 @@ pub static RULES: &[&Rule] = &[
     &duplicate_in_bundle::RULE,
     &malformed::RULE,
     &unresolved::RULE,
+    &unused_exception::RULE,
 ];
 
 /// The rule with this id.
@@ -108,11 +110,71 @@ pub fn explain(rule: &Rule) -> String {
     s
 }
 
-/// Runs every rule and returns the findings in report order.
-pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(ctx)).collect();
+/// Runs every rule, applies the policy's severities and exceptions, and
+/// returns the findings in report order with the number suppressed.
+pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, usize) {
+    let policy = ctx.policy;
+    let mut out: Vec<Finding> = RULES
+        .iter()
+        .filter(|r| !matches!(policy.severities.get(r.id), Some(None)))
+        .flat_map(|r| (r.check)(ctx))
+        .collect();
+    for f in &mut out {
+        if let Some(Some(sev)) = policy.severities.get(f.rule) {
+            f.severity = *sev;
+        }
+    }
+    let mut used = vec![false; policy.exceptions.len()];
+    let before = out.len();
+    out.retain(|f| {
+        let hit = policy
+            .exceptions
+            .iter()
+            .position(|e| exception_matches(e, f));
+        if let Some(i) = hit {
+            used[i] = true;
+        }
+        hit.is_none()
+    });
+    let suppressed = before - out.len();
+    for (e, used) in policy.exceptions.iter().zip(used) {
+        if !used && !matches!(policy.severities.get(unused_exception::RULE.id), Some(None)) {
+            let loc = crate::finding::Location::new(
+                usize::MAX,
+                e.location.file.clone(),
+                e.location.line,
+                e.location.column,
+            );
+            out.push(Finding::new(
+                unused_exception::RULE.id,
+                unused_exception::RULE.severity,
+                loc,
+                format!("exception for {} ({}) matches no finding", e.rule, e.reason),
+            ));
+        }
+    }
     sort_findings(&mut out);
-    out
+    (out, suppressed)
+}
+
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    globset::Glob::new(pattern)
+        .map(|g| g.compile_matcher().is_match(text))
+        .unwrap_or(pattern == text)
+}
+
+fn exception_matches(e: &crate::policy::Exception, f: &Finding) -> bool {
+    e.rule == f.rule
+        && e.component
+            .as_deref()
+            .is_none_or(|c| f.component.as_deref().is_some_and(|fc| glob_matches(c, fc)))
+        && e.path
+            .as_deref()
+            .is_none_or(|p| glob_matches(p, &f.location.path))
+        && e.fingerprint.as_deref().is_none_or(|fp| {
+            let fp = fp.trim_start_matches("sha256:").to_ascii_lowercase();
+            f.certificates.iter().any(|c| c.hex().starts_with(&fp))
+        })
 }
 
 /// `CN=etcd (sha256:0123456789abcdef)`: how findings name a certificate.

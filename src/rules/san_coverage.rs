@@ -100,5 +100,41 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             out.push(f);
         }
     }
+    // Host names a policy says a component is reached by.
+    for r in &g.reaches {
+        let (Some(Verdict::NameMismatch { name, presented }), Some(si)) = (&r.verdict, r.serve)
+        else {
+            continue;
+        };
+        let comp = &g.components[r.component];
+        let s = &g.serves[si];
+        let names = if presented.is_empty() {
+            "nothing".to_owned()
+        } else {
+            presented.join(", ")
+        };
+        let what = match &s.source {
+            Source::CertManager { issuer, .. } => {
+                format!("its certificate comes from cert-manager {issuer} with dnsNames")
+            }
+            _ => "its certificate names".to_owned(),
+        };
+        let mut f = Finding::new(
+            RULE.id,
+            RULE.severity,
+            s.location.clone(),
+            format!("{} is reached as {name}, but {what} {names}", comp.name),
+        );
+        f.related.push(Related {
+            location: r.location.clone(),
+            note: format!("clients use {name} (from here)"),
+        });
+        if let Some(b) = s.bundle {
+            f.certificates
+                .extend(inv.bundles[b].members.first().map(|m| m.0.clone()));
+        }
+        f.component = Some(comp.name.clone());
+        out.push(f);
+    }
     out
 }

@@ -1,0 +1,479 @@
+//! Components a policy declares: Hiera keys, Helm values layers, files.
+//!
+//! In: the policy's `components:` and the means to read what they name (the
+//! scanned root's files, a Hiera engine, node facts). Out: components,
+//! presented certificates, trust references and host names in the same
+//! [`Graph`](super::Graph) as the Kubernetes ones — one inventory, one set of
+//! rules. Values keep the file and line they came from, so a cert-manager
+//! source points at the Hiera line that switched it on.
+
+use super::{Anchors, Builder, Direction, Presented, Reach, Source, Trust};
+use crate::extract::values::{self, expand, helm_merge, select};
+use crate::finding::Location;
+use crate::hiera::{Facts, Hiera, Merge, Origin, Value};
+use crate::policy::{CertRef, ComponentSpec, HostSpec, Layer, PolicyLoc};
+use crate::read::source::FileSource;
+use crate::read::yaml;
+use std::collections::BTreeMap;
+
+/// What declared components need besides the inventory.
+pub struct Declared<'a> {
+    /// The first scanned root, where policy paths are relative to.
+    pub files: &'a dyn FileSource,
+    /// The Hiera engine, when the policy configures one.
+    pub hiera: Option<&'a Hiera>,
+    /// Facts from the command line (`--fact`, `--facts`), for components without a node.
+    pub facts: Facts,
+}
+
+fn policy_location(l: &PolicyLoc) -> Location {
+    Location::new(usize::MAX, l.file.clone(), l.line, l.column)
+}
+
+fn origin_location(o: &Origin) -> Location {
+    Location::new(0, o.path.clone(), o.line, o.column)
+}
+
+/// Every combination of the `for_each` variables.
+fn combinations(spec: &ComponentSpec) -> Vec<BTreeMap<String, String>> {
+    let mut out = vec![BTreeMap::new()];
+    for (var, vals) in &spec.for_each {
+        out = out
+            .into_iter()
+            .flat_map(|m| {
+                vals.iter().map(move |v| {
+                    let mut m = m.clone();
+                    m.insert(var.clone(), v.clone());
+                    m
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+impl Builder<'_> {
+    fn facts_for(&self, d: &Declared<'_>, node: Option<&str>) -> Facts {
+        let mut f = d.facts.clone();
+        if let Some(facts) = node.and_then(|n| self.policy.hiera.nodes.get(n)) {
+            for (k, v) in facts {
+                f.set(k, v);
+            }
+        }
+        f
+    }
+
+    fn hiera_value(
+        &mut self,
+        d: &Declared<'_>,
+        key: &str,
+        node: Option<&str>,
+        at: &Location,
+        comp: Option<usize>,
+    ) -> Option<Value> {
+        let Some(h) = d.hiera else {
+            self.note(
+                at,
+                comp,
+                format!("hiera key {key}: the policy configures no hiera (hiera.config)"),
+            );
+            return None;
+        };
+        let l = h.lookup(key, &self.facts_for(d, node), Some(Merge::Deep));
+        for n in l.notes {
+            self.note(
+                &origin_location(&n.origin),
+                comp,
+                format!("hiera {key}: {}", n.message),
+            );
+        }
+        if l.value.is_none() {
+            self.note(
+                at,
+                comp,
+                format!(
+                    "hiera key {key} has no value for node {}",
+                    node.unwrap_or("(command-line facts)")
+                ),
+            );
+        }
+        l.value
+    }
+
+    fn values_file(
+        &mut self,
+        d: &Declared<'_>,
+        path: &str,
+        at: &Location,
+        comp: Option<usize>,
+    ) -> Option<Value> {
+        let bytes = match d.files.read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.note(at, comp, format!("values file {path}: {e}"));
+                return None;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let stream = yaml::parse(&text, &yaml::Limits::default());
+        if let Some(e) = &stream.error {
+            self.note(
+                &Location::new(0, path, e.mark.line, e.mark.col),
+                comp,
+                format!("values file does not parse: {}", e.message),
+            );
+        }
+        let doc = stream.docs.first()?;
+        let root = doc.root()?;
+        match crate::hiera::from_yaml(doc, root, path) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.note(at, comp, format!("values file {path}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The bundle that a value at `origin` became when its file was scanned.
+    fn bundle_at(&self, origin: &Origin) -> Option<usize> {
+        self.inv
+            .bundles
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| {
+                b.location.path == origin.path
+                    && (b.location.line == origin.line || b.location.line == origin.line + 1)
+            })
+            .min_by_key(|(_, b)| (b.location.line, b.location.column))
+            .map(|(i, _)| i)
+    }
+
+    /// A file named in the repository, a `puppet:///modules/M/P` URL, or a mapped host path, to its bundle.
+    fn file_bundle(&self, path: &str) -> Result<usize, String> {
+        let rel = if let Some(rest) = path.strip_prefix("puppet:///modules/") {
+            // puppet:///modules/M/P is modules/M/files/P in the Puppet tree.
+            let (module, p) = rest
+                .split_once('/')
+                .ok_or_else(|| format!("{path} is not puppet:///modules/MODULE/PATH"))?;
+            let suffix = format!("modules/{module}/files/{p}");
+            let hits: Vec<usize> = self
+                .inv
+                .file_bundles
+                .iter()
+                .filter(|((_, r), _)| *r == suffix || r.ends_with(&format!("/{suffix}")))
+                .map(|(_, &b)| b)
+                .collect();
+            return match hits.as_slice() {
+                [b] => Ok(*b),
+                [] => Err(format!("{path}: no {suffix} in the scanned files")),
+                _ => Err(format!("{path}: {suffix} is in several places")),
+            };
+        } else if path.starts_with('/') {
+            match self.host_file(path) {
+                super::Target::Bundle { bundle, .. } => return Ok(bundle),
+                super::Target::Missing(why) => return Err(why),
+                _ => return Err(format!("{path}: not a certificate file")),
+            }
+        } else {
+            path.to_owned()
+        };
+        self.inv
+            .file_bundles
+            .iter()
+            .find(|((_, r), _)| *r == rel)
+            .map(|(_, &b)| b)
+            .ok_or_else(|| format!("{rel} is not a scanned certificate file"))
+    }
+
+    /// Follows a certificate reference to a bundle (or says why not).
+    fn cert_ref(
+        &mut self,
+        d: &Declared<'_>,
+        r: &CertRef,
+        vars: &BTreeMap<String, String>,
+        vals: &Value,
+        node: Option<&str>,
+        at: &Location,
+        comp: usize,
+    ) -> Result<(usize, String, Location), String> {
+        match r {
+            CertRef::File(t) => {
+                let path = values::expand_vars(t, vars);
+                let b = self.file_bundle(&path)?;
+                Ok((
+                    b,
+                    format!("file {path}"),
+                    self.inv.bundles[b].location.clone(),
+                ))
+            }
+            CertRef::Values(p) => {
+                let path = values::expand_vars(p, vars);
+                let v = select(vals, &path)
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| format!("values {path} is not set"))?;
+                let loc = origin_location(&v.origin);
+                match self.bundle_at(&v.origin) {
+                    Some(b) if !self.inv.bundles[b].members.is_empty() => {
+                        Ok((b, format!("values {path}"), loc))
+                    }
+                    _ => Err(format!(
+                        "values {path} (set at {loc}) holds no certificate in the repository"
+                    )),
+                }
+            }
+            CertRef::Hiera { key, node: n } => {
+                let key = values::expand_vars(key, vars);
+                let node = n.as_deref().or(node);
+                let v = self
+                    .hiera_value(d, &key, node, at, Some(comp))
+                    .ok_or_else(|| format!("hiera key {key} has no value"))?;
+                let loc = origin_location(&v.origin);
+                if let Some(b) = self
+                    .bundle_at(&v.origin)
+                    .filter(|&b| !self.inv.bundles[b].members.is_empty())
+                {
+                    return Ok((b, format!("hiera {key}"), loc));
+                }
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| format!("hiera key {key} (at {loc}) is not a string"))?;
+                let b = self
+                    .file_bundle(s.trim())
+                    .map_err(|e| format!("hiera key {key} (at {loc}): {e}"))?;
+                Ok((b, format!("hiera {key} → {s}"), loc))
+            }
+            CertRef::Object {
+                kind,
+                namespace,
+                name,
+                key,
+            } => {
+                let from = self
+                    .inv
+                    .objects
+                    .first()
+                    .map(|o| o.path.clone())
+                    .unwrap_or_default();
+                match self.object_key(&from, kind == "Secret", name, key, namespace.as_deref()) {
+                    super::Target::Bundle { bundle, via, .. } => {
+                        Ok((bundle, via, self.inv.bundles[bundle].location.clone()))
+                    }
+                    super::Target::Missing(why) => Err(why),
+                    _ => Err(format!(
+                        "{kind} {name} key {key} is managed by cert-manager"
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Adds every component the policy declares.
+    pub(super) fn declared(&mut self, d: &Declared<'_>) {
+        let specs = self.policy.components.clone();
+        for spec in &specs {
+            for vars in combinations(spec) {
+                self.declared_one(d, spec, &vars);
+            }
+        }
+    }
+
+    fn declared_one(
+        &mut self,
+        d: &Declared<'_>,
+        spec: &ComponentSpec,
+        vars: &BTreeMap<String, String>,
+    ) {
+        let at = policy_location(&spec.location);
+        let node = spec.node.as_deref().map(|n| values::expand_vars(n, vars));
+        let node = node.as_deref();
+        // Values layers, later wins.
+        let mut vals = values::empty();
+        for layer in &spec.values {
+            let v = match layer {
+                Layer::File(t) => {
+                    let path = values::expand_vars(t, vars);
+                    self.values_file(d, &path, &at, None)
+                }
+                Layer::Hiera { key, node: n, keys } => {
+                    let key = values::expand_vars(key, vars);
+                    let n = n.as_deref().or(node);
+                    self.hiera_value(d, &key, n, &at, None).map(|v| {
+                        if keys.is_empty() {
+                            return v;
+                        }
+                        keys.iter()
+                            .filter_map(|k| v.get(&values::expand_vars(k, vars)).cloned())
+                            .fold(values::empty(), helm_merge)
+                    })
+                }
+            };
+            if let Some(v) = v {
+                vals = helm_merge(vals, v);
+            }
+        }
+        let name = expand(&spec.name, vars, &vals)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| spec.name.clone());
+        let scope = spec
+            .scope
+            .as_ref()
+            .and_then(|s| expand(s, vars, &vals).into_iter().next())
+            .unwrap_or_default();
+        self.graph.components.push(super::Component {
+            name: name.clone(),
+            kind: "policy".into(),
+            role: None,
+            scope,
+            location: at.clone(),
+            object: usize::MAX,
+        });
+        let comp = self.graph.components.len() - 1;
+        // The serving certificate: the source selector, then the static reference.
+        let mut serve = None;
+        if let Some(s) = &spec.serves {
+            let cm = s.cert_manager.as_ref().and_then(|cm| {
+                let when = select(&vals, &cm.when).into_iter().next()?;
+                when.is_truthy()
+                    .then(|| (cm, origin_location(&when.origin)))
+            });
+            let presented = if let Some((cm, cause)) = cm {
+                let issuer = expand(&cm.issuer, vars, &vals)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                let names: Vec<String> = cm
+                    .names
+                    .iter()
+                    .flat_map(|t| expand(t, vars, &vals))
+                    .collect();
+                Presented {
+                    component: comp,
+                    channel: name.clone(),
+                    bundle: None,
+                    source: Source::CertManager {
+                        issuer: issuer.clone(),
+                        certificate: cause.clone(),
+                        names,
+                        issuer_ca: None,
+                    },
+                    location: cause,
+                    via: format!("cert-manager {issuer} ({} is true)", cm.when),
+                }
+            } else if let Some(r) = &s.static_cert {
+                match self.cert_ref(d, r, vars, &vals, node, &at, comp) {
+                    Ok((b, via, loc)) => Presented {
+                        component: comp,
+                        channel: name.clone(),
+                        bundle: Some(b),
+                        source: Source::Static,
+                        location: loc,
+                        via,
+                    },
+                    Err(why) => {
+                        // A static certificate kept outside the repository (private
+                        // hieradata) is still a static source; its names are unknown.
+                        let loc = match r {
+                            CertRef::Values(p) => select(&vals, &values::expand_vars(p, vars))
+                                .first()
+                                .map(|v| origin_location(&v.origin))
+                                .unwrap_or_else(|| at.clone()),
+                            _ => at.clone(),
+                        };
+                        Presented {
+                            component: comp,
+                            channel: name.clone(),
+                            bundle: None,
+                            source: Source::Static,
+                            location: loc,
+                            via: format!("static ({why})"),
+                        }
+                    }
+                }
+            } else {
+                Presented {
+                    component: comp,
+                    channel: name.clone(),
+                    bundle: None,
+                    source: Source::Unresolved("no source selected".into()),
+                    location: at.clone(),
+                    via: "serves".into(),
+                }
+            };
+            self.graph.serves.push(presented);
+            serve = Some(self.graph.serves.len() - 1);
+        }
+        for (list, direction) in [
+            (&spec.trusts, Direction::Server),
+            (&spec.clients, Direction::Client),
+        ] {
+            for pr in list {
+                let peer = values::expand_vars(&pr.peer, vars);
+                let r = self.cert_ref(d, &pr.cert, vars, &vals, node, &at, comp);
+                if direction == Direction::Client {
+                    match r {
+                        Ok((b, via, loc)) => self.graph.clients.push(Presented {
+                            component: comp,
+                            channel: peer,
+                            bundle: Some(b),
+                            source: Source::Static,
+                            location: loc,
+                            via,
+                        }),
+                        Err(why) => self.note(
+                            &at,
+                            Some(comp),
+                            format!("client certificate for {peer}: cannot follow: {why}"),
+                        ),
+                    }
+                    continue;
+                }
+                let (anchors, via, loc) = match r {
+                    Ok((b, via, loc)) => (Anchors::Bundle(b), via, loc),
+                    Err(why) => (Anchors::Unresolved(why.clone()), why, at.clone()),
+                };
+                self.graph.trusts.push(Trust {
+                    component: comp,
+                    channel: peer,
+                    direction: Direction::Server,
+                    flag: "trusts".into(),
+                    anchors,
+                    location: loc,
+                    via,
+                    host: None,
+                    host_location: None,
+                    checks: Vec::new(),
+                });
+            }
+        }
+        for h in &spec.reached_as {
+            let hosts: Vec<(String, Location)> = match h {
+                HostSpec::Name(t) => expand(t, vars, &vals)
+                    .into_iter()
+                    .map(|n| (n, at.clone()))
+                    .collect(),
+                HostSpec::Hiera { key, node: n, path } => {
+                    let key = values::expand_vars(key, vars);
+                    let n = n.as_deref().or(node);
+                    match self.hiera_value(d, &key, n, &at, Some(comp)) {
+                        Some(v) => select(&v, &values::expand_vars(path, vars))
+                            .into_iter()
+                            .filter_map(|x| Some((values::scalar(x)?, origin_location(&x.origin))))
+                            .collect(),
+                        None => Vec::new(),
+                    }
+                }
+            };
+            for (host, location) in hosts {
+                self.graph.reaches.push(Reach {
+                    component: comp,
+                    host: host.to_ascii_lowercase(),
+                    location,
+                    serve,
+                    verdict: None,
+                });
+            }
+        }
+    }
+}

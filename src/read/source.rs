@@ -1,0 +1,95 @@
+//! Where file contents come from: a directory on disk, or (for `diff`) a git revision.
+//!
+//! In: a root and report-relative paths. Out: bytes and listings. Readers
+//! that follow references between files (Hiera data files, values layers)
+//! go through this trait so the same code reads a checkout and a revision.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Read access to one root's files by report-relative, `/`-separated path.
+pub trait FileSource: Send + Sync {
+    /// The bytes of the file at `rel`.
+    fn read(&self, rel: &str) -> io::Result<Vec<u8>>;
+    /// Whether a regular file exists at `rel`.
+    fn is_file(&self, rel: &str) -> bool;
+    /// Every regular file below directory `dir` (recursively), as sorted
+    /// report-relative paths; `""` lists the whole root. Symlinks are not followed.
+    fn list(&self, dir: &str) -> Vec<String>;
+}
+
+/// A directory on disk.
+#[derive(Clone, Debug)]
+pub struct DirSource {
+    /// The root directory.
+    pub root: PathBuf,
+}
+
+impl DirSource {
+    /// A source over `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirSource { root: root.into() }
+    }
+
+    fn path(&self, rel: &str) -> Option<PathBuf> {
+        // Never leave the root: no absolute paths, no `..`.
+        if rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
+            return None;
+        }
+        Some(self.root.join(rel))
+    }
+}
+
+impl FileSource for DirSource {
+    fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
+        let p = self
+            .path(rel)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path leaves the root"))?;
+        let meta = std::fs::symlink_metadata(&p)?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        std::fs::read(p)
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.path(rel)
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .is_some_and(|m| m.is_file())
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let Some(start) = self.path(dir.trim_end_matches('/')) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![start];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let Ok(ft) = e.file_type() else { continue };
+                let p = e.path();
+                if ft.is_dir() {
+                    if e.file_name() != ".git" {
+                        stack.push(p);
+                    }
+                } else if ft.is_file() {
+                    if let Ok(rel) = p.strip_prefix(&self.root) {
+                        let parts: Vec<String> = rel
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect();
+                        out.push(parts.join("/"));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
