@@ -269,6 +269,45 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
     Ok(d)
 }
 
+/// Lists the files of a [`FileSource`] (a git revision) below `under`
+/// (a path prefix, `""` for all), as [`discover`] does for directories.
+pub fn discover_source(
+    source: &dyn crate::read::source::FileSource,
+    under: &[String],
+    opts: &WalkOptions,
+) -> Result<Discovered, DiscoverError> {
+    let excludes = build_excludes(&opts.exclude)?;
+    let mut d = Discovered::default();
+    for rel in source.list("") {
+        let inside = under.is_empty()
+            || under.iter().any(|u| {
+                let u = u.trim_end_matches('/');
+                u.is_empty() || rel == u || rel.starts_with(&format!("{u}/"))
+            });
+        let excluded = !excludes.is_empty() && {
+            let mut p = rel.as_str();
+            let mut hit = excludes.is_match(p);
+            while let (false, Some((parent, _))) = (hit, p.rsplit_once('/')) {
+                hit = excludes.is_match(parent);
+                p = parent;
+            }
+            hit
+        };
+        if !inside || excluded {
+            continue;
+        }
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
+        d.files.push(Candidate {
+            root: 0,
+            class: classify(&name),
+            abs: PathBuf::from(&rel),
+            rel,
+            size: 0,
+        });
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! end to end and `src/main.rs` is a thin command line over it.
 #![forbid(unsafe_code)]
 
+pub mod diff;
 pub mod discover;
 pub mod extract;
 pub mod finding;

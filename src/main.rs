@@ -6,6 +6,8 @@ use anyhow::{bail, Context as _, Result};
 use certdrift::discover::WalkOptions;
 use certdrift::extract::ExtractOptions;
 use certdrift::finding::Severity;
+use certdrift::read::git::GitTree;
+use certdrift::read::source::{DirSource, FileSource, MountSource};
 use certdrift::report::{self, InventoryFormat, RenderOptions, ScanFormat};
 use certdrift::rules;
 use certdrift::scan::{self, ScanOptions};
@@ -13,6 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +59,41 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormatArg,
+    },
+    /// Compare BASE and HEAD (two directories, or two git revisions of --repo):
+    /// what the change does to every component's certificates.
+    #[command(after_help = DIFF_HELP)]
+    Diff {
+        /// The base: a directory, or a git revision of --repo.
+        base: Option<String>,
+        /// The head: a directory, or a git revision of --repo.
+        head: Option<String>,
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// The git repository holding BASE and HEAD.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// Mount a directory (or, with --rev, a git repository) at a path prefix: NAME=PATH (repeatable).
+        #[arg(long = "root", value_name = "NAME=PATH")]
+        roots: Vec<String>,
+        /// Read a --root at two revisions: NAME=BASE..HEAD (repeatable); other roots stay as they are.
+        #[arg(long = "rev", value_name = "NAME=BASE..HEAD")]
+        revs: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormatArg,
+        /// Lowest severity that makes the exit code 1.
+        #[arg(long, value_enum, default_value = "error")]
+        fail_on: FailOn,
+        /// Exit 3 when there are changes but no failing findings (0 only when nothing changed).
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// A change touching more components than this is an error.
+        #[arg(long, value_name = "N")]
+        max_blast_radius: Option<usize>,
+        /// Show findings present on both sides too.
+        #[arg(long)]
+        all: bool,
     },
     /// List the rules.
     Rules,
@@ -113,6 +151,22 @@ enum InventoryFormatArg {
     Json,
     Csv,
 }
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormatArg {
+    Text,
+    Json,
+    Markdown,
+}
+
+const DIFF_HELP: &str = "\
+Examples:
+  certdrift diff old/ new/                          two directories
+  certdrift diff origin/main HEAD                   two revisions of the current repository
+  certdrift diff origin/main HEAD --repo ../puppet hieradata
+  certdrift diff --root operations-puppet=../puppet --rev operations-puppet=origin/main..HEAD \\
+                 --root operations-deployment-charts=../deployment-charts --policy mesh.yaml
+      a change in one repository, its effect on components defined by the other";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormatArg {
@@ -176,7 +230,94 @@ fn parse_facts(list: &[String]) -> Result<certdrift::hiera::Facts> {
     Ok(facts)
 }
 
+fn diff_sources(
+    base: Option<&str>,
+    head: Option<&str>,
+    repo: &std::path::Path,
+    roots: &[String],
+    revs: &[String],
+) -> Result<(Arc<dyn FileSource>, Arc<dyn FileSource>)> {
+    if roots.is_empty() {
+        let (Some(b), Some(h)) = (base, head) else {
+            bail!("diff needs BASE and HEAD (directories or git revisions), or --root/--rev");
+        };
+        if !revs.is_empty() {
+            bail!("--rev goes with --root NAME=PATH");
+        }
+        let (bp, hp) = (PathBuf::from(b), PathBuf::from(h));
+        if bp.is_dir() && hp.is_dir() {
+            return Ok((Arc::new(DirSource::new(bp)), Arc::new(DirSource::new(hp))));
+        }
+        let open =
+            |rev: &str| -> Result<Arc<dyn FileSource>> { Ok(Arc::new(GitTree::open(repo, rev)?)) };
+        return Ok((open(b)?, open(h)?));
+    }
+    if base.is_some() || head.is_some() {
+        bail!("with --root, name revisions with --rev NAME=BASE..HEAD instead of BASE HEAD");
+    }
+    let mut rev_of = std::collections::BTreeMap::new();
+    for r in revs {
+        let (name, range) = r
+            .split_once('=')
+            .with_context(|| format!("--rev {r:?} is not NAME=BASE..HEAD"))?;
+        let (b, h) = range
+            .split_once("..")
+            .with_context(|| format!("--rev {r:?} is not NAME=BASE..HEAD"))?;
+        rev_of.insert(name.to_owned(), (b.to_owned(), h.to_owned()));
+    }
+    let (mut bm, mut hm) = (Vec::new(), Vec::new());
+    for r in roots {
+        let (name, path) = r
+            .split_once('=')
+            .with_context(|| format!("--root {r:?} is not NAME=PATH"))?;
+        let path = PathBuf::from(path);
+        match rev_of.remove(name) {
+            Some((b, h)) => {
+                bm.push((
+                    name.to_owned(),
+                    Arc::new(GitTree::open(&path, &b)?) as Arc<dyn FileSource>,
+                ));
+                hm.push((
+                    name.to_owned(),
+                    Arc::new(GitTree::open(&path, &h)?) as Arc<dyn FileSource>,
+                ));
+            }
+            None => {
+                if !path.is_dir() {
+                    bail!("--root {name}: {} is not a directory", path.display());
+                }
+                let src: Arc<dyn FileSource> = Arc::new(DirSource::new(path));
+                bm.push((name.to_owned(), src.clone()));
+                hm.push((name.to_owned(), src));
+            }
+        }
+    }
+    if let Some(name) = rev_of.keys().next() {
+        bail!("--rev {name}=… names no --root {name}=PATH");
+    }
+    Ok((
+        Arc::new(MountSource { mounts: bm }),
+        Arc::new(MountSource { mounts: hm }),
+    ))
+}
+
 fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
+    let opts = scan_options(a)?;
+    let result = scan::scan(&opts)?;
+    if result.inventory.files_scanned == 0 && !a.allow_empty {
+        bail!(
+            "no files were scanned under {} (use --allow-empty to accept this)",
+            opts.roots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(result)
+}
+
+fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
     let roots = if a.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -204,19 +345,9 @@ fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
             .collect::<Result<_>>()?,
         policy: load_policy(roots.first(), &a.policy)?,
         facts: parse_facts(&a.fact)?,
+        source: None,
     };
-    let result = scan::scan(&opts)?;
-    if result.inventory.files_scanned == 0 && !a.allow_empty {
-        bail!(
-            "no files were scanned under {} (use --allow-empty to accept this)",
-            opts.roots
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    Ok(result)
+    Ok(opts)
 }
 
 fn color() -> bool {
@@ -282,6 +413,56 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             print(&report::render_graph(&result, format))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            base,
+            head,
+            scan,
+            repo,
+            roots,
+            revs,
+            format,
+            fail_on,
+            detailed_exitcode,
+            max_blast_radius,
+            all,
+        } => {
+            let (base_src, head_src) =
+                diff_sources(base.as_deref(), head.as_deref(), &repo, &roots, &revs)?;
+            let mut opts = scan_options(&scan)?;
+            // Policies and the Hiera engine read paths inside the sides.
+            if opts.roots == [PathBuf::from(".")] {
+                opts.roots.clear();
+            }
+            let d = certdrift::diff::run(
+                base_src,
+                head_src,
+                &opts,
+                &certdrift::diff::DiffOptions {
+                    max_blast_radius,
+                    all,
+                },
+            )?;
+            let out = match format {
+                DiffFormatArg::Text => report::diff::text(&d, render),
+                DiffFormatArg::Json => report::diff::json(&d),
+                DiffFormatArg::Markdown => report::diff::markdown(&d),
+            };
+            print(&out)?;
+            let failing = fail_on
+                .threshold()
+                .is_some_and(|t| d.findings.iter().any(|f| f.severity >= t));
+            Ok(
+                match (
+                    failing,
+                    detailed_exitcode,
+                    d.changes.is_empty() && d.findings.is_empty(),
+                ) {
+                    (true, _, _) => ExitCode::from(1),
+                    (false, true, false) => ExitCode::from(3),
+                    _ => ExitCode::SUCCESS,
+                },
+            )
         }
         Command::Rules => {
             let mut s = String::new();

@@ -10,13 +10,14 @@ use crate::finding::Finding;
 use crate::hiera::{Builtin, Facts, Hiera, HieraOptions};
 use crate::inventory::graph::Declared;
 use crate::inventory::Inventory;
-use crate::read::source::DirSource;
+use crate::read::source::{DirSource, FileSource};
 use crate::rules::{self, Context};
 use rayon::prelude::*;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything a scan needs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ScanOptions {
     /// Directories or files to scan.
     pub roots: Vec<PathBuf>,
@@ -36,15 +37,19 @@ pub struct ScanOptions {
     pub policy: crate::policy::Policy,
     /// Facts for Hiera lookups of components without a node (`--fact`, `--facts`).
     pub facts: Facts,
+    /// Read from this source (a git revision) instead of walking `roots`;
+    /// `roots` then name path prefixes inside it (empty: everything).
+    pub source: Option<Arc<dyn FileSource>>,
 }
 
 /// What a scan produced.
-#[derive(Debug)]
 pub struct ScanResult {
     /// The roots, as given.
     pub roots: Vec<PathBuf>,
     /// The files read, sorted by (root, path): where excerpts come from.
     pub files: Vec<crate::discover::Candidate>,
+    /// The source the files were read from, when not the file system.
+    pub source: Option<Arc<dyn FileSource>>,
     /// The model.
     pub inventory: Inventory,
     /// All findings, in report order.
@@ -73,7 +78,7 @@ pub enum ScanError {
 /// The policy's Hiera engine over the first root.
 pub fn load_hiera(
     opts: &ScanOptions,
-    files: std::sync::Arc<DirSource>,
+    files: Arc<dyn FileSource>,
     config: &str,
 ) -> Result<Hiera, ScanError> {
     let h = &opts.policy.hiera;
@@ -108,7 +113,18 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         threads,
         ..opts.walk.clone()
     };
-    let found = discover::discover(&opts.roots, &walk)?;
+    let found = match &opts.source {
+        Some(src) => {
+            let under: Vec<String> = opts
+                .roots
+                .iter()
+                .map(|r| r.to_string_lossy().into_owned())
+                .filter(|r| r != ".")
+                .collect();
+            discover::discover_source(src.as_ref(), &under, &walk)?
+        }
+        None => discover::discover(&opts.roots, &walk)?,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -117,15 +133,28 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         found
             .files
             .par_iter()
-            .map(|f| extract::extract_file(f, &opts.extract))
+            .map(|f| match &opts.source {
+                Some(src) => {
+                    let bytes = if f.size > opts.walk.max_file_size {
+                        Err(std::io::Error::other("larger than --max-file-size"))
+                    } else {
+                        src.read(&f.rel)
+                    };
+                    extract::extract_read(f, &opts.extract, bytes)
+                }
+                None => extract::extract_file(f, &opts.extract),
+            })
             .collect()
     });
     let mut inventory = Inventory::build(&found.files, facts, found.skipped);
-    let files = opts
-        .roots
-        .first()
-        .filter(|r| r.is_dir())
-        .map(|r| std::sync::Arc::new(DirSource::new(r.clone())));
+    let files: Option<Arc<dyn FileSource>> = match &opts.source {
+        Some(src) => Some(src.clone()),
+        None => opts
+            .roots
+            .first()
+            .filter(|r| r.is_dir())
+            .map(|r| Arc::new(DirSource::new(r.clone())) as Arc<dyn FileSource>),
+    };
     let hiera = match (&opts.policy.hiera.config, &files) {
         (Some(config), Some(files)) => Some(load_hiera(opts, files.clone(), config)?),
         _ => None,
@@ -145,6 +174,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     Ok(ScanResult {
         roots: opts.roots.clone(),
         files: found.files,
+        source: opts.source.clone(),
         inventory,
         findings,
         suppressed,

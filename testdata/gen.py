@@ -368,7 +368,25 @@ spec:
         write(f"unresolved/{case}/control-plane.yaml", text)
 
 
+def rotation_fixtures():
+    """A CA rotation of kube-apiserver's --etcd-cafile, in three states:
+    the old CA only, old + new (a safe overlap), new only while etcd still
+    serves a certificate from the old CA (a hard swap)."""
+    old, new = ca("etcd CA 2025"), ca("etcd CA 2026")
+    etcd = leaf(old, "etcd.kube-system.svc", ["etcd.kube-system.svc"])
+    for state, bundle in (("0-old", [old]), ("1-overlap", [old, new]), ("2-swap", [new])):
+        write(f"rotation/{state}/control-plane.yaml",
+              opaque("etcd-pki", "kube-system", {"server.crt": pem(etcd[1])})
+              + opaque("apiserver-pki", "kube-system", {"etcd-ca.crt": "".join(pem(c[1]) for c in bundle)})
+              + pod("etcd", "kube-system", ["etcd", "--cert-file=/pki/server.crt"], [("pki", "/pki")],
+                    ["{name: pki, secret: {secretName: etcd-pki}}"])
+              + pod("kube-apiserver", "kube-system", ["kube-apiserver", "--etcd-servers=https://etcd.kube-system.svc:2379",
+                                                      "--etcd-cafile=/pki/etcd-ca.crt"], [("pki", "/pki")],
+                    ["{name: pki, secret: {secretName: apiserver-pki}}"]))
+
+
 if __name__ == "__main__":
     rule_fixtures()
     trust_fixtures()
+    rotation_fixtures()
     demo()

@@ -211,8 +211,17 @@ fn is_cert_label(label: &str) -> bool {
 
 /// Reads one file and extracts its facts. Never panics on content.
 pub fn extract_file(cand: &Candidate, opts: &ExtractOptions) -> FileFacts {
+    extract_read(cand, opts, std::fs::read(&cand.abs))
+}
+
+/// Extracts facts from a file's content as read by the caller (a git blob, say).
+pub fn extract_read(
+    cand: &Candidate,
+    opts: &ExtractOptions,
+    read: std::io::Result<Vec<u8>>,
+) -> FileFacts {
     let mut sink = Sink::new(cand);
-    let bytes = match std::fs::read(&cand.abs) {
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
             sink.facts.skip = Some(format!("cannot read: {e}"));

@@ -37,8 +37,10 @@ pub struct Component {
     pub scope: String,
     /// Where it is declared.
     pub location: Location,
-    /// Index into the inventory's objects.
+    /// Index into the inventory's objects (`usize::MAX` for policy components).
     pub object: usize,
+    /// The files that define this component alone (its manifest; a release's own values files).
+    pub own_files: Vec<String>,
 }
 
 /// Where a presented certificate comes from.
@@ -722,6 +724,7 @@ impl<'a> Builder<'a> {
             scope: dir_of(&o.path).to_owned(),
             location: o.object.location.clone(),
             object: oi,
+            own_files: vec![o.path.clone()],
         });
         let id = self.graph.components.len() - 1;
         self.of_object.entry(oi).or_default().push(id);

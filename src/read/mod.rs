@@ -4,6 +4,7 @@
 //! with byte offsets ([`pem`]), and text helpers that turn offsets into
 //! line/column. Nothing here knows what a certificate means; `extract` does.
 
+pub mod git;
 pub mod pem;
 pub mod source;
 pub mod text;

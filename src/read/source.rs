@@ -93,3 +93,63 @@ impl FileSource for DirSource {
         out
     }
 }
+
+/// Several sources mounted at path prefixes: `--root puppet=… --root charts=…`
+/// make one tree whose paths start with `puppet/` and `charts/`.
+pub struct MountSource {
+    /// (prefix without trailing `/`, source); an empty prefix mounts at the top.
+    pub mounts: Vec<(String, std::sync::Arc<dyn FileSource>)>,
+}
+
+impl MountSource {
+    fn find<'a>(&'a self, rel: &'a str) -> Option<(&'a dyn FileSource, &'a str)> {
+        self.mounts.iter().find_map(|(prefix, src)| {
+            if prefix.is_empty() {
+                return Some((src.as_ref(), rel));
+            }
+            rel.strip_prefix(prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .map(|r| (src.as_ref(), r))
+        })
+    }
+}
+
+impl FileSource for MountSource {
+    fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
+        match self.find(rel) {
+            Some((src, r)) => src.read(r),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "not under any --root",
+            )),
+        }
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.find(rel).is_some_and(|(src, r)| src.is_file(r))
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        let dir = dir.trim_end_matches('/');
+        let mut out = Vec::new();
+        for (prefix, src) in &self.mounts {
+            let join = |p: String| {
+                if prefix.is_empty() {
+                    p
+                } else {
+                    format!("{prefix}/{p}")
+                }
+            };
+            if dir.is_empty() || *prefix == dir || prefix.starts_with(&format!("{dir}/")) {
+                out.extend(src.list("").into_iter().map(join));
+            } else if let Some(inner) = dir
+                .strip_prefix(prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                out.extend(src.list(inner).into_iter().map(join));
+            }
+        }
+        out.sort();
+        out
+    }
+}

@@ -55,11 +55,23 @@ fn finish(v: Value) -> String {
 
 /// The `scan` report.
 pub fn scan(r: &ScanResult) -> String {
+    findings_report(r, &r.findings)
+}
+
+/// A version-1 report of `list` with `r`'s summary counts.
+pub fn findings_report(r: &ScanResult, list: &[Finding]) -> String {
+    let mut s = summary(r);
+    let n = |sev| list.iter().filter(|f| f.severity == sev).count();
+    s["findings"] = json!({
+        "error": n(crate::finding::Severity::Error),
+        "warning": n(crate::finding::Severity::Warning),
+        "note": n(crate::finding::Severity::Note),
+    });
     finish(json!({
         "version": VERSION,
         "tool": tool(),
-        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
-        "summary": summary(r),
+        "findings": list.iter().map(finding).collect::<Vec<_>>(),
+        "summary": s,
         "complete": r.inventory.complete,
     }))
 }

@@ -6,6 +6,7 @@
 //! ever prints key material: excerpts are passed through [`redact`].
 
 pub mod csv;
+pub mod diff;
 pub mod graph;
 pub mod json;
 pub mod text;

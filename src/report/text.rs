@@ -26,7 +26,10 @@ fn load(r: &ScanResult, root: usize, path: &str) -> Option<Source> {
         .files
         .binary_search_by(|c| (c.root, c.rel.as_str()).cmp(&(root, path)))
         .ok()?;
-    let bytes = std::fs::read(&r.files[i].abs).ok()?;
+    let bytes = match &r.source {
+        Some(src) => src.read(&r.files[i].rel).ok()?,
+        None => std::fs::read(&r.files[i].abs).ok()?,
+    };
     let text = decode(&bytes).text;
     let lines = Lines::new(&text);
     Some(Source { text, lines })
@@ -129,10 +132,17 @@ fn summary(r: &ScanResult, out: &mut String) {
 
 /// The `scan` report: findings grouped by file (they arrive sorted by path), then the summary.
 pub fn scan(r: &ScanResult, opts: RenderOptions) -> String {
+    let mut out = findings(r, &r.findings, opts);
+    summary(r, &mut out);
+    out
+}
+
+/// Findings grouped by file with excerpts from `r`'s files.
+pub fn findings(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String {
     let renderer = renderer(opts);
     let mut out = String::new();
     let mut current: Option<(usize, &str, Option<Source>)> = None;
-    for f in &r.findings {
+    for f in list {
         let same = matches!(&current, Some((root, p, _)) if *root == f.location.root && *p == f.location.path);
         if !same {
             current = Some((
@@ -145,7 +155,6 @@ pub fn scan(r: &ScanResult, opts: RenderOptions) -> String {
         out.push_str(&render_finding(f, src, &renderer));
         out.push('\n');
     }
-    summary(r, &mut out);
     out
 }
 

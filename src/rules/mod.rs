@@ -19,8 +19,10 @@ mod not_a_ca;
 mod not_yet_valid;
 mod private_key_in_repo;
 mod san_coverage;
+mod source_change;
 mod source_divergence;
 mod too_many_cas;
+mod trust_change;
 mod trust_mismatch;
 mod unresolved;
 mod unused_exception;
@@ -82,6 +84,8 @@ pub static RULES: &[&Rule] = &[
     &ca_divergence::RULE,
     &source_divergence::RULE,
     &too_many_cas::RULE,
+    &source_change::RULE,
+    &trust_change::RULE,
     &expired::RULE,
     &expired_anchor::RULE,
     &expires_soon::RULE,

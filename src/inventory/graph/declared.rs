@@ -316,6 +316,20 @@ impl Builder<'_> {
             .into_iter()
             .next()
             .unwrap_or_else(|| spec.name.clone());
+        // A layer whose path depends on the component's own variables is its own;
+        // shared layers (global defaults, Hiera) are not.
+        let own_files = spec
+            .values
+            .iter()
+            .filter_map(|l| match l {
+                Layer::File(t)
+                    if vars.is_empty() || vars.keys().any(|k| t.contains(&format!("{{{k}}}"))) =>
+                {
+                    Some(values::expand_vars(t, vars))
+                }
+                _ => None,
+            })
+            .collect();
         let scope = spec
             .scope
             .as_ref()
@@ -328,6 +342,7 @@ impl Builder<'_> {
             scope,
             location: at.clone(),
             object: usize::MAX,
+            own_files,
         });
         let comp = self.graph.components.len() - 1;
         // The serving certificate: the source selector, then the static reference.

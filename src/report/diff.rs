@@ -1,0 +1,148 @@
+//! Diff reports: text (per component, with the unified diff of the cause),
+//! markdown (a pull-request comment), JSON (report version 1 plus `changes`).
+
+use super::RenderOptions;
+use crate::diff::DiffResult;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+fn counts(d: &DiffResult) -> (usize, usize, usize) {
+    use crate::finding::Severity;
+    let n = |s| d.findings.iter().filter(|f| f.severity == s).count();
+    (n(Severity::Error), n(Severity::Warning), n(Severity::Note))
+}
+
+fn summary(d: &DiffResult) -> String {
+    let (e, w, n) = counts(d);
+    let comps: std::collections::BTreeSet<&str> =
+        d.changes.iter().map(|c| c.component.as_str()).collect();
+    format!(
+        "{} files changed, {} components changed; {e} errors, {w} warnings, {n} notes; {} findings present on both sides not repeated{}\n",
+        d.changed_files.len(),
+        comps.len(),
+        d.unchanged_findings,
+        if d.unchanged_findings > 0 { " (--all shows them)" } else { "" }
+    )
+}
+
+/// Text: findings with excerpts, changes per component, then the diffs of the causes.
+pub fn text(d: &DiffResult, opts: RenderOptions) -> String {
+    let mut out = super::text::findings(&d.head, &d.findings, opts);
+    if !d.changes.is_empty() {
+        out.push_str("Changes by component:\n");
+        let mut by: BTreeMap<&str, Vec<&crate::diff::Change>> = BTreeMap::new();
+        for c in &d.changes {
+            by.entry(&c.component).or_default().push(c);
+        }
+        for (comp, list) in by {
+            let _ = writeln!(out, "  {comp}");
+            for c in list {
+                let _ = writeln!(
+                    out,
+                    "    {}: {} → {}  ({})",
+                    c.what.as_str(),
+                    c.before,
+                    c.after,
+                    c.location
+                );
+                if !c.causes.is_empty() {
+                    let _ = writeln!(out, "      caused by: {}", c.causes.join(", "));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    for (_, diff) in &d.file_diffs {
+        out.push_str(diff);
+        if !diff.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(d));
+    out
+}
+
+/// Markdown for a pull-request comment: a summary table and collapsible details.
+pub fn markdown(d: &DiffResult) -> String {
+    let (e, w, n) = counts(d);
+    let mut out = String::from("### certdrift diff\n\n");
+    let _ = writeln!(
+        out,
+        "**{e}** errors, **{w}** warnings, **{n}** notes; {} components changed.\n",
+        {
+            let c: std::collections::BTreeSet<&str> =
+                d.changes.iter().map(|c| c.component.as_str()).collect();
+            c.len()
+        }
+    );
+    if !d.findings.is_empty() {
+        out.push_str("| severity | rule | where | what |\n|---|---|---|---|\n");
+        for f in &d.findings {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | `{}` | {} |",
+                f.severity,
+                f.rule,
+                f.location,
+                f.message.replace('|', "\\|").replace('\n', " ")
+            );
+        }
+        out.push('\n');
+    }
+    if !d.changes.is_empty() {
+        out.push_str("<details><summary>Changes by component</summary>\n\n| component | change | before | after | caused by |\n|---|---|---|---|---|\n");
+        for c in &d.changes {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                c.component,
+                c.what.as_str(),
+                c.before.replace('|', "\\|"),
+                c.after.replace('|', "\\|"),
+                c.causes
+                    .iter()
+                    .map(|x| format!("`{x}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    for (path, diff) in &d.file_diffs {
+        let _ = write!(out, "<details><summary><code>{path}</code></summary>\n\n```diff\n{diff}```\n\n</details>\n\n");
+    }
+    out
+}
+
+/// JSON: the version-1 report of HEAD's new findings, plus `changes`.
+pub fn json(d: &DiffResult) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&super::json::findings_report(&d.head, &d.findings))
+            .unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            "changes".into(),
+            d.changes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "component": c.component,
+                        "change": c.what.as_str(),
+                        "before": c.before,
+                        "after": c.after,
+                        "location": c.location,
+                        "causes": c.causes,
+                        "own_files_changed": c.own_files_changed,
+                    })
+                })
+                .collect(),
+        );
+        m.insert("changed_files".into(), json!(d.changed_files));
+        m.insert("unchanged_findings".into(), json!(d.unchanged_findings));
+    }
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
