@@ -385,8 +385,61 @@ def rotation_fixtures():
                     ["{name: pki, secret: {secretName: apiserver-pki}}"]))
 
 
+def toolforge_puppet():
+    """The 2019-09-10 Toolforge outage in Puppet form: the etcd hosts get
+    their CA and certificate through the common level, the API server host
+    gets the CA it trusts for etcd through its role level, and the two keys
+    name different Puppet CA files."""
+    base = "incidents/2019-09-10-toolforge-puppet"
+    shutil.rmtree(os.path.join(HERE, base), ignore_errors=True)
+    old = ca("Puppet CA: labs-puppetmaster.wikimedia.org")
+    new = ca("Puppet CA: puppetmaster.cloudinfra.wmflabs.org")
+    etcd = leaf(old, "tools-k8s-etcd-1.tools.eqiad.wmflabs", ["tools-k8s-etcd-1.tools.eqiad.wmflabs"])
+    write(f"{base}/modules/profile/files/ssl/labs-puppetmaster-ca.pem", pem(old[1]))
+    write(f"{base}/modules/profile/files/ssl/cloudinfra-puppetmaster-ca.pem", pem(new[1]))
+    write(f"{base}/modules/profile/files/ssl/tools-k8s-etcd-1.crt", pem(etcd[1]))
+    write(f"{base}/hiera.yaml", """version: 5
+defaults:
+  datadir: hieradata
+  data_hash: yaml_data
+hierarchy:
+  - name: "Per host"
+    path: "hosts/%{trusted.certname}.yaml"
+  - name: "Per role"
+    path: "role/%{::_role}.yaml"
+  - name: "Common"
+    path: "common.yaml"
+""")
+    write(f"{base}/hieradata/common.yaml", """# Every host trusts the project puppetmaster's CA.
+profile::base::puppet::ca: puppet:///modules/profile/ssl/labs-puppetmaster-ca.pem
+profile::etcd::ca_file: "%{lookup('profile::base::puppet::ca')}"
+profile::etcd::cert_file: puppet:///modules/profile/ssl/tools-k8s-etcd-1.crt
+profile::kubernetes::master::etcd_ca: "%{lookup('profile::base::puppet::ca')}"
+""")
+    write(f"{base}/hieradata/role/kubernetes/master.yaml", """# Moved to the new cloudinfra puppetmaster (2019-09-09).
+profile::kubernetes::master::etcd_ca: puppet:///modules/profile/ssl/cloudinfra-puppetmaster-ca.pem
+""")
+    write(f"{base}/.certdrift.yaml", """hiera:
+  config: hiera.yaml
+  nodes:
+    tools-k8s-etcd-1: {trusted.certname: tools-k8s-etcd-1.tools.eqiad.wmflabs, _role: etcd}
+    tools-k8s-master-1: {trusted.certname: tools-k8s-master-1.tools.eqiad.wmflabs, _role: kubernetes/master}
+components:
+  - name: etcd
+    node: tools-k8s-etcd-1
+    serves: {static: {hiera: profile::etcd::cert_file}}
+    trusts: [{peer: kube-apiserver, hiera: profile::etcd::ca_file}]
+  - name: kube-apiserver
+    node: tools-k8s-master-1
+    trusts: [{peer: etcd, hiera: profile::kubernetes::master::etcd_ca}]
+groups:
+  - {name: toolforge-etcd-ca, same: ca, members: [etcd, kube-apiserver]}
+""")
+
+
 if __name__ == "__main__":
     rule_fixtures()
     trust_fixtures()
     rotation_fixtures()
+    toolforge_puppet()
     demo()

@@ -152,6 +152,18 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         );
         out.extend(report(inv, members, &what));
     }
+    // Policy groups that must share a CA: every trust reference of every member.
+    for group in ctx.policy.groups.iter().filter(|gr| gr.same == crate::policy::Same::Ca) {
+        let members: Vec<Member> = g
+            .trusts
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| super::group_has(group, &g.components[t.component].name))
+            .filter_map(|(ti, t)| Some((ti, anchor_set(inv, t)?)))
+            .collect();
+        let what = format!("group {} must share one CA", group.name);
+        out.extend(report(inv, &members, &what));
+    }
     // Flags of one component that the policy says share a CA.
     for (role, flags) in &ctx.policy.same_ca {
         let mut by_comp: BTreeMap<usize, Vec<Member>> = BTreeMap::new();

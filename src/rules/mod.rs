@@ -161,6 +161,11 @@ pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, usize) {
     (out, suppressed)
 }
 
+/// Whether a component belongs to a policy group (by name glob).
+pub(crate) fn group_has(group: &crate::policy::Group, component: &str) -> bool {
+    group.members.iter().any(|m| glob_matches(m, component))
+}
+
 fn glob_matches(pattern: &str, text: &str) -> bool {
     globset::Glob::new(pattern)
         .map(|g| g.compile_matcher().is_match(text))

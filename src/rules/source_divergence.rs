@@ -39,8 +39,24 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .or_default()
             .push(si);
     }
+    // Policy groups: all members' serving certificates.
+    let mut named: BTreeMap<(String, String), Vec<usize>> = groups
+        .into_iter()
+        .map(|((n, c), v)| ((n.to_owned(), c.to_owned()), v))
+        .collect();
+    for group in ctx.policy.groups.iter().filter(|gr| gr.same == crate::policy::Same::Source) {
+        let members: Vec<usize> = g
+            .serves
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| super::group_has(group, &g.components[s.component].name))
+            .map(|(i, _)| i)
+            .collect();
+        named.insert((format!("group {}", group.name), String::new()), members);
+    }
     let mut out = Vec::new();
-    for ((name, _), members) in groups {
+    for ((name, _), members) in named {
+        let name = name.as_str();
         let mut by_source: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for &si in &members {
             by_source
