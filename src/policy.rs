@@ -163,6 +163,8 @@ pub struct ServeSpec {
 pub struct PeerRef {
     /// The peer: a component name (template) or a channel.
     pub peer: String,
+    /// `clients: true`: the bundle verifies clients connecting to this component (peer optional).
+    pub clients: bool,
     /// Where the bundle or certificate is.
     pub cert: CertRef,
 }
@@ -565,14 +567,30 @@ fn hiera(p: &P<'_>, node: NodeId) -> Result<HieraSettings, PolicyError> {
 fn peer_refs(p: &P<'_>, node: NodeId, what: &str) -> Result<Vec<PeerRef>, PolicyError> {
     let mut out = Vec::new();
     for item in p.items(node, what)? {
-        let cert = cert_ref(p, item, what, &["peer"])?;
-        let peer = p
-            .doc
-            .get(item, "peer")
-            .map(|v| p.str(v, "peer"))
-            .transpose()?
-            .ok_or_else(|| p.err(item, format!("{what} entries need `peer`")))?;
-        out.push(PeerRef { peer, cert });
+        let cert = cert_ref(p, item, what, &["peer", "clients"])?;
+        let clients = match p.doc.get(item, "clients") {
+            Some(v) => match p.str(v, "clients")?.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(p.err(v, "clients is true or false")),
+            },
+            None => false,
+        };
+        let peer = match p.doc.get(item, "peer") {
+            Some(v) => p.str(v, "peer")?,
+            None if clients => String::new(),
+            None => {
+                return Err(p.err(
+                    item,
+                    format!("{what} entries need `peer` (or `clients: true`)"),
+                ))
+            }
+        };
+        out.push(PeerRef {
+            peer,
+            clients,
+            cert,
+        });
     }
     Ok(out)
 }

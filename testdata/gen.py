@@ -428,7 +428,7 @@ components:
   - name: etcd
     node: tools-k8s-etcd-1
     serves: {static: {hiera: profile::etcd::cert_file}}
-    trusts: [{peer: kube-apiserver, hiera: profile::etcd::ca_file}]
+    trusts: [{clients: true, hiera: profile::etcd::ca_file}]
   - name: kube-apiserver
     node: tools-k8s-master-1
     trusts: [{peer: etcd, hiera: profile::kubernetes::master::etcd_ca}]

@@ -141,3 +141,33 @@ fn explain_trust_mismatch_tells_the_toolforge_story() {
         "{s}"
     );
 }
+
+/// Invalid policies are input errors that point at the policy's file:line.
+#[test]
+fn invalid_policies_exit_2_with_their_location() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.pem"), "").unwrap();
+    let cases = [
+        ("unknown-key.yaml", "components:\n  - name: a\n    serve: {}\n", 3, "unknown key \"serve\""),
+        ("wrong-type.yaml", "max_cas: [1]\n", 1, "max_cas must be a string"),
+        (
+            "bad-selector.yaml",
+            "components:\n  - name: a\n    serves:\n      cert-manager:\n        when: \"{{ .Values.x }}\"\n        issuer: x\n        names: [a]\n",
+            5,
+            "`when` must be a values path",
+        ),
+        ("no-reason.yaml", "exceptions:\n  - {rule: expired, path: x}\n", 2, "needs a `reason`"),
+        ("unknown-rule.yaml", "severity: {expird: off}\n", 1, "unknown rule \"expird\""),
+    ];
+    for (name, text, line, msg) in cases {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let out = run(
+            dir.path(),
+            &["scan", "--allow-empty", "--policy", name, "."],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("{name}:{line}:")), "{name}: {err}");
+        assert!(err.contains(msg), "{name}: {err}");
+    }
+}

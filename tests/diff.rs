@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn rotation(state: &str) -> String {
-    repo().join("testdata/rotation").join(state).to_string_lossy().into_owned()
+    repo()
+        .join("testdata/rotation")
+        .join(state)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn diff_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
@@ -21,7 +25,12 @@ fn rules(report: &serde_json::Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_owned(), f["severity"].as_str().unwrap().to_owned()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -35,18 +44,54 @@ fn ca_rotation_overlap_is_a_note_and_hard_swap_an_error() {
     let (code, r) = diff_json(&repo(), &[&rotation("1-overlap"), &rotation("2-swap")]);
     assert_eq!(code, 1);
     let found = rules(&r);
-    assert!(found.contains(&("trust-change".into(), "error".into())), "{found:?}");
-    assert!(found.contains(&("trust-mismatch".into(), "error".into())), "{found:?}");
+    assert!(
+        found.contains(&("trust-change".into(), "error".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("trust-mismatch".into(), "error".into())),
+        "{found:?}"
+    );
     assert_eq!(r["changes"][0]["change"], "trust");
 }
 
 #[test]
 fn detailed_exit_codes() {
-    let same = run(&repo(), &["diff", "--now", NOW, "--detailed-exitcode", &rotation("0-old"), &rotation("0-old")]);
+    let same = run(
+        &repo(),
+        &[
+            "diff",
+            "--now",
+            NOW,
+            "--detailed-exitcode",
+            &rotation("0-old"),
+            &rotation("0-old"),
+        ],
+    );
     assert_eq!(same.status.code(), Some(0));
-    let changed = run(&repo(), &["diff", "--now", NOW, "--detailed-exitcode", &rotation("0-old"), &rotation("1-overlap")]);
+    let changed = run(
+        &repo(),
+        &[
+            "diff",
+            "--now",
+            NOW,
+            "--detailed-exitcode",
+            &rotation("0-old"),
+            &rotation("1-overlap"),
+        ],
+    );
     assert_eq!(changed.status.code(), Some(3));
-    let failing = run(&repo(), &["diff", "--now", NOW, "--detailed-exitcode", &rotation("0-old"), &rotation("2-swap")]);
+    let failing = run(
+        &repo(),
+        &[
+            "diff",
+            "--now",
+            NOW,
+            "--detailed-exitcode",
+            &rotation("0-old"),
+            &rotation("2-swap"),
+        ],
+    );
     assert_eq!(failing.status.code(), Some(1));
     let bad = run(&repo(), &["diff", "--now", NOW, &rotation("0-old")]);
     assert_eq!(bad.status.code(), Some(2));
@@ -63,12 +108,28 @@ fn no_private_key_bytes_in_diff_output() {
     for (dir, name) in [(&a, "one"), (&b, "two")] {
         let key = rcgen::KeyPair::generate().unwrap();
         let pem = key.serialize_pem();
-        bodies.extend(pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_owned));
+        bodies.extend(
+            pem.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .map(str::to_owned),
+        );
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode(pem.as_bytes());
         bodies.push(b64.clone());
-        let cert = rcgen::CertificateParams::new(vec![format!("{name}.example.org")]).unwrap().self_signed(&key).unwrap();
-        std::fs::write(dir.join("values.yaml"), format!("tls:\n  key: |\n{}", pem.lines().map(|l| format!("    {l}\n")).collect::<String>())).unwrap();
+        let cert = rcgen::CertificateParams::new(vec![format!("{name}.example.org")])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(
+            dir.join("values.yaml"),
+            format!(
+                "tls:\n  key: |\n{}",
+                pem.lines()
+                    .map(|l| format!("    {l}\n"))
+                    .collect::<String>()
+            ),
+        )
+        .unwrap();
         std::fs::write(
             dir.join("secret.yaml"),
             format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: t, namespace: n}}\ndata:\n  tls.key: {b64}\n  tls.crt: {}\n",
@@ -77,9 +138,15 @@ fn no_private_key_bytes_in_diff_output() {
         .unwrap();
     }
     for format in ["text", "json", "markdown"] {
-        let out = run(tmp.path(), &["diff", "--all", "--now", NOW, "--format", format, "a", "b"]);
+        let out = run(
+            tmp.path(),
+            &["diff", "--all", "--now", NOW, "--format", format, "a", "b"],
+        );
         let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-        assert!(all.to_lowercase().contains("private key"), "{format}: {all}");
+        assert!(
+            all.to_lowercase().contains("private key"),
+            "{format}: {all}"
+        );
         for body in &bodies {
             for w in body.as_bytes().windows(16).step_by(8) {
                 let w = std::str::from_utf8(w).unwrap();
@@ -90,11 +157,16 @@ fn no_private_key_bytes_in_diff_output() {
 }
 
 fn incident(state: &str) -> PathBuf {
-    repo().join("testdata/incidents/2023-08-09-mw-tls").join(state)
+    repo()
+        .join("testdata/incidents/2023-08-09-mw-tls")
+        .join(state)
 }
 
 fn policy() -> String {
-    repo().join("policies/examples/wikimedia-mesh.yaml").to_string_lossy().into_owned()
+    repo()
+        .join("policies/examples/wikimedia-mesh.yaml")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Acceptance 1 of the diff issue (the 2023-08-09 MediaWiki outage): the
@@ -104,41 +176,86 @@ fn policy() -> String {
 fn mediawiki_incident_from_directories() {
     let (code, r) = diff_json(
         &repo(),
-        &["--policy", &policy(), &incident("before").to_string_lossy(), &incident("trigger").to_string_lossy()],
+        &[
+            "--policy",
+            &policy(),
+            &incident("before").to_string_lossy(),
+            &incident("trigger").to_string_lossy(),
+        ],
     );
     assert_eq!(code, 1, "{r:#}");
     check_trigger(&r);
-    let (_, r) = diff_json(&repo(), &["--policy", &policy(), &incident("before").to_string_lossy(), &incident("fix").to_string_lossy()]);
-    assert!(!rules(&r).iter().any(|(rule, _)| rule == "source-change"), "{r:#}");
+    let (_, r) = diff_json(
+        &repo(),
+        &[
+            "--policy",
+            &policy(),
+            &incident("before").to_string_lossy(),
+            &incident("fix").to_string_lossy(),
+        ],
+    );
+    assert!(
+        !rules(&r).iter().any(|(rule, _)| rule == "source-change"),
+        "{r:#}"
+    );
 }
 
 fn check_trigger(r: &serde_json::Value) {
     let findings = r["findings"].as_array().unwrap();
-    let sc: Vec<&serde_json::Value> = findings.iter().filter(|f| f["rule"] == "source-change").collect();
+    let sc: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "source-change")
+        .collect();
     assert_eq!(sc.len(), 1, "{findings:#?}");
     assert_eq!(sc[0]["severity"], "error");
     let msg = sc[0]["message"].as_str().unwrap();
-    assert!(msg.contains("2 component(s)") && msg.contains("mw-api-ext") && msg.contains("mw-api-int"), "{msg}");
-    assert!(msg.contains("static") && msg.contains("cert-manager ClusterIssuer/discovery"), "{msg}");
+    assert!(
+        msg.contains("2 component(s)") && msg.contains("mw-api-ext") && msg.contains("mw-api-int"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("static") && msg.contains("cert-manager ClusterIssuer/discovery"),
+        "{msg}"
+    );
     assert_eq!(
         sc[0]["location"]["path"],
         "operations-puppet/hieradata/role/common/deployment_server/kubernetes.yaml"
     );
-    let san: Vec<&serde_json::Value> = findings.iter().filter(|f| f["rule"] == "san-coverage").collect();
-    assert!(san.iter().any(|f| f["message"].as_str().unwrap().contains("en.wikipedia.org")), "{san:#?}");
+    let san: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "san-coverage")
+        .collect();
+    assert!(
+        san.iter()
+            .any(|f| f["message"].as_str().unwrap().contains("en.wikipedia.org")),
+        "{san:#?}"
+    );
     let changes = r["changes"].as_array().unwrap();
     assert!(changes.iter().any(|c| c["change"] == "source"
-        && c["causes"][0].as_str().unwrap().starts_with("operations-puppet/hieradata/role/common/deployment_server/kubernetes.yaml")));
+        && c["causes"][0].as_str().unwrap().starts_with(
+            "operations-puppet/hieradata/role/common/deployment_server/kubernetes.yaml"
+        )));
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=certdrift", "-c", "user.email=certdrift@example.org", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=certdrift",
+            "-c",
+            "user.email=certdrift@example.org",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -178,7 +295,12 @@ fn mediawiki_incident_from_git_revisions() {
     assert_eq!(code, 1, "{report:#}");
     check_trigger(&report);
     let (_, report) = diff_json(r, &["--policy", &policy(), "HEAD~2", "HEAD"]);
-    assert!(!rules(&report).iter().any(|(rule, _)| rule == "source-change"), "{report:#}");
+    assert!(
+        !rules(&report)
+            .iter()
+            .any(|(rule, _)| rule == "source-change"),
+        "{report:#}"
+    );
     // A revision the clone does not have is a clear input error.
     let out = run(r, &["diff", "--now", NOW, "no-such-rev", "HEAD"]);
     assert_eq!(out.status.code(), Some(2));

@@ -153,7 +153,12 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         out.extend(report(inv, members, &what));
     }
     // Policy groups that must share a CA: every trust reference of every member.
-    for group in ctx.policy.groups.iter().filter(|gr| gr.same == crate::policy::Same::Ca) {
+    for group in ctx
+        .policy
+        .groups
+        .iter()
+        .filter(|gr| gr.same == crate::policy::Same::Ca)
+    {
         let members: Vec<Member> = g
             .trusts
             .iter()

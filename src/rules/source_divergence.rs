@@ -44,7 +44,12 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         .into_iter()
         .map(|((n, c), v)| ((n.to_owned(), c.to_owned()), v))
         .collect();
-    for group in ctx.policy.groups.iter().filter(|gr| gr.same == crate::policy::Same::Source) {
+    for group in ctx
+        .policy
+        .groups
+        .iter()
+        .filter(|gr| gr.same == crate::policy::Same::Source)
+    {
         let members: Vec<usize> = g
             .serves
             .iter()

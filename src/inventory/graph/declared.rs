@@ -448,10 +448,16 @@ impl Builder<'_> {
                     Ok((b, via, loc)) => (Anchors::Bundle(b), via, loc),
                     Err(why) => (Anchors::Unresolved(why.clone()), why, at.clone()),
                 };
+                // `clients: true` verifies whoever connects to this component.
+                let (channel, direction) = if pr.clients {
+                    (name.clone(), Direction::Client)
+                } else {
+                    (peer, Direction::Server)
+                };
                 self.graph.trusts.push(Trust {
                     component: comp,
-                    channel: peer,
-                    direction: Direction::Server,
+                    channel,
+                    direction,
                     flag: "trusts".into(),
                     anchors,
                     location: loc,
