@@ -100,6 +100,13 @@ pub struct HieraSettings {
 pub enum Layer {
     /// A values file (a template over the component's variables).
     File(String),
+    /// The values files of `release` in a plain-YAML `helmfile.yaml` (paths relative to it).
+    Helmfile {
+        /// The helmfile (template).
+        path: String,
+        /// The release name (template).
+        release: String,
+    },
     /// A Hiera key looked up for a node; `keys` are sub-keys deep-merged in order.
     Hiera {
         /// The key.
@@ -682,7 +689,23 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
                 c.values.push(Layer::File(p.str(item, "a values file")?));
                 continue;
             }
-            let lf = p.fields(item, "a values layer", &["file", "hiera", "node", "keys"])?;
+            let lf = p.fields(
+                item,
+                "a values layer",
+                &["file", "hiera", "node", "keys", "helmfile", "release"],
+            )?;
+            if let Some(&hf) = lf.get("helmfile") {
+                let release = lf
+                    .get("release")
+                    .map(|&r| p.str(r, "release"))
+                    .transpose()?
+                    .ok_or_else(|| p.err(item, "a helmfile layer needs `release`"))?;
+                c.values.push(Layer::Helmfile {
+                    path: p.str(hf, "helmfile")?,
+                    release,
+                });
+                continue;
+            }
             let layer = match (lf.get("file"), lf.get("hiera")) {
                 (Some(&fv), None) => Layer::File(p.str(fv, "file")?),
                 (None, Some(&hv)) => Layer::Hiera {

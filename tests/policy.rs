@@ -115,3 +115,35 @@ fn toolforge_in_puppet_form() {
         "{all}"
     );
 }
+
+/// A plain-YAML helmfile's release values are layers (files and inline maps, later wins).
+#[test]
+fn helmfile_release_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("helmfile.d")).unwrap();
+    std::fs::write(
+        d.join("helmfile.d/helmfile.yaml"),
+        "releases:\n  - name: api\n    chart: charts/api\n    values:\n      - values.yaml\n      - mesh: {certmanager: {enabled: true}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("helmfile.d/values.yaml"),
+        "mesh:\n  certmanager: {enabled: false, domains: [svc.example.org]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join(".certdrift.yaml"),
+        "components:\n  - name: api\n    values: [{helmfile: helmfile.d/helmfile.yaml, release: api}]\n    serves:\n      cert-manager: {when: mesh.certmanager.enabled, issuer: ClusterIssuer/internal, names: [\"api.{mesh.certmanager.domains[]}\"]}\n    reached_as: [api.svc.example.org, api.example.com]\n",
+    )
+    .unwrap();
+    let r = scan(d, &["--allow-empty"]);
+    let san = of_rule(&r, "san-coverage");
+    assert_eq!(san.len(), 1, "{r:#}");
+    assert!(san[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("api.example.com"));
+    // The inline layer, not values.yaml, switched cert-manager on.
+    assert_eq!(san[0]["location"]["path"], "helmfile.d/helmfile.yaml");
+}

@@ -134,6 +134,61 @@ impl Builder<'_> {
         }
     }
 
+    /// The values layers of one release of a plain-YAML helmfile, in order.
+    /// A Go-templated helmfile is not evaluated: the policy lists the layers instead.
+    fn helmfile_layers(
+        &mut self,
+        d: &Declared<'_>,
+        path: &str,
+        release: &str,
+        at: &Location,
+    ) -> Vec<Value> {
+        let text = match d.files.read(path) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                self.note(at, None, format!("helmfile {path}: {e}"));
+                return Vec::new();
+            }
+        };
+        if text.contains("{{") {
+            self.note(at, None, format!("helmfile {path} is a Go template; certdrift does not evaluate it: list its values files in the policy"));
+            return Vec::new();
+        }
+        let Some(hf) = self.values_file(d, path, at, None) else {
+            return Vec::new();
+        };
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let Some(rel) = select(&hf, "releases[]")
+            .into_iter()
+            .find(|r| r.get("name").and_then(|n| n.as_str()) == Some(release))
+        else {
+            self.note(
+                at,
+                None,
+                format!("helmfile {path} has no release {release}"),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in select(rel, "values[]") {
+            match item.as_str() {
+                Some(file) => {
+                    let p = if dir.is_empty() {
+                        file.to_owned()
+                    } else {
+                        format!("{dir}/{}", file.trim_start_matches("./"))
+                    };
+                    if let Some(v) = self.values_file(d, &p, at, None) {
+                        out.push(v);
+                    }
+                }
+                // Inline values in the helmfile.
+                None => out.push(item.clone()),
+            }
+        }
+        out
+    }
+
     /// The bundle that a value at `origin` became when its file was scanned.
     fn bundle_at(&self, origin: &Origin) -> Option<usize> {
         self.inv
@@ -290,7 +345,16 @@ impl Builder<'_> {
         // Values layers, later wins.
         let mut vals = values::empty();
         for layer in &spec.values {
+            if let Layer::Helmfile { path, release } = layer {
+                let path = values::expand_vars(path, vars);
+                let release = values::expand_vars(release, vars);
+                for v in self.helmfile_layers(d, &path, &release, &at) {
+                    vals = helm_merge(vals, v);
+                }
+                continue;
+            }
             let v = match layer {
+                Layer::Helmfile { .. } => None,
                 Layer::File(t) => {
                     let path = values::expand_vars(t, vars);
                     self.values_file(d, &path, &at, None)
