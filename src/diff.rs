@@ -530,9 +530,12 @@ pub fn diff(
     }
 }
 
+/// Reads a path on both sides: (BASE bytes, HEAD bytes), empty where absent.
+pub type ReadBoth<'a> = &'a dyn Fn(&str) -> (Vec<u8>, Vec<u8>);
+
 impl DiffResult {
     /// Adds the unified diffs of the changed files that cause changes (at most 20).
-    pub fn add_file_diffs(&mut self, read: &dyn Fn(&str) -> (Vec<u8>, Vec<u8>)) {
+    pub fn add_file_diffs(&mut self, read: ReadBoth<'_>) {
         let mut paths: Vec<String> = Vec::new();
         for c in &self.changes {
             for cause in &c.causes {
@@ -672,38 +675,6 @@ pub fn unified(path: &str, before: &[u8], after: &[u8]) -> String {
         .to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction_hides_keys_and_names_certificates() {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["x.example".to_owned()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        let key_pem = key.serialize_pem();
-        let text = format!("cert: |\n{}key: |\n{}", cert.pem(), key_pem);
-        let r = redact_text(&text);
-        assert!(
-            r.contains("<certificate sha256:") && r.contains("<private key redacted>"),
-            "{r}"
-        );
-        let body: Vec<&str> = key_pem
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
-        for l in body {
-            assert!(!r.contains(l));
-        }
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(key_pem.as_bytes());
-        let r = redact_text(&format!("  tls.key: {b64}\n"));
-        assert_eq!(r, "  tls.key: <private key redacted>\n");
-    }
-}
-
 /// Scans both sides through the same pipeline and compares them.
 pub fn run(
     base: std::sync::Arc<dyn crate::read::source::FileSource>,
@@ -737,4 +708,36 @@ pub fn run(
         )
     });
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_keys_and_names_certificates() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["x.example".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let key_pem = key.serialize_pem();
+        let text = format!("cert: |\n{}key: |\n{}", cert.pem(), key_pem);
+        let r = redact_text(&text);
+        assert!(
+            r.contains("<certificate sha256:") && r.contains("<private key redacted>"),
+            "{r}"
+        );
+        let body: Vec<&str> = key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        for l in body {
+            assert!(!r.contains(l));
+        }
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key_pem.as_bytes());
+        let r = redact_text(&format!("  tls.key: {b64}\n"));
+        assert_eq!(r, "  tls.key: <private key redacted>\n");
+    }
 }

@@ -98,6 +98,7 @@ pub fn load_hiera(
     let options = HieraOptions {
         map_paths: h.map_paths.iter().chain(&opts.map_paths).cloned().collect(),
         functions,
+        ..HieraOptions::default()
     };
     Ok(Hiera::load(files, config, options)?)
 }

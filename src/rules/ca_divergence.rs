@@ -89,7 +89,7 @@ fn report(
         format!(
             "{what}: {} ({}) trusts {}, but {} other reference(s) trust something else",
             g.components[t.component].name,
-            t.flag,
+            t.via,
             names(inv, odd_set),
             members.len() - count(odd_set)
         ),
@@ -104,7 +104,7 @@ fn report(
             note: format!(
                 "{} ({}) trusts {}",
                 g.components[o.component].name,
-                o.flag,
+                o.via,
                 names(inv, set)
             ),
         });

@@ -16,6 +16,13 @@ use crate::read::source::FileSource;
 use crate::read::yaml;
 use std::collections::BTreeMap;
 
+/// One component's variables, values and Hiera node, for resolving its references.
+struct Env<'e> {
+    vars: &'e BTreeMap<String, String>,
+    vals: &'e Value,
+    node: Option<&'e str>,
+}
+
 /// What declared components need besides the inventory.
 pub struct Declared<'a> {
     /// The first scanned root, where policy paths are relative to.
@@ -245,12 +252,11 @@ impl Builder<'_> {
         &mut self,
         d: &Declared<'_>,
         r: &CertRef,
-        vars: &BTreeMap<String, String>,
-        vals: &Value,
-        node: Option<&str>,
+        env: &Env<'_>,
         at: &Location,
         comp: usize,
     ) -> Result<(usize, String, Location), String> {
+        let (vars, vals, node) = (env.vars, env.vals, env.node);
         match r {
             CertRef::File(t) => {
                 let path = values::expand_vars(t, vars);
@@ -441,7 +447,17 @@ impl Builder<'_> {
                     via: format!("cert-manager {issuer} ({} is true)", cm.when),
                 }
             } else if let Some(r) = &s.static_cert {
-                match self.cert_ref(d, r, vars, &vals, node, &at, comp) {
+                match self.cert_ref(
+                    d,
+                    r,
+                    &Env {
+                        vars,
+                        vals: &vals,
+                        node,
+                    },
+                    &at,
+                    comp,
+                ) {
                     Ok((b, via, loc)) => Presented {
                         component: comp,
                         channel: name.clone(),
@@ -489,7 +505,17 @@ impl Builder<'_> {
         ] {
             for pr in list {
                 let peer = values::expand_vars(&pr.peer, vars);
-                let r = self.cert_ref(d, &pr.cert, vars, &vals, node, &at, comp);
+                let r = self.cert_ref(
+                    d,
+                    &pr.cert,
+                    &Env {
+                        vars,
+                        vals: &vals,
+                        node,
+                    },
+                    &at,
+                    comp,
+                );
                 if direction == Direction::Client {
                     match r {
                         Ok((b, via, loc)) => self.graph.clients.push(Presented {
