@@ -95,6 +95,37 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Look a Hiera key up the way Puppet does, and say where each part came from.
+    Lookup {
+        /// The key, e.g. `profile::kubernetes::deployment_server::general`.
+        key: String,
+        /// The repository root (default: the current directory).
+        path: Option<PathBuf>,
+        /// The hiera.yaml, relative to the root (default: the policy's `hiera.config`, else `hiera.yaml`).
+        #[arg(long, value_name = "FILE")]
+        hiera_config: Option<String>,
+        /// Absolute datadirs (host paths) and where they live in the repository, HOST=REPO (repeatable).
+        #[arg(long, value_name = "HOST=REPO")]
+        map_path: Vec<String>,
+        /// A fact, KEY=VALUE (dotted keys for nested facts; repeatable).
+        #[arg(long, value_name = "KEY=VALUE")]
+        fact: Vec<String>,
+        /// Facts from a YAML or JSON file.
+        #[arg(long, value_name = "FILE")]
+        facts: Option<PathBuf>,
+        /// Use the facts of a node named in the policy's `hiera.nodes`.
+        #[arg(long)]
+        node: Option<String>,
+        /// Merge behaviour (default: lookup_options in the data, else first).
+        #[arg(long, value_enum)]
+        merge: Option<MergeArg>,
+        /// Show every hierarchy level tried and where the value was set.
+        #[arg(long)]
+        explain: bool,
+        /// Policy files (for `hiera:` settings and nodes).
+        #[arg(long, value_name = "FILE")]
+        policy: Vec<PathBuf>,
+    },
     /// List the rules.
     Rules,
     /// Explain one rule.
@@ -150,6 +181,14 @@ enum InventoryFormatArg {
     Text,
     Json,
     Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MergeArg {
+    First,
+    Unique,
+    Hash,
+    Deep,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -217,6 +256,49 @@ fn load_policy(root: Option<&PathBuf>, files: &[PathBuf]) -> Result<certdrift::p
         policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
     }
     Ok(policy)
+}
+
+/// `<certificate sha256:… CN=…>` for PEM values, `<private key redacted>` for keys.
+fn show_secret_values(v: &certdrift::hiera::Value) -> Option<String> {
+    let s = v.as_str()?;
+    if !certdrift::read::pem::looks_like_pem(s.as_bytes()) {
+        return None;
+    }
+    Some(certdrift::diff::redact_text(s).trim().to_owned())
+}
+
+fn parse_map_paths(list: &[String]) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(h, r)| (h.to_owned(), r.to_owned()))
+                .with_context(|| format!("--map-path {m:?} is not HOST=REPO"))
+        })
+        .collect()
+}
+
+/// Facts from a YAML or JSON file (`--facts`).
+fn load_facts(file: Option<&std::path::Path>) -> Result<certdrift::hiera::Facts> {
+    let Some(file) = file else {
+        return Ok(certdrift::hiera::Facts::default());
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read --facts {}", file.display()))?;
+    let stream = certdrift::read::yaml::parse(&text, &certdrift::read::yaml::Limits::default());
+    if let Some(e) = stream.error {
+        bail!(
+            "{}:{}:{}: {}",
+            file.display(),
+            e.mark.line,
+            e.mark.col,
+            e.message
+        );
+    }
+    let doc = stream.docs.first().context("--facts file is empty")?;
+    let root = doc.root().context("--facts file is empty")?;
+    let v = certdrift::hiera::from_yaml(doc, root, &file.display().to_string())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(certdrift::hiera::Facts::from_value(&v))
 }
 
 fn parse_facts(list: &[String]) -> Result<certdrift::hiera::Facts> {
@@ -463,6 +545,69 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     _ => ExitCode::SUCCESS,
                 },
             )
+        }
+        Command::Lookup {
+            key,
+            path,
+            hiera_config,
+            map_path,
+            fact,
+            facts,
+            node,
+            merge,
+            explain,
+            policy,
+        } => {
+            use certdrift::hiera::{Hiera, HieraOptions, Merge};
+            let root = path.unwrap_or_else(|| PathBuf::from("."));
+            let pol = load_policy(Some(&root), &policy)?;
+            let config = hiera_config
+                .or_else(|| pol.hiera.config.clone())
+                .unwrap_or_else(|| "hiera.yaml".to_owned());
+            let mut all_facts = load_facts(facts.as_deref())?;
+            if let Some(n) = &node {
+                let list = pol.hiera.nodes.get(n).with_context(|| {
+                    format!("--node {n}: no such node in the policy's hiera.nodes")
+                })?;
+                for (k, v) in list {
+                    all_facts.set(k, v);
+                }
+            }
+            for f in &fact {
+                let (k, v) = f
+                    .split_once('=')
+                    .with_context(|| format!("--fact {f:?} is not KEY=VALUE"))?;
+                all_facts.set(k, v);
+            }
+            let options = HieraOptions {
+                map_paths: pol
+                    .hiera
+                    .map_paths
+                    .iter()
+                    .cloned()
+                    .chain(parse_map_paths(&map_path)?)
+                    .collect(),
+                ..HieraOptions::default()
+            };
+            let h = Hiera::load(Arc::new(DirSource::new(root)), &config, options)?;
+            let merge = merge.map(|m| match m {
+                MergeArg::First => Merge::First,
+                MergeArg::Unique => Merge::Unique,
+                MergeArg::Hash => Merge::Hash,
+                MergeArg::Deep => Merge::Deep,
+            });
+            let l = h.lookup(&key, &all_facts, merge);
+            print(&certdrift::hiera::render_lookup(
+                &key,
+                &l,
+                explain,
+                &show_secret_values,
+            ))?;
+            Ok(if l.value.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Rules => {
             let mut s = String::new();

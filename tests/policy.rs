@@ -147,3 +147,68 @@ fn helmfile_release_layers() {
     // The inline layer, not values.yaml, switched cert-manager on.
     assert_eq!(san[0]["location"]["path"], "helmfile.d/helmfile.yaml");
 }
+
+/// Acceptance 1 of the Hiera issue: `certdrift lookup` on Wikimedia's production hierarchy.
+#[test]
+fn lookup_on_the_wikimedia_hierarchy() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared not found");
+        return;
+    };
+    let puppet = shared.join("corpus/wikimedia/operations-puppet");
+    let args = [
+        "lookup",
+        "profile::kubernetes::deployment_server::general",
+        "--hiera-config",
+        "modules/puppetmaster/files/hiera/production.yaml",
+        "--map-path",
+        "/etc/puppet/hieradata=hieradata",
+        "--fact",
+        "site=eqiad",
+        "--fact",
+        "_role=deployment_server/kubernetes",
+        "--fact",
+        "hostname=deploy1003",
+        "--merge",
+        "deep",
+        "--explain",
+    ];
+    let out = run(&puppet, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = stdout(&out);
+    // Anchors and `<<:` merge keys resolved: every cluster carries its certmanager domains.
+    assert!(
+        s.contains("staging-eqiad:") && s.contains("k8s-staging.discovery.wmnet"),
+        "{s}"
+    );
+    assert!(
+        s.contains("svc.eqiad.wmnet") && s.contains("image_version"),
+        "{s}"
+    );
+    // --explain names the levels and files.
+    assert!(
+        s.contains("hieradata/role/common/deployment_server/kubernetes.yaml"),
+        "{s}"
+    );
+    assert!(
+        s.contains("hieradata/role/eqiad/deployment_server/kubernetes.yaml"),
+        "{s}"
+    );
+    assert!(s.contains("private node") && s.contains("Skipped"), "{s}");
+    // A key that is nowhere: exit 1, like `puppet lookup`.
+    let missing = run(
+        &puppet,
+        &[
+            "lookup",
+            "no::such::key",
+            "--hiera-config",
+            "modules/puppetmaster/files/hiera/production.yaml",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+}
