@@ -168,6 +168,9 @@ struct ScanArgs {
     /// A fact for Hiera lookups, `key=value` (dotted keys for nested facts; repeatable).
     #[arg(long, value_name = "KEY=VALUE")]
     fact: Vec<String>,
+    /// Facts for Hiera lookups from a YAML or JSON file.
+    #[arg(long, value_name = "FILE")]
+    facts: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -301,8 +304,10 @@ fn load_facts(file: Option<&std::path::Path>) -> Result<certdrift::hiera::Facts>
     Ok(certdrift::hiera::Facts::from_value(&v))
 }
 
-fn parse_facts(list: &[String]) -> Result<certdrift::hiera::Facts> {
-    let mut facts = certdrift::hiera::Facts::default();
+fn parse_facts(
+    mut facts: certdrift::hiera::Facts,
+    list: &[String],
+) -> Result<certdrift::hiera::Facts> {
     for f in list {
         let (k, v) = f
             .split_once('=')
@@ -426,7 +431,7 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
             })
             .collect::<Result<_>>()?,
         policy: load_policy(roots.first(), &a.policy)?,
-        facts: parse_facts(&a.fact)?,
+        facts: parse_facts(load_facts(a.facts.as_deref())?, &a.fact)?,
         source: None,
     };
     Ok(opts)

@@ -305,3 +305,37 @@ fn mediawiki_incident_from_git_revisions() {
     let out = run(r, &["diff", "--now", NOW, "no-such-rev", "HEAD"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The MediaWiki case across two repositories in one command: the Puppet
+/// repository changes (two revisions), the charts stay as they are.
+#[test]
+fn mediawiki_incident_across_two_repositories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let puppet = tmp.path().join("puppet");
+    std::fs::create_dir_all(&puppet).unwrap();
+    git(&puppet, &["init", "-q"]);
+    let mut revs = Vec::new();
+    for state in ["before", "trigger"] {
+        let src = incident(state).join("operations-puppet");
+        copy_tree(&src, &puppet);
+        git(&puppet, &["add", "-A"]);
+        git(&puppet, &["commit", "-q", "-m", state]);
+        revs.push(git(&puppet, &["rev-parse", "HEAD"]));
+    }
+    let charts = incident("before").join("operations-deployment-charts");
+    let (code, r) = diff_json(
+        tmp.path(),
+        &[
+            "--policy",
+            &policy(),
+            "--root",
+            &format!("operations-puppet={}", puppet.display()),
+            "--rev",
+            &format!("operations-puppet={}..{}", revs[0], revs[1]),
+            "--root",
+            &format!("operations-deployment-charts={}", charts.display()),
+        ],
+    );
+    assert_eq!(code, 1, "{r:#}");
+    check_trigger(&r);
+}
