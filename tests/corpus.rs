@@ -166,34 +166,9 @@ fn independent_count(root: &Path) -> usize {
 /// Acceptance 2 of the foundation issue.
 #[test]
 fn generated_corpus_expired_and_counts() {
-    let Some(shared) = shared() else {
-        eprintln!("skipped: ../shared not found");
+    let Some((_tmp, t, expected)) = gen_corpus(10, 20, 20) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path().join("t");
-    let gen = std::process::Command::new("python3")
-        .arg(shared.join("tools/gen-corpus.py"))
-        .args([
-            "--out",
-            t.to_str().unwrap(),
-            "--clusters",
-            "10",
-            "--releases",
-            "20",
-            "--filler-mb",
-            "20",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
-    );
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(t.join("EXPECTED.json")).unwrap()).unwrap();
-    std::fs::remove_file(t.join("EXPECTED.json")).unwrap();
     let want: BTreeSet<String> = expected["expired"]
         .as_array()
         .unwrap()

@@ -54,3 +54,41 @@ pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
         .map(|f| f["rule"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Generates a corpus with `../shared/tools/gen-corpus.py` into a temp dir and
+/// returns (dir guard, tree path, EXPECTED.json); `None` without `../shared`.
+pub fn gen_corpus(
+    clusters: u32,
+    releases: u32,
+    filler_mb: u32,
+) -> Option<(tempfile::TempDir, PathBuf, serde_json::Value)> {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared not found");
+        return None;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().join("t");
+    let gen = std::process::Command::new("python3")
+        .arg(shared.join("tools/gen-corpus.py"))
+        .arg("--out")
+        .arg(&t)
+        .args([
+            "--clusters",
+            &clusters.to_string(),
+            "--releases",
+            &releases.to_string(),
+        ])
+        .args(["--filler-mb", &filler_mb.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let expected_path = t.join("EXPECTED.json");
+    let expected = serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
+    // EXPECTED.json is the answer key, not part of the scanned tree.
+    std::fs::remove_file(expected_path).unwrap();
+    Some((tmp, t, expected))
+}
