@@ -321,9 +321,26 @@ pub fn objects(
             .items(root, &["items"])
             .into_iter()
             .filter_map(|i| object(&r, i))
+            .filter(matters)
             .collect();
     }
-    object(&r, root).into_iter().collect()
+    object(&r, root).into_iter().filter(matters).collect()
+}
+
+/// Whether the trust graph can use an object: kinds it does not read, and
+/// workloads that name no file and mount nothing, are dropped here so that
+/// a monorepo's thousands of plain Deployments cost no memory.
+fn matters(o: &Object) -> bool {
+    match &o.body {
+        Body::Other => false,
+        Body::Workload(p) => {
+            !p.volumes.is_empty()
+                || p.containers
+                    .iter()
+                    .any(|c| !c.args.is_empty() || !c.env.is_empty() || !c.mounts.is_empty())
+        }
+        _ => true,
+    }
 }
 
 fn object(r: &Reader<'_>, node: NodeId) -> Option<Object> {
@@ -467,16 +484,18 @@ fn container(r: &Reader<'_>, c: NodeId) -> Container {
             }
         }
     }
+    // Only values that are paths can name a certificate file; keeping the
+    // rest would hold every setting of every workload in memory.
     let env = r
         .items(c, &["env"])
         .into_iter()
         .filter_map(|e| {
             let v = r.get(e, &["value"])?;
-            Some((
-                r.string(e, &["name"])?,
-                r.doc.str(v)?.to_owned(),
-                (r.locate)(v),
-            ))
+            let value = r.doc.str(v)?;
+            if !value.starts_with('/') {
+                return None;
+            }
+            Some((r.string(e, &["name"])?, value.to_owned(), (r.locate)(v)))
         })
         .collect();
     let mounts = r
