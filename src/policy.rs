@@ -69,6 +69,9 @@ pub struct Policy {
     pub severities: BTreeMap<String, Option<crate::finding::Severity>>,
     /// Findings that are accepted, each with a reason.
     pub exceptions: Vec<Exception>,
+    /// Named scopes (clusters): name → path globs; a component's scope is the
+    /// first whose glob matches its file (default: its directory).
+    pub scopes: Vec<(String, Vec<String>)>,
 }
 
 /// A place in a policy file.
@@ -416,6 +419,15 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                 }
             }
             "hiera" => policy.hiera = hiera(&p, v)?,
+            "scopes" => {
+                for (name, _, globs) in p.map(v, "scopes")? {
+                    let list = p.strings(globs, "scope globs")?;
+                    for g in &list {
+                        globset::Glob::new(g).map_err(|e| p.err(globs, format!("invalid glob {g:?}: {e}")))?;
+                    }
+                    policy.scopes.push((name, list));
+                }
+            }
             "components" => {
                 for item in p.items(v, "components")? {
                     policy.components.push(component(&p, item)?);
@@ -449,7 +461,7 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             other => {
                 return Err(p.err(
                     k,
-                    format!("unknown key {other:?} (expected version, hiera, components, groups, severity, exceptions, roles, same_ca, max_cas)"),
+                    format!("unknown key {other:?} (expected version, hiera, scopes, components, groups, severity, exceptions, roles, same_ca, max_cas)"),
                 ))
             }
         }
@@ -503,6 +515,19 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
 }
 
 impl Policy {
+    /// The scope of a file: the first named scope whose glob matches, else its directory.
+    pub fn scope_of(&self, path: &str) -> String {
+        for (name, globs) in &self.scopes {
+            if globs
+                .iter()
+                .any(|g| globset::Glob::new(g).is_ok_and(|g| g.compile_matcher().is_match(path)))
+            {
+                return name.clone();
+            }
+        }
+        path.rsplit_once('/').map_or("", |(d, _)| d).to_owned()
+    }
+
     /// Adds a user policy on top: a role of the same name replaces the
     /// built-in one, `same_ca` entries add up, `max_cas` overrides.
     pub fn merge(&mut self, other: Policy) {
@@ -527,6 +552,7 @@ impl Policy {
         self.groups.extend(other.groups);
         self.severities.extend(other.severities);
         self.exceptions.extend(other.exceptions);
+        self.scopes.extend(other.scopes);
     }
 }
 

@@ -212,3 +212,31 @@ fn lookup_on_the_wikimedia_hierarchy() {
     );
     assert_eq!(missing.status.code(), Some(1));
 }
+
+/// `scopes:` names clusters; findings speak of them by name.
+#[test]
+fn named_scopes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = repo().join("testdata/source-divergence/fail");
+    for c in ["eqiad", "codfw"] {
+        let d = tmp.path().join("clusters").join(c).join("apps");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(
+            src.join(format!("rendered/{c}/api.yaml")),
+            d.join("api.yaml"),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        tmp.path().join(".certdrift.yaml"),
+        "scopes:\n  main-eqiad: [\"clusters/eqiad/**\"]\n  main-codfw: [\"clusters/codfw/**\"]\n",
+    )
+    .unwrap();
+    let r = scan(tmp.path(), &[]);
+    let sd = of_rule(&r, "source-divergence");
+    assert_eq!(sd.len(), 1, "{r:#}");
+    assert!(
+        sd[0]["message"].as_str().unwrap().contains("in main-eqiad"),
+        "{r:#}"
+    );
+}

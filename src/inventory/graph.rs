@@ -721,7 +721,7 @@ impl<'a> Builder<'a> {
             name,
             kind: o.object.kind.clone(),
             role,
-            scope: dir_of(&o.path).to_owned(),
+            scope: self.policy.scope_of(&o.path),
             location: o.object.location.clone(),
             object: oi,
             own_files: vec![o.path.clone()],
