@@ -8,7 +8,7 @@ use certdrift::extract::ExtractOptions;
 use certdrift::finding::Severity;
 use certdrift::read::git::GitTree;
 use certdrift::read::source::{DirSource, FileSource, MountSource};
-use certdrift::report::{self, InventoryFormat, RenderOptions, ScanFormat};
+use certdrift::report::{self, DiffFormat, InventoryFormat, RenderOptions, ScanFormat};
 use certdrift::rules;
 use certdrift::scan::{self, ScanOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -37,7 +37,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: ScanFormatArg,
-        /// Lowest severity that makes the exit code 1.
+        /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
+        #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormatArg>)]
+        outputs: Vec<(ScanFormatArg, PathBuf)>,
+        /// Lowest severity that makes the exit code 1 (and a JUnit failure).
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
     },
@@ -82,7 +85,10 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: DiffFormatArg,
-        /// Lowest severity that makes the exit code 1.
+        /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
+        #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<DiffFormatArg>)]
+        outputs: Vec<(DiffFormatArg, PathBuf)>,
+        /// Lowest severity that makes the exit code 1 (and a JUnit failure).
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
         /// Exit 3 when there are changes but no failing findings (0 only when nothing changed).
@@ -177,6 +183,21 @@ struct ScanArgs {
 enum ScanFormatArg {
     Text,
     Json,
+    Sarif,
+    Junit,
+    Github,
+}
+
+impl From<ScanFormatArg> for ScanFormat {
+    fn from(f: ScanFormatArg) -> Self {
+        match f {
+            ScanFormatArg::Text => ScanFormat::Text,
+            ScanFormatArg::Json => ScanFormat::Json,
+            ScanFormatArg::Sarif => ScanFormat::Sarif,
+            ScanFormatArg::Junit => ScanFormat::Junit,
+            ScanFormatArg::Github => ScanFormat::Github,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -199,6 +220,63 @@ enum DiffFormatArg {
     Text,
     Json,
     Markdown,
+    Sarif,
+    Junit,
+    Github,
+}
+
+impl From<DiffFormatArg> for DiffFormat {
+    fn from(f: DiffFormatArg) -> Self {
+        match f {
+            DiffFormatArg::Text => DiffFormat::Text,
+            DiffFormatArg::Json => DiffFormat::Json,
+            DiffFormatArg::Markdown => DiffFormat::Markdown,
+            DiffFormatArg::Sarif => DiffFormat::Sarif,
+            DiffFormatArg::Junit => DiffFormat::Junit,
+            DiffFormatArg::Github => DiffFormat::Github,
+        }
+    }
+}
+
+/// `--output FORMAT=PATH`, FORMAT one of `F`'s values.
+fn parse_output<F: ValueEnum>(s: &str) -> std::result::Result<(F, PathBuf), String> {
+    let (format, path) = s
+        .split_once('=')
+        .filter(|(_, p)| !p.is_empty())
+        .ok_or_else(|| format!("{s:?} is not FORMAT=PATH"))?;
+    let known = || {
+        F::value_variants()
+            .iter()
+            .filter_map(|v| Some(v.to_possible_value()?.get_name().to_owned()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let format = F::from_str(format, false)
+        .map_err(|_| format!("unknown format {format:?} (one of: {})", known()))?;
+    Ok((format, PathBuf::from(path)))
+}
+
+/// Writes each `--output` file (created or truncated; never in colour), then
+/// prints `format` on stdout; JUnit failures follow `--fail-on`.
+fn emit<F: Copy>(
+    format: F,
+    outputs: &[(F, PathBuf)],
+    fail_on: FailOn,
+    text_of: impl Fn(F, RenderOptions) -> String,
+) -> Result<()> {
+    let render = RenderOptions {
+        color: color(),
+        fail_on: fail_on.threshold(),
+    };
+    let plain = RenderOptions {
+        color: false,
+        ..render
+    };
+    for (f, path) in outputs {
+        std::fs::write(path, text_of(*f, plain))
+            .with_context(|| format!("cannot write --output {}", path.display()))?;
+    }
+    print(&text_of(format, render))
 }
 
 const DIFF_HELP: &str = "\
@@ -463,19 +541,17 @@ fn print(s: &str) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let render = RenderOptions { color: color() };
     match cli.command {
         Command::Scan {
             scan,
             format,
+            outputs,
             fail_on,
         } => {
             let result = run_scan(&scan)?;
-            let format = match format {
-                ScanFormatArg::Text => ScanFormat::Text,
-                ScanFormatArg::Json => ScanFormat::Json,
-            };
-            print(&report::render_scan(&result, format, render))?;
+            emit(format, &outputs, fail_on, |f: ScanFormatArg, opts| {
+                report::render_scan(&result, f.into(), opts)
+            })?;
             Ok(exit_for(&result, fail_on))
         }
         Command::Inventory {
@@ -488,6 +564,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 InventoryFormatArg::Text => InventoryFormat::Text,
                 InventoryFormatArg::Json => InventoryFormat::Json,
                 InventoryFormatArg::Csv => InventoryFormat::Csv,
+            };
+            let render = RenderOptions {
+                color: color(),
+                fail_on: None,
             };
             print(&report::render_inventory(&result, format, render))?;
             Ok(exit_for(&result, fail_on))
@@ -509,6 +589,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             roots,
             revs,
             format,
+            outputs,
             fail_on,
             detailed_exitcode,
             max_blast_radius,
@@ -530,12 +611,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     all,
                 },
             )?;
-            let out = match format {
-                DiffFormatArg::Text => report::diff::text(&d, render),
-                DiffFormatArg::Json => report::diff::json(&d),
-                DiffFormatArg::Markdown => report::diff::markdown(&d),
-            };
-            print(&out)?;
+            emit(format, &outputs, fail_on, |f: DiffFormatArg, opts| {
+                report::render_diff(&d, f.into(), opts)
+            })?;
             let failing = fail_on
                 .threshold()
                 .is_some_and(|t| d.findings.iter().any(|f| f.severity >= t));

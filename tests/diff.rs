@@ -5,14 +5,6 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn rotation(state: &str) -> String {
-    repo()
-        .join("testdata/rotation")
-        .join(state)
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn diff_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["diff", "--now", NOW, "--format", "json"];
     all.extend_from_slice(args);
@@ -257,19 +249,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// Acceptance 2: the same, as a real git diff between two commits.

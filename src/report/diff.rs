@@ -7,14 +7,8 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-fn counts(d: &DiffResult) -> (usize, usize, usize) {
-    use crate::finding::Severity;
-    let n = |s| d.findings.iter().filter(|f| f.severity == s).count();
-    (n(Severity::Error), n(Severity::Warning), n(Severity::Note))
-}
-
 fn summary(d: &DiffResult) -> String {
-    let (e, w, n) = counts(d);
+    let (e, w, n) = super::counts(&d.findings);
     let comps: std::collections::BTreeSet<&str> =
         d.changes.iter().map(|c| c.component.as_str()).collect();
     format!(
@@ -66,7 +60,7 @@ pub fn text(d: &DiffResult, opts: RenderOptions) -> String {
 
 /// Markdown for a pull-request comment: a summary table and collapsible details.
 pub fn markdown(d: &DiffResult) -> String {
-    let (e, w, n) = counts(d);
+    let (e, w, n) = super::counts(&d.findings);
     let mut out = String::from("### certdrift diff\n\n");
     let _ = writeln!(
         out,

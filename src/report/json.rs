@@ -33,7 +33,7 @@ fn finding(f: &Finding) -> Value {
 }
 
 fn summary(r: &ScanResult) -> Value {
-    let (e, w, n) = super::counts(r);
+    let (e, w, n) = super::counts(&r.findings);
     let inv = &r.inventory;
     json!({
         "files_scanned": inv.files_scanned,
@@ -53,20 +53,12 @@ fn finish(v: Value) -> String {
     s
 }
 
-/// The `scan` report.
-pub fn scan(r: &ScanResult) -> String {
-    findings_report(r, &r.findings)
-}
-
-/// A version-1 report of `list` with `r`'s summary counts.
+/// The `scan` report of `list` (all of `r`'s findings, or a diff's new ones),
+/// with `r`'s summary and the counts of `list`.
 pub fn findings_report(r: &ScanResult, list: &[Finding]) -> String {
     let mut s = summary(r);
-    let n = |sev| list.iter().filter(|f| f.severity == sev).count();
-    s["findings"] = json!({
-        "error": n(crate::finding::Severity::Error),
-        "warning": n(crate::finding::Severity::Warning),
-        "note": n(crate::finding::Severity::Note),
-    });
+    let (e, w, n) = super::counts(list);
+    s["findings"] = json!({"error": e, "warning": w, "note": n});
     finish(json!({
         "version": VERSION,
         "tool": tool(),

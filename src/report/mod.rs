@@ -1,26 +1,54 @@
 //! Stage 6, report: findings and inventories to bytes.
 //!
-//! In: a [`ScanResult`]. Out: the text of one format. One renderer per
-//! format, one match that picks it ([`render_scan`], [`render_inventory`]).
+//! In: a [`ScanResult`] (or a [`DiffResult`]). Out: the text of one format.
+//! One renderer per format, one match that picks it ([`render_findings`],
+//! [`render_diff`], [`render_inventory`], [`render_graph`]).
 //! Nothing outside this module formats output for the user, and nothing here
 //! ever prints key material: excerpts are passed through [`redact`].
 
 pub mod csv;
 pub mod diff;
+pub mod github;
 pub mod graph;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
-use crate::finding::Severity;
+use crate::diff::DiffResult;
+use crate::finding::{Finding, Severity};
 use crate::scan::ScanResult;
 
-/// Output formats of `scan`.
+/// Output formats of a list of findings (`scan`; `diff` adds its own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanFormat {
     /// Human-readable, with source excerpts.
     Text,
     /// Versioned JSON (report version 1).
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML, one test suite per rule.
+    Junit,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// Findings with excerpts, changes per component, diffs of the causes.
+    Text,
+    /// Report version 1 plus `changes`.
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// HEAD's new findings as SARIF.
+    Sarif,
+    /// HEAD's new findings as JUnit XML.
+    Junit,
+    /// HEAD's new findings as GitHub annotations.
+    Github,
 }
 
 /// Output formats of `inventory`.
@@ -56,14 +84,43 @@ pub fn render_graph(result: &ScanResult, format: GraphFormat) -> String {
 pub struct RenderOptions {
     /// ANSI colours in text output.
     pub color: bool,
+    /// `--fail-on`: findings at or above it are JUnit failures (`None`: none are).
+    pub fail_on: Option<Severity>,
 }
 
 /// Renders a scan report.
 pub fn render_scan(result: &ScanResult, format: ScanFormat, opts: RenderOptions) -> String {
+    render_findings(result, &result.findings, format, opts)
+}
+
+/// Renders `findings` (all of a scan's, or a diff's new ones) with `result`
+/// for the files they point into and the summary.
+pub fn render_findings(
+    result: &ScanResult,
+    findings: &[Finding],
+    format: ScanFormat,
+    opts: RenderOptions,
+) -> String {
     match format {
-        ScanFormat::Text => text::scan(result, opts),
-        ScanFormat::Json => json::scan(result),
+        ScanFormat::Text => text::scan(result, findings, opts),
+        ScanFormat::Json => json::findings_report(result, findings),
+        ScanFormat::Sarif => sarif::report(findings),
+        ScanFormat::Junit => junit::report(findings, opts.fail_on),
+        ScanFormat::Github => github::report(findings),
     }
+}
+
+/// Renders a diff report; the CI formats show HEAD's new findings.
+pub fn render_diff(d: &DiffResult, format: DiffFormat, opts: RenderOptions) -> String {
+    let findings_format = match format {
+        DiffFormat::Text => return diff::text(d, opts),
+        DiffFormat::Json => return diff::json(d),
+        DiffFormat::Markdown => return diff::markdown(d),
+        DiffFormat::Sarif => ScanFormat::Sarif,
+        DiffFormat::Junit => ScanFormat::Junit,
+        DiffFormat::Github => ScanFormat::Github,
+    };
+    render_findings(&d.head, &d.findings, findings_format, opts)
 }
 
 /// Renders an inventory.
@@ -80,8 +137,8 @@ pub fn render_inventory(
 }
 
 /// Findings counted by severity: (error, warning, note).
-pub fn counts(result: &ScanResult) -> (usize, usize, usize) {
-    let n = |s| result.findings.iter().filter(|f| f.severity == s).count();
+pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
+    let n = |s| findings.iter().filter(|f| f.severity == s).count();
     (n(Severity::Error), n(Severity::Warning), n(Severity::Note))
 }
 
@@ -132,8 +189,45 @@ pub fn rfc3339(t: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::finding::{Location, Related};
+    use crate::x509::Fingerprint;
+
+    /// The fixed findings every renderer's snapshot shows: each severity, a
+    /// related place, a component, a peer, certificates, help, a path with a
+    /// space and a comma, a message with `%`, `:` and a newline, and a
+    /// policy-file location.
+    pub(crate) fn sample_findings() -> Vec<Finding> {
+        let mut mismatch = Finding::new(
+            "trust-mismatch",
+            Severity::Error,
+            Location::new(0, "rendered/prod/kube-apiserver.yaml", 14, 9),
+            "kube-apiserver (--etcd-cafile) does not trust etcd's certificate CN=etcd (sha256:0303030303030303)",
+        );
+        mismatch.related.push(Related {
+            location: Location::new(0, "pki/etcd/server.crt", 1, 1),
+            note: "etcd serves CN=etcd, issued by CN=etcd-ca".into(),
+        });
+        mismatch.certificates = vec![Fingerprint([3; 32]), Fingerprint([1; 32])];
+        mismatch.component = Some("kube-apiserver".into());
+        mismatch.peer = Some("etcd".into());
+        mismatch.help = Some("point --etcd-cafile at the CA that issued etcd's certificate".into());
+        let mut soon = Finding::new(
+            "expires-soon",
+            Severity::Warning,
+            Location::new(0, "hieradata/common dir/a,b.yaml", 3, 5),
+            "certificate CN=x (sha256:0202020202020202) expires in 10 days: 100% sure\nsecond line",
+        );
+        soon.certificates = vec![Fingerprint([2; 32])];
+        let unused = Finding::new(
+            "unused-exception",
+            Severity::Note,
+            Location::new(usize::MAX, "certdrift-policy.yaml", 2, 5),
+            "exception for expired (decommissioned) matches no finding",
+        );
+        vec![mismatch, soon, unused]
+    }
 
     #[test]
     fn redact_hides_base64_runs() {

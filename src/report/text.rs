@@ -99,7 +99,7 @@ fn renderer(opts: RenderOptions) -> Renderer {
     }
 }
 
-fn summary(r: &ScanResult, out: &mut String) {
+fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
     let inv = &r.inventory;
     // Coverage gaps first, then the benign skips, at most MAX_SKIPS lines in all.
     let mut skips: Vec<_> = inv.skipped.iter().collect();
@@ -114,7 +114,7 @@ fn summary(r: &ScanResult, out: &mut String) {
             skips.len() - MAX_SKIPS
         );
     }
-    let (e, w, n) = super::counts(r);
+    let (e, w, n) = super::counts(list);
     let _ = writeln!(
         out,
         "{} files scanned, {} skipped; {} certificates ({} distinct), {} private keys; {} errors, {} warnings, {} notes{}",
@@ -130,10 +130,11 @@ fn summary(r: &ScanResult, out: &mut String) {
     );
 }
 
-/// The `scan` report: findings grouped by file (they arrive sorted by path), then the summary.
-pub fn scan(r: &ScanResult, opts: RenderOptions) -> String {
-    let mut out = findings(r, &r.findings, opts);
-    summary(r, &mut out);
+/// The `scan` report of `list`: findings grouped by file (they arrive sorted
+/// by path), then the summary.
+pub fn scan(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String {
+    let mut out = findings(r, list, opts);
+    summary(r, list, &mut out);
     out
 }
 
@@ -221,6 +222,6 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
         findings.push('\n');
     }
     out.push_str(&findings);
-    summary(r, &mut out);
+    summary(r, &r.findings, &mut out);
     out
 }

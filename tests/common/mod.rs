@@ -19,6 +19,29 @@ pub fn shared() -> Option<PathBuf> {
     p.join("DESIGN.md").exists().then_some(p)
 }
 
+/// A state of the CA rotation fixture, as an absolute path.
+pub fn rotation(state: &str) -> String {
+    repo()
+        .join("testdata/rotation")
+        .join(state)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Copies a directory tree (fixtures to a temporary directory).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
 /// Runs certdrift with `args` in `dir`.
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     assert_cmd::Command::cargo_bin("certdrift")

@@ -1,0 +1,97 @@
+//! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice`
+//! line per finding, which the runner turns into annotations on the pull
+//! request (<https://docs.github.com/actions/reference/workflow-commands-for-github-actions>).
+
+use crate::finding::{Finding, Severity};
+use std::fmt::Write as _;
+
+/// The command for a severity.
+fn command(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "notice",
+    }
+}
+
+/// Escapes a command's message as `escapeData` in actions/toolkit
+/// (packages/core/src/command.ts) does: `%` first, so that the escapes
+/// themselves survive.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value as `escapeProperty` does: the message escapes
+/// plus `:` and `,`, which delimit properties.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `::error file=…,line=…,col=…,title=RULE::MESSAGE`; related places and
+/// help follow the message on lines of their own (escaped, so still one line).
+fn line(f: &Finding) -> String {
+    let mut message = f.message.clone();
+    for r in &f.related {
+        let _ = write!(message, "\n{}: {}", r.location, r.note);
+    }
+    if let Some(h) = &f.help {
+        let _ = write!(message, "\nhelp: {h}");
+    }
+    format!(
+        "::{} file={},line={},col={},title={}::{}\n",
+        command(f.severity),
+        escape_property(&f.location.path),
+        f.location.line.max(1),
+        f.location.column.max(1),
+        escape_property(f.rule),
+        escape_data(&message)
+    )
+}
+
+/// One workflow command per finding.
+pub fn report(findings: &[Finding]) -> String {
+    findings.iter().map(line).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Location, Related};
+    use crate::report::tests::sample_findings;
+
+    #[test]
+    fn escapes_like_the_toolkit() {
+        assert_eq!(escape_data("100% a\r\nb: c, d"), "100%25 a%0D%0Ab: c, d");
+        assert_eq!(
+            escape_property("100% a\r\nb: c, d"),
+            "100%25 a%0D%0Ab%3A c%2C d"
+        );
+        // `%` is escaped once, before the others: `%0A` in the input stays literal.
+        assert_eq!(escape_data("%0A"), "%250A");
+    }
+
+    #[test]
+    fn one_escaped_line_per_finding() {
+        let mut f = Finding::new(
+            "expired",
+            Severity::Note,
+            Location::new(0, "a,b:c.yaml", 3, 7),
+            "50% gone\nreally",
+        );
+        f.related.push(Related {
+            location: Location::new(0, "ca.crt", 1, 1),
+            note: "issuer, here".into(),
+        });
+        assert_eq!(
+            line(&f),
+            "::notice file=a%2Cb%3Ac.yaml,line=3,col=7,title=expired::50%25 gone%0Areally%0Aca.crt:1:1: issuer, here\n"
+        );
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(report(&sample_findings()));
+    }
+}
