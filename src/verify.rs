@@ -1850,56 +1850,7 @@ mod tests {
         assert_eq!(server(&[&leaf], &[&bad, &root.cert], None), Verdict::Valid);
     }
 
-    /// Fake RSA signer: real-looking public key of `bits` bits, garbage
-    /// signatures (ring cannot generate RSA keys).
-    struct FakeRsa {
-        spk: Vec<u8>,
-        sig_len: usize,
-    }
-
-    impl FakeRsa {
-        fn new(bits: usize) -> Self {
-            let der_len = |n: usize| -> Vec<u8> {
-                if n < 128 {
-                    vec![n as u8]
-                } else if n < 256 {
-                    vec![0x81, n as u8]
-                } else {
-                    vec![0x82, (n >> 8) as u8, n as u8]
-                }
-            };
-            let len = bits / 8;
-            let mut modulus = vec![0u8];
-            modulus.extend((0..len).map(|i| (i as u8).wrapping_mul(7) | 1));
-            modulus[1] |= 0x80;
-            let mut int = vec![0x02];
-            int.extend(der_len(modulus.len()));
-            int.extend(&modulus);
-            int.extend([0x02, 0x03, 0x01, 0x00, 0x01]);
-            let mut seq = vec![0x30];
-            seq.extend(der_len(int.len()));
-            seq.extend(int);
-            FakeRsa {
-                spk: seq,
-                sig_len: len,
-            }
-        }
-    }
-
-    impl rcgen::PublicKeyData for FakeRsa {
-        fn der_bytes(&self) -> &[u8] {
-            &self.spk
-        }
-        fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-            &rcgen::PKCS_RSA_SHA256
-        }
-    }
-
-    impl rcgen::SigningKey for FakeRsa {
-        fn sign(&self, _msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-            Ok(vec![0x42; self.sig_len])
-        }
-    }
+    use crate::x509::tests::FakeRsa;
 
     #[test]
     fn rsa_issuers() {

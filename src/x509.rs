@@ -823,7 +823,7 @@ mod ec_fallback {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rcgen::{
         BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
@@ -854,14 +854,14 @@ mod tests {
 
     /// Fake RSA signer: real-looking public key of `bits` bits, garbage
     /// signatures (ring cannot generate RSA keys). Good for key-info and
-    /// weak-key tests, never verifies.
-    struct FakeRsa {
+    /// weak-key tests, never verifies. Shared with `verify`'s tests.
+    pub(crate) struct FakeRsa {
         spk: Vec<u8>,
         sig_len: usize,
     }
 
     impl FakeRsa {
-        fn new(bits: usize) -> Self {
+        pub(crate) fn new(bits: usize) -> Self {
             let len = bits / 8;
             let mut modulus = vec![0u8];
             modulus.extend((0..len).map(|i| (i as u8).wrapping_mul(7) | 1));
