@@ -175,7 +175,6 @@ mod gen {
     use base64::Engine;
 
     pub struct Ca {
-        pub key: rcgen::KeyPair,
         pub cert: rcgen::Certificate,
         pub issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
     }
@@ -186,8 +185,8 @@ mod gen {
         p.distinguished_name.push(rcgen::DnType::CommonName, cn);
         p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let cert = p.self_signed(&key).unwrap();
-        let issuer = rcgen::Issuer::new(p, rcgen::KeyPair::from_pem(&key.serialize_pem()).unwrap());
-        Ca { key, cert, issuer }
+        let issuer = rcgen::Issuer::new(p, key);
+        Ca { cert, issuer }
     }
 
     pub fn leaf(ca: &Ca, name: &str) -> String {
