@@ -191,3 +191,36 @@ fn no_private_key_byte_in_any_output() {
         }
     }
 }
+
+/// A policy cannot make certdrift enumerate without bound: `for_each`
+/// products and list placeholders are capped, with a note.
+#[test]
+fn policy_expansion_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let many: Vec<String> = (0..300).map(|i| format!("v{i}")).collect();
+    let list = format!("[{}]", many.join(", "));
+    std::fs::write(dir.path().join("values.yaml"), format!("d: {list}\n")).unwrap();
+    std::fs::write(
+        dir.path().join(".certdrift.yaml"),
+        format!(
+            "components:\n  - name: \"{{a}}-{{b}}\"\n    for_each: {{a: {list}, b: {list}}}\n    values: [values.yaml]\n    serves:\n      cert-manager: {{when: d, issuer: x, names: [\"{{d[]}}.{{d[]}}.{{d[]}}\"]}}\n    reached_as: [h.example.org]\n"
+        ),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let (report, _) = scan_json(dir.path());
+    eprintln!("policy expansion: {:.2}s", start.elapsed().as_secs_f64());
+    let notes: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["rule"] == "unresolved"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("for_each makes 90000")
+        })
+        .collect();
+    assert_eq!(notes.len(), 1);
+}

@@ -88,6 +88,9 @@ pub fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// Most strings one template expands to.
+pub const MAX_EXPANSIONS: usize = 1_000;
+
 /// Expands a template. `{var}` is a variable; any other `{a.b}` a values
 /// path; `{a.b[]}` expands to one string per list item (several such
 /// placeholders multiply); `{x|default}` falls back to `default`. A
@@ -119,9 +122,12 @@ pub fn expand(template: &str, vars: &BTreeMap<String, String>, values: &Value) -
                 choices.push(d.to_owned());
             }
         }
+        // Several list placeholders multiply; a policy must not be able to
+        // make that explode.
         results = results
             .iter()
             .flat_map(|r| choices.iter().map(move |c| format!("{r}{c}")))
+            .take(MAX_EXPANSIONS)
             .collect();
         rest = &rest[close + 1..];
     }

@@ -232,6 +232,8 @@ pub struct Builder<'a> {
     by_name: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// Component indexes of each object.
     of_object: BTreeMap<usize, Vec<usize>>,
+    /// Values files read for policy components, parsed once.
+    values_cache: std::collections::HashMap<String, Option<crate::hiera::Value>>,
 }
 
 fn dir_of(path: &str) -> &str {
@@ -366,6 +368,7 @@ impl<'a> Builder<'a> {
             graph: Graph::default(),
             by_name,
             of_object: BTreeMap::new(),
+            values_cache: std::collections::HashMap::new(),
         }
     }
 

@@ -41,7 +41,10 @@ fn origin_location(o: &Origin) -> Location {
     Location::new(0, o.path.clone(), o.line, o.column)
 }
 
-/// Every combination of the `for_each` variables.
+/// Most components one policy entry may declare.
+const MAX_COMBINATIONS: usize = 1_000;
+
+/// Every combination of the `for_each` variables (at most [`MAX_COMBINATIONS`]).
 fn combinations(spec: &ComponentSpec) -> Vec<BTreeMap<String, String>> {
     let mut out = vec![BTreeMap::new()];
     for (var, vals) in &spec.for_each {
@@ -54,6 +57,7 @@ fn combinations(spec: &ComponentSpec) -> Vec<BTreeMap<String, String>> {
                     m
                 })
             })
+            .take(MAX_COMBINATIONS)
             .collect();
     }
     out
@@ -108,6 +112,21 @@ impl Builder<'_> {
     }
 
     fn values_file(
+        &mut self,
+        d: &Declared<'_>,
+        path: &str,
+        at: &Location,
+        comp: Option<usize>,
+    ) -> Option<Value> {
+        if let Some(v) = self.values_cache.get(path) {
+            return v.clone();
+        }
+        let v = self.read_values_file(d, path, at, comp);
+        self.values_cache.insert(path.to_owned(), v.clone());
+        v
+    }
+
+    fn read_values_file(
         &mut self,
         d: &Declared<'_>,
         path: &str,
@@ -333,6 +352,15 @@ impl Builder<'_> {
     pub(super) fn declared(&mut self, d: &Declared<'_>) {
         let specs = self.policy.components.clone();
         for spec in &specs {
+            let product: usize = spec
+                .for_each
+                .iter()
+                .map(|(_, v)| v.len().max(1))
+                .fold(1, usize::saturating_mul);
+            if product > MAX_COMBINATIONS {
+                let at = policy_location(&spec.location);
+                self.note(&at, None, format!("for_each makes {product} components; only the first {MAX_COMBINATIONS} are checked"));
+            }
             for vars in combinations(spec) {
                 self.declared_one(d, spec, &vars);
             }
