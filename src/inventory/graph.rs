@@ -232,6 +232,8 @@ pub struct Builder<'a> {
     by_name: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// Component indexes of each object.
     of_object: BTreeMap<usize, Vec<usize>>,
+    /// cert-manager Certificates by the Secret they write.
+    certs_by_secret: BTreeMap<&'a str, Vec<usize>>,
     /// Values files read for policy components, parsed once.
     values_cache: std::collections::HashMap<String, Option<crate::hiera::Value>>,
 }
@@ -354,6 +356,14 @@ impl<'a> Builder<'a> {
         map_paths: &'a [(String, String)],
     ) -> Self {
         let mut by_name: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        let mut certs_by_secret: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, o) in inv.objects.iter().enumerate() {
+            if let Body::Certificate(c) = &o.object.body {
+                if let Some(secret) = c.secret_name.as_deref() {
+                    certs_by_secret.entry(secret).or_default().push(i);
+                }
+            }
+        }
         for (i, o) in inv.objects.iter().enumerate() {
             by_name
                 .entry((o.object.kind.as_str(), o.object.name.as_str()))
@@ -369,6 +379,7 @@ impl<'a> Builder<'a> {
             by_name,
             of_object: BTreeMap::new(),
             values_cache: std::collections::HashMap::new(),
+            certs_by_secret,
         }
     }
 
@@ -482,15 +493,12 @@ impl<'a> Builder<'a> {
     /// The cert-manager `Certificate` writing Secret `name`, nearest to `from`, with its distance.
     fn certificate_for(&self, from: &str, name: &str, ns: Option<&str>) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
-        for (i, o) in self.inv.objects.iter().enumerate() {
-            if let Body::Certificate(c) = &o.object.body {
-                if c.secret_name.as_deref() == Some(name)
-                    && ns_match(ns, o.object.namespace.as_deref())
-                {
-                    let d = distance(from, &o.path);
-                    if best.is_none_or(|(bd, _)| d < bd) {
-                        best = Some((d, i));
-                    }
+        for &i in self.certs_by_secret.get(name).into_iter().flatten() {
+            let o = self.obj(i);
+            if ns_match(ns, o.object.namespace.as_deref()) {
+                let d = distance(from, &o.path);
+                if best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, i));
                 }
             }
         }
