@@ -7,7 +7,9 @@
 //! (as a set of anchors: added, removed), and of its client certificates,
 //! each with the changed input files that cause it; the diff-only findings
 //! (`source-change`, `trust-change`, `san-coverage` for lost names); and the
-//! findings that are new at HEAD. Inventories are compared, not text.
+//! findings that are new at HEAD. Inventories are compared, not text. Both
+//! sides are scanned with the same options, so a `--baseline` applies to
+//! both, and a stale entry is reported when this change makes it stale.
 
 use crate::finding::{sort_findings, Finding, Location, Related, Severity};
 use crate::inventory::graph::{Anchors, Direction, Graph, Source};
@@ -701,6 +703,20 @@ pub fn run(
         .map(str::to_owned)
         .collect();
     let mut d = diff(b, h, changed, diff_opts);
+    // HEAD's own findings met its inline comments in its scan; the diff's
+    // findings (source-change, trust-change) meet them here. An invalid
+    // comment the HEAD scan already reported (new, or unchanged and hidden)
+    // is not reported again.
+    let (inline, mut invalid) = crate::suppress::apply(
+        &mut d.findings,
+        &|root, path| d.head.read_text(root, path),
+        &opts.policy,
+    );
+    invalid.retain(|f| !d.head.findings.contains(f));
+    d.head.suppressed.extend(inline);
+    crate::finding::sort_suppressed(&mut d.head.suppressed);
+    d.findings.extend(invalid);
+    sort_findings(&mut d.findings);
     d.add_file_diffs(&|p| {
         (
             base.read(p).unwrap_or_default(),

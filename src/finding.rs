@@ -1,7 +1,8 @@
 //! Findings: what a rule reports about the inventory.
 //!
 //! In: nothing (plain data). Out: [`Finding`], [`Severity`], [`Location`], the
-//! types every rule produces and every renderer reads. A finding is not an
+//! types every rule produces and every renderer reads, and [`Suppressed`], a
+//! finding kept out of the report with the reason. A finding is not an
 //! error: `Result::Err` is reserved for the tool failing.
 
 use crate::x509::Fingerprint;
@@ -124,6 +125,18 @@ impl Finding {
         }
     }
 
+    /// What identifies this finding across runs (SARIF fingerprints, baselines).
+    pub fn key(&self) -> FindingKey {
+        let mut certificates = self.certificates.clone();
+        certificates.sort();
+        FindingKey {
+            rule: self.rule.to_owned(),
+            component: self.component.clone(),
+            certificates,
+            path: self.location.path.clone(),
+        }
+    }
+
     /// The order every report uses: by place, then rule, then message.
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
         (
@@ -136,6 +149,64 @@ impl Finding {
     }
 }
 
+/// A finding's identity across runs: rule, component, certificates (sorted)
+/// and path, but not its line or message — lines shift when a file is
+/// edited, and messages count days to `--now` or name lines.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FindingKey {
+    /// The rule id.
+    pub rule: String,
+    /// The component, where one is known.
+    pub component: Option<String>,
+    /// Certificates involved, sorted.
+    pub certificates: Vec<Fingerprint>,
+    /// Path relative to its root.
+    pub path: String,
+}
+
+/// What kept a finding out of the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressedBy {
+    /// An entry of a policy's `exceptions:`.
+    Exception,
+    /// A `# certdrift:ignore[rule] reason` comment in the file.
+    Inline,
+    /// An entry of `--baseline FILE`.
+    Baseline,
+}
+
+impl SuppressedBy {
+    /// Every kind, in the order summaries list them.
+    pub const ALL: [SuppressedBy; 3] = [
+        SuppressedBy::Exception,
+        SuppressedBy::Inline,
+        SuppressedBy::Baseline,
+    ];
+
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressedBy::Exception => "exception",
+            SuppressedBy::Inline => "inline",
+            SuppressedBy::Baseline => "baseline",
+        }
+    }
+}
+
+/// A finding kept out of the report, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppressed {
+    /// The finding as the rule reported it.
+    pub finding: Finding,
+    /// What suppressed it.
+    pub by: SuppressedBy,
+    /// The reason given with the exception or comment (for a baseline: which file).
+    pub reason: String,
+    /// Where the suppression is written: the exception, the comment or the baseline entry.
+    pub at: Location,
+}
+
 /// Sorts findings into report order and drops exact duplicates.
 pub fn sort_findings(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
@@ -146,4 +217,15 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
             .then_with(|| a.related.cmp(&b.related))
     });
     findings.dedup();
+}
+
+/// Sorts suppressed findings into report order (by their findings; what
+/// suppressed them breaks ties).
+pub fn sort_suppressed(list: &mut [Suppressed]) {
+    list.sort_by(|a, b| {
+        a.finding
+            .sort_key()
+            .cmp(&b.finding.sort_key())
+            .then_with(|| a.by.cmp(&b.by))
+    });
 }

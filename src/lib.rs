@@ -2,10 +2,12 @@
 //! team keeps in git, before it is deployed.
 //!
 //! The modules are the pipeline, in order: [`discover`] → [`read`] →
-//! [`extract`] → [`inventory`] → [`rules`] → [`report`]; [`scan`] runs them
-//! end to end and `src/main.rs` is a thin command line over it.
+//! [`extract`] → [`inventory`] → [`rules`] → [`suppress`] / [`baseline`] →
+//! [`report`]; [`scan`] runs them end to end and `src/main.rs` is a thin
+//! command line over it.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod diff;
 pub mod discover;
 pub mod extract;
@@ -17,5 +19,6 @@ pub mod read;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod suppress;
 pub mod verify;
 pub mod x509;

@@ -3,6 +3,7 @@
 //! 2 usage or input error). A panic is caught and exits 2, never 0.
 
 use anyhow::{bail, Context as _, Result};
+use certdrift::baseline::Baseline;
 use certdrift::discover::WalkOptions;
 use certdrift::extract::ExtractOptions;
 use certdrift::finding::Severity;
@@ -43,6 +44,12 @@ enum Command {
         /// Lowest severity that makes the exit code 1 (and a JUnit failure).
         #[arg(long, value_enum, default_value = "error")]
         fail_on: FailOn,
+        #[command(flatten)]
+        suppress: SuppressArgs,
+        /// Write the findings to FILE as a baseline (keyed without line
+        /// numbers), then report as if it were given with --baseline.
+        #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+        write_baseline: Option<PathBuf>,
     },
     /// List every certificate and where it is referenced.
     Inventory {
@@ -100,6 +107,8 @@ enum Command {
         /// Show findings present on both sides too.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        suppress: SuppressArgs,
     },
     /// Look a Hiera key up the way Puppet does, and say where each part came from.
     Lookup {
@@ -177,6 +186,18 @@ struct ScanArgs {
     /// Facts for Hiera lookups from a YAML or JSON file.
     #[arg(long, value_name = "FILE")]
     facts: Option<PathBuf>,
+}
+
+/// Baselines and suppressed findings (`scan`, `diff`).
+#[derive(Args)]
+struct SuppressArgs {
+    /// Do not report findings listed in this baseline file (written by
+    /// `scan --write-baseline`); its entries that match nothing are `stale-baseline` notes.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// List suppressed findings (policy exceptions, inline comments, baseline) with their reasons.
+    #[arg(long)]
+    show_suppressed: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -262,11 +283,13 @@ fn emit<F: Copy>(
     format: F,
     outputs: &[(F, PathBuf)],
     fail_on: FailOn,
+    show_suppressed: bool,
     text_of: impl Fn(F, RenderOptions) -> String,
 ) -> Result<()> {
     let render = RenderOptions {
         color: color(),
         fail_on: fail_on.threshold(),
+        show_suppressed,
     };
     let plain = RenderOptions {
         color: false,
@@ -467,8 +490,11 @@ fn diff_sources(
 }
 
 fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
-    let opts = scan_options(a)?;
-    let result = scan::scan(&opts)?;
+    run_scan_with(&scan_options(a)?, a)
+}
+
+fn run_scan_with(opts: &ScanOptions, a: &ScanArgs) -> Result<scan::ScanResult> {
+    let result = scan::scan(opts)?;
     if result.inventory.files_scanned == 0 && !a.allow_empty {
         bail!(
             "no files were scanned under {} (use --allow-empty to accept this)",
@@ -511,8 +537,17 @@ fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
         policy: load_policy(roots.first(), &a.policy)?,
         facts: parse_facts(load_facts(a.facts.as_deref())?, &a.fact)?,
         source: None,
+        baseline: None,
     };
     Ok(opts)
+}
+
+/// `--baseline FILE`, read and checked before anything is scanned.
+fn load_baseline(path: Option<&std::path::Path>) -> Result<Option<Arc<Baseline>>> {
+    Ok(match path {
+        Some(p) => Some(Arc::new(Baseline::load(p)?)),
+        None => None,
+    })
 }
 
 fn color() -> bool {
@@ -547,11 +582,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             outputs,
             fail_on,
+            suppress,
+            write_baseline,
         } => {
-            let result = run_scan(&scan)?;
-            emit(format, &outputs, fail_on, |f: ScanFormatArg, opts| {
-                report::render_scan(&result, f.into(), opts)
-            })?;
+            let mut opts = scan_options(&scan)?;
+            opts.baseline = load_baseline(suppress.baseline.as_deref())?;
+            let mut result = run_scan_with(&opts, &scan)?;
+            if let Some(path) = &write_baseline {
+                let text = certdrift::baseline::render(&result.findings);
+                std::fs::write(path, &text)
+                    .with_context(|| format!("cannot write --write-baseline {}", path.display()))?;
+                let written = Baseline::parse(&path.display().to_string(), &text)?;
+                result.apply_baseline(&written, &opts.policy);
+            }
+            emit(
+                format,
+                &outputs,
+                fail_on,
+                suppress.show_suppressed,
+                |f: ScanFormatArg, opts| report::render_scan(&result, f.into(), opts),
+            )?;
             Ok(exit_for(&result, fail_on))
         }
         Command::Inventory {
@@ -567,7 +617,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let render = RenderOptions {
                 color: color(),
-                fail_on: None,
+                ..RenderOptions::default()
             };
             print(&report::render_inventory(&result, format, render))?;
             Ok(exit_for(&result, fail_on))
@@ -594,10 +644,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             detailed_exitcode,
             max_blast_radius,
             all,
+            suppress,
         } => {
             let (base_src, head_src) =
                 diff_sources(base.as_deref(), head.as_deref(), &repo, &roots, &revs)?;
             let mut opts = scan_options(&scan)?;
+            opts.baseline = load_baseline(suppress.baseline.as_deref())?;
             // Policies and the Hiera engine read paths inside the sides.
             if opts.roots == [PathBuf::from(".")] {
                 opts.roots.clear();
@@ -611,9 +663,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     all,
                 },
             )?;
-            emit(format, &outputs, fail_on, |f: DiffFormatArg, opts| {
-                report::render_diff(&d, f.into(), opts)
-            })?;
+            emit(
+                format,
+                &outputs,
+                fail_on,
+                suppress.show_suppressed,
+                |f: DiffFormatArg, opts| report::render_diff(&d, f.into(), opts),
+            )?;
             let failing = fail_on
                 .threshold()
                 .is_some_and(|t| d.findings.iter().any(|f| f.severity >= t));

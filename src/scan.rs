@@ -1,12 +1,15 @@
-//! The pipeline end to end: discover → read/extract (parallel) → inventory → check.
+//! The pipeline end to end: discover → read/extract (parallel) → inventory →
+//! check → suppress (inline comments, then the baseline).
 //!
-//! In: [`ScanOptions`]. Out: a [`ScanResult`] with the inventory and the
-//! sorted findings, ready for any renderer. Same input, same result, whatever
-//! the thread count: files are extracted in parallel but merged in path order.
+//! In: [`ScanOptions`]. Out: a [`ScanResult`] with the inventory, the
+//! sorted findings and the suppressed ones, ready for any renderer. Same
+//! input, same result, whatever the thread count: files are extracted in
+//! parallel but merged in path order.
 
+use crate::baseline::Baseline;
 use crate::discover::{self, DiscoverError, WalkOptions};
 use crate::extract::{self, ExtractOptions};
-use crate::finding::Finding;
+use crate::finding::{sort_findings, sort_suppressed, Finding, Suppressed};
 use crate::hiera::{Builtin, Facts, Hiera, HieraOptions};
 use crate::inventory::graph::Declared;
 use crate::inventory::Inventory;
@@ -40,6 +43,8 @@ pub struct ScanOptions {
     /// Read from this source (a git revision) instead of walking `roots`;
     /// `roots` then name path prefixes inside it (empty: everything).
     pub source: Option<Arc<dyn FileSource>>,
+    /// `--baseline FILE`: findings it lists are suppressed.
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 /// What a scan produced.
@@ -54,10 +59,45 @@ pub struct ScanResult {
     pub inventory: Inventory,
     /// All findings, in report order.
     pub findings: Vec<Finding>,
-    /// Findings removed by policy exceptions.
-    pub suppressed: usize,
+    /// Findings kept out of the report (policy exceptions, inline comments, baseline).
+    pub suppressed: Vec<Suppressed>,
     /// The evaluation time used.
     pub now: i64,
+}
+
+impl ScanResult {
+    /// The decoded text of a scanned file, read again (from the source when
+    /// there is one); `None` for a file that was not scanned or cannot be read.
+    pub fn read_text(&self, root: usize, path: &str) -> Option<String> {
+        read_text(&self.files, self.source.as_deref(), root, path)
+    }
+
+    /// Suppresses the findings `baseline` lists and adds a `stale-baseline`
+    /// finding for each entry that matched fewer findings than its count.
+    pub fn apply_baseline(&mut self, baseline: &Baseline, policy: &crate::policy::Policy) {
+        let (suppressed, stale) = baseline.apply(&mut self.findings, policy);
+        self.suppressed.extend(suppressed);
+        sort_suppressed(&mut self.suppressed);
+        self.findings.extend(stale);
+        sort_findings(&mut self.findings);
+    }
+}
+
+/// The decoded text of the scanned file `path` under root `root`.
+fn read_text(
+    files: &[crate::discover::Candidate],
+    source: Option<&dyn FileSource>,
+    root: usize,
+    path: &str,
+) -> Option<String> {
+    let i = files
+        .binary_search_by(|c| (c.root, c.rel.as_str()).cmp(&(root, path)))
+        .ok()?;
+    let bytes = match source {
+        Some(src) => src.read(&files[i].rel).ok()?,
+        None => std::fs::read(&files[i].abs).ok()?,
+    };
+    Some(crate::read::text::decode(&bytes).text)
 }
 
 /// Why a scan could not run.
@@ -166,13 +206,22 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         facts: opts.facts.clone(),
     });
     inventory.link(&opts.policy, opts.now, &opts.map_paths, declared.as_ref());
-    let (findings, suppressed) = rules::check(&Context {
+    let (mut findings, mut suppressed) = rules::check(&Context {
         inventory: &inventory,
         now: opts.now,
         warn_days: opts.warn_days,
         policy: &opts.policy,
     });
-    Ok(ScanResult {
+    let (inline, invalid) = crate::suppress::apply(
+        &mut findings,
+        &|root, path| read_text(&found.files, opts.source.as_deref(), root, path),
+        &opts.policy,
+    );
+    suppressed.extend(inline);
+    sort_suppressed(&mut suppressed);
+    findings.extend(invalid);
+    sort_findings(&mut findings);
+    let mut result = ScanResult {
         roots: opts.roots.clone(),
         files: found.files,
         source: opts.source.clone(),
@@ -180,5 +229,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         findings,
         suppressed,
         now: opts.now,
-    })
+    };
+    if let Some(b) = &opts.baseline {
+        result.apply_baseline(b, &opts.policy);
+    }
+    Ok(result)
 }

@@ -10,7 +10,7 @@ and accept the snapshot changes:
 
     python3 testdata/gen.py && cargo insta test --accept
 """
-import base64, datetime as dt, os, shutil, textwrap
+import base64, datetime as dt, hashlib, json, os, shutil, textwrap
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -152,6 +152,32 @@ webhooks:
 """)
     write("malformed/fail/broken.yaml", "a: [1, 2\nb: {\n")
     write("malformed/pass/puppet_ca.pem", pem(root[1]) + pem(inter[1]))
+
+
+def suppression_fixtures():
+    """invalid-suppression and stale-baseline: expired/fail's certificate
+    under a certdrift:ignore comment, or accepted by a baseline."""
+    expired = open(os.path.join(HERE, "expired/fail/server.crt")).read()
+    der = base64.b64decode("".join(l for l in expired.splitlines() if not l.startswith("-----")))
+    fingerprint = "sha256:" + hashlib.sha256(der).hexdigest()
+
+    write("invalid-suppression/fail/server.crt", "# certdrift:ignore[expired]\n" + expired)
+    write("invalid-suppression/fail/secret.yaml",
+          secret("legacy-tls", "apps", {"tls.crt": b64(expired)}).replace(
+              "  tls.crt:", "  # certdrift:ignore[expird] host retired in 2026\n  tls.crt:"))
+    write("invalid-suppression/pass/server.crt",
+          "# certdrift:ignore[expired] decommissioned host, kept for the audit trail\n" + expired)
+
+    def baseline(entries):
+        return json.dumps({"version": 1, "entries": [
+            {"rule": rule, "component": None, "certificates": [fingerprint], "path": path, "count": 1}
+            for rule, path in entries]}, indent=2, ensure_ascii=False) + "\n"
+
+    write("stale-baseline/fail/server.crt", expired)
+    write("stale-baseline/fail/certdrift-baseline.json",
+          baseline([("expired", "retired.crt"), ("expired", "server.crt")]))
+    write("stale-baseline/pass/server.crt", expired)
+    write("stale-baseline/pass/certdrift-baseline.json", baseline([("expired", "server.crt")]))
 
 
 def demo():
@@ -439,6 +465,7 @@ groups:
 
 if __name__ == "__main__":
     rule_fixtures()
+    suppression_fixtures()
     trust_fixtures()
     rotation_fixtures()
     toolforge_puppet()

@@ -11,6 +11,10 @@ fn case(rule: &str, kind: &str) -> (i32, String, serde_json::Value) {
     if dir.join("certdrift-policy.yaml").exists() {
         args.extend(["--policy", "certdrift-policy.yaml"]);
     }
+    // … or its own baseline (stale-baseline).
+    if dir.join("certdrift-baseline.json").exists() {
+        args.extend(["--baseline", "certdrift-baseline.json"]);
+    }
     let text = run(&dir, &[&args[..], &["."]].concat());
     let js = run(&dir, &[&args[..], &["--format", "json", "."]].concat());
     assert_eq!(text.status.code(), js.status.code());
@@ -97,6 +101,14 @@ fn unresolved() {
 #[test]
 fn unused_exception() {
     check_rule("unused-exception");
+}
+#[test]
+fn invalid_suppression() {
+    check_rule("invalid-suppression");
+}
+#[test]
+fn stale_baseline() {
+    check_rule("stale-baseline");
 }
 
 /// Every rule in the table has a fixture directory, and every fixture directory a rule.

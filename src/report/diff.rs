@@ -12,17 +12,19 @@ fn summary(d: &DiffResult) -> String {
     let comps: std::collections::BTreeSet<&str> =
         d.changes.iter().map(|c| c.component.as_str()).collect();
     format!(
-        "{} files changed, {} components changed; {e} errors, {w} warnings, {n} notes; {} findings present on both sides not repeated{}\n",
+        "{} files changed, {} components changed; {e} errors, {w} warnings, {n} notes; {} findings present on both sides not repeated{}{}\n",
         d.changed_files.len(),
         comps.len(),
         d.unchanged_findings,
-        if d.unchanged_findings > 0 { " (--all shows them)" } else { "" }
+        if d.unchanged_findings > 0 { " (--all shows them)" } else { "" },
+        super::text::suppressed_summary(&d.head),
     )
 }
 
 /// Text: findings with excerpts, changes per component, then the diffs of the causes.
 pub fn text(d: &DiffResult, opts: RenderOptions) -> String {
     let mut out = super::text::findings(&d.head, &d.findings, opts);
+    out.push_str(&super::text::suppressed(&d.head, opts));
     if !d.changes.is_empty() {
         out.push_str("Changes by component:\n");
         let mut by: BTreeMap<&str, Vec<&crate::diff::Change>> = BTreeMap::new();
@@ -111,9 +113,9 @@ pub fn markdown(d: &DiffResult) -> String {
 }
 
 /// JSON: the version-1 report of HEAD's new findings, plus `changes`.
-pub fn json(d: &DiffResult) -> String {
+pub fn json(d: &DiffResult, opts: RenderOptions) -> String {
     let mut v: serde_json::Value =
-        serde_json::from_str(&super::json::findings_report(&d.head, &d.findings))
+        serde_json::from_str(&super::json::findings_report(&d.head, &d.findings, opts))
             .unwrap_or_default();
     if let Some(m) = v.as_object_mut() {
         m.insert(

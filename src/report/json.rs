@@ -1,11 +1,12 @@
 //! JSON: the versioned, stable machine contract (report version 1).
 //!
-//! `scan`: `{version, tool, findings[], summary, complete}`;
+//! `scan`: `{version, tool, findings[], summary, complete}` (and
+//! `suppressed[]` with `--show-suppressed`);
 //! `inventory` adds `certificates[]` (every x509 fact plus `references[]`)
 //! and `private_keys[]` (location and type only). Later versions may add
 //! fields, never remove or retype them.
 
-use super::{days_left, rfc3339};
+use super::{days_left, rfc3339, RenderOptions};
 use crate::finding::Finding;
 use crate::scan::ScanResult;
 use crate::x509::San;
@@ -43,7 +44,11 @@ fn summary(r: &ScanResult) -> Value {
         "distinct_certificates": inv.distinct(),
         "private_keys": inv.keys.len(),
         "findings": {"error": e, "warning": w, "note": n},
-        "suppressed": r.suppressed,
+        "suppressed": r.suppressed.len(),
+        "suppressed_by": super::suppressed_counts(&r.suppressed)
+            .iter()
+            .map(|(by, n)| (by.as_str().to_owned(), json!(n)))
+            .collect::<serde_json::Map<_, _>>(),
     })
 }
 
@@ -54,18 +59,34 @@ fn finish(v: Value) -> String {
 }
 
 /// The `scan` report of `list` (all of `r`'s findings, or a diff's new ones),
-/// with `r`'s summary and the counts of `list`.
-pub fn findings_report(r: &ScanResult, list: &[Finding]) -> String {
+/// with `r`'s summary and the counts of `list`; with `--show-suppressed`,
+/// `suppressed[]`: each suppressed finding with `by` and `reason`.
+pub fn findings_report(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String {
     let mut s = summary(r);
     let (e, w, n) = super::counts(list);
     s["findings"] = json!({"error": e, "warning": w, "note": n});
-    finish(json!({
+    let mut report = json!({
         "version": VERSION,
         "tool": tool(),
         "findings": list.iter().map(finding).collect::<Vec<_>>(),
-        "summary": s,
-        "complete": r.inventory.complete,
-    }))
+    });
+    if opts.show_suppressed {
+        report["suppressed"] = r
+            .suppressed
+            .iter()
+            .map(|x| {
+                json!({
+                    "finding": finding(&x.finding),
+                    "by": x.by,
+                    "reason": x.reason,
+                    "at": x.at,
+                })
+            })
+            .collect();
+    }
+    report["summary"] = s;
+    report["complete"] = json!(r.inventory.complete);
+    finish(report)
 }
 
 fn san(s: &San) -> Value {

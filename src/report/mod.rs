@@ -16,7 +16,7 @@ pub mod sarif;
 pub mod text;
 
 use crate::diff::DiffResult;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Severity, Suppressed, SuppressedBy};
 use crate::scan::ScanResult;
 
 /// Output formats of a list of findings (`scan`; `diff` adds its own).
@@ -86,6 +86,8 @@ pub struct RenderOptions {
     pub color: bool,
     /// `--fail-on`: findings at or above it are JUnit failures (`None`: none are).
     pub fail_on: Option<Severity>,
+    /// `--show-suppressed`: list suppressed findings with their reasons (text, JSON).
+    pub show_suppressed: bool,
 }
 
 /// Renders a scan report.
@@ -103,7 +105,7 @@ pub fn render_findings(
 ) -> String {
     match format {
         ScanFormat::Text => text::scan(result, findings, opts),
-        ScanFormat::Json => json::findings_report(result, findings),
+        ScanFormat::Json => json::findings_report(result, findings, opts),
         ScanFormat::Sarif => sarif::report(findings),
         ScanFormat::Junit => junit::report(findings, opts.fail_on),
         ScanFormat::Github => github::report(findings),
@@ -114,7 +116,7 @@ pub fn render_findings(
 pub fn render_diff(d: &DiffResult, format: DiffFormat, opts: RenderOptions) -> String {
     let findings_format = match format {
         DiffFormat::Text => return diff::text(d, opts),
-        DiffFormat::Json => return diff::json(d),
+        DiffFormat::Json => return diff::json(d, opts),
         DiffFormat::Markdown => return diff::markdown(d),
         DiffFormat::Sarif => ScanFormat::Sarif,
         DiffFormat::Junit => ScanFormat::Junit,
@@ -140,6 +142,11 @@ pub fn render_inventory(
 pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
     let n = |s| findings.iter().filter(|f| f.severity == s).count();
     (n(Severity::Error), n(Severity::Warning), n(Severity::Note))
+}
+
+/// Suppressed findings counted by what suppressed them, in [`SuppressedBy::ALL`] order.
+pub fn suppressed_counts(list: &[Suppressed]) -> [(SuppressedBy, usize); 3] {
+    SuppressedBy::ALL.map(|by| (by, list.iter().filter(|s| s.by == by).count()))
 }
 
 /// Replaces every run of `min` or more base64 characters with `<…>`, so that

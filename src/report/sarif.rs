@@ -69,17 +69,15 @@ fn physical_location(l: &Location) -> Value {
     })
 }
 
-/// What identifies a finding across runs: rule, component, certificates and
-/// path, but not its line or message (lines shift when a file is edited;
-/// messages count days to `--now`).
+/// What identifies a finding across runs ([`Finding::key`]), as bytes to hash.
 fn fingerprint_input(f: &Finding) -> String {
-    let mut certs: Vec<String> = f.certificates.iter().map(|c| c.hex()).collect();
-    certs.sort();
+    let k = f.key();
+    let certs: Vec<String> = k.certificates.iter().map(|c| c.hex()).collect();
     [
-        f.rule,
-        f.component.as_deref().unwrap_or(""),
+        k.rule.as_str(),
+        k.component.as_deref().unwrap_or(""),
         &certs.join(","),
-        &f.location.path,
+        &k.path,
     ]
     .join("\0")
 }

@@ -4,7 +4,7 @@
 
 use super::{days_left, redact, RenderOptions};
 use crate::finding::{Finding, Severity};
-use crate::read::text::{decode, Lines};
+use crate::read::text::Lines;
 use crate::scan::ScanResult;
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use std::fmt::Write as _;
@@ -22,15 +22,7 @@ struct Source {
 }
 
 fn load(r: &ScanResult, root: usize, path: &str) -> Option<Source> {
-    let i = r
-        .files
-        .binary_search_by(|c| (c.root, c.rel.as_str()).cmp(&(root, path)))
-        .ok()?;
-    let bytes = match &r.source {
-        Some(src) => src.read(&r.files[i].rel).ok()?,
-        None => std::fs::read(&r.files[i].abs).ok()?,
-    };
-    let text = decode(&bytes).text;
+    let text = r.read_text(root, path)?;
     let lines = Lines::new(&text);
     Some(Source { text, lines })
 }
@@ -117,7 +109,7 @@ fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
     let (e, w, n) = super::counts(list);
     let _ = writeln!(
         out,
-        "{} files scanned, {} skipped; {} certificates ({} distinct), {} private keys; {} errors, {} warnings, {} notes{}",
+        "{} files scanned, {} skipped; {} certificates ({} distinct), {} private keys; {} errors, {} warnings, {} notes{}{}",
         inv.files_scanned,
         inv.skipped.len(),
         inv.sightings,
@@ -126,14 +118,55 @@ fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
         e,
         w,
         n,
+        suppressed_summary(r),
         if inv.complete { "" } else { " (incomplete: some files were not read to the end)" }
     );
 }
 
+/// `; 3 suppressed (1 exception, 2 inline)`, or nothing when none were.
+pub fn suppressed_summary(r: &ScanResult) -> String {
+    if r.suppressed.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = super::suppressed_counts(&r.suppressed)
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(by, n)| format!("{n} {}", by.as_str()))
+        .collect();
+    format!("; {} suppressed ({})", r.suppressed.len(), parts.join(", "))
+}
+
+/// `--show-suppressed`: every suppressed finding on one line, what
+/// suppressed it and the reason below; nothing without the option.
+pub fn suppressed(r: &ScanResult, opts: RenderOptions) -> String {
+    let mut out = String::new();
+    if !opts.show_suppressed || r.suppressed.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "suppressed findings ({}):", r.suppressed.len());
+    for x in &r.suppressed {
+        let f = &x.finding;
+        let _ = writeln!(
+            out,
+            "  {}[{}] {}: {}\n    {} ({}): {}",
+            f.severity,
+            f.rule,
+            f.location,
+            f.message.replace('\n', " "),
+            x.by.as_str(),
+            x.at,
+            x.reason
+        );
+    }
+    out.push('\n');
+    out
+}
+
 /// The `scan` report of `list`: findings grouped by file (they arrive sorted
-/// by path), then the summary.
+/// by path), the suppressed ones with `--show-suppressed`, then the summary.
 pub fn scan(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String {
     let mut out = findings(r, list, opts);
+    out.push_str(&suppressed(r, opts));
     summary(r, list, &mut out);
     out
 }

@@ -5,7 +5,7 @@
 //! comment (What it detects / Why it matters / Example) is what
 //! `certdrift explain ID` prints.
 
-use crate::finding::{sort_findings, Finding, Severity};
+use crate::finding::{sort_findings, Finding, Location, Severity, Suppressed, SuppressedBy};
 use crate::inventory::Inventory;
 use crate::x509::CertInfo;
 
@@ -14,6 +14,7 @@ mod duplicate_in_bundle;
 mod expired;
 mod expired_anchor;
 mod expires_soon;
+mod invalid_suppression;
 mod malformed;
 mod not_a_ca;
 mod not_yet_valid;
@@ -21,6 +22,7 @@ mod private_key_in_repo;
 mod san_coverage;
 mod source_change;
 mod source_divergence;
+mod stale_baseline;
 mod too_many_cas;
 mod trust_change;
 mod trust_mismatch;
@@ -97,7 +99,12 @@ pub static RULES: &[&Rule] = &[
     &malformed::RULE,
     &unresolved::RULE,
     &unused_exception::RULE,
+    &invalid_suppression::RULE,
+    &stale_baseline::RULE,
 ];
+
+pub use invalid_suppression::RULE as INVALID_SUPPRESSION;
+pub use stale_baseline::RULE as STALE_BASELINE;
 
 /// The rule with this id.
 pub fn find(id: &str) -> Option<&'static Rule> {
@@ -115,8 +122,8 @@ pub fn explain(rule: &Rule) -> String {
 }
 
 /// Runs every rule, applies the policy's severities and exceptions, and
-/// returns the findings in report order with the number suppressed.
-pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, usize) {
+/// returns the findings in report order with the ones an exception suppressed.
+pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Suppressed>) {
     let policy = ctx.policy;
     let mut out: Vec<Finding> = RULES
         .iter()
@@ -129,36 +136,56 @@ pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, usize) {
         }
     }
     let mut used = vec![false; policy.exceptions.len()];
-    let before = out.len();
-    out.retain(|f| {
-        let hit = policy
+    let mut suppressed = Vec::new();
+    let mut kept = Vec::with_capacity(out.len());
+    for f in out {
+        match policy
             .exceptions
             .iter()
-            .position(|e| exception_matches(e, f));
-        if let Some(i) = hit {
-            used[i] = true;
+            .position(|e| exception_matches(e, &f))
+        {
+            Some(i) => {
+                used[i] = true;
+                let e = &policy.exceptions[i];
+                suppressed.push(Suppressed {
+                    finding: f,
+                    by: SuppressedBy::Exception,
+                    reason: e.reason.clone(),
+                    at: policy_location(&e.location),
+                });
+            }
+            None => kept.push(f),
         }
-        hit.is_none()
-    });
-    let suppressed = before - out.len();
-    for (e, used) in policy.exceptions.iter().zip(used) {
-        if !used && !matches!(policy.severities.get(unused_exception::RULE.id), Some(None)) {
-            let loc = crate::finding::Location::new(
-                usize::MAX,
-                e.location.file.clone(),
-                e.location.line,
-                e.location.column,
-            );
-            out.push(Finding::new(
-                unused_exception::RULE.id,
-                unused_exception::RULE.severity,
-                loc,
-                format!("exception for {} ({}) matches no finding", e.rule, e.reason),
-            ));
+    }
+    let mut out = kept;
+    if let Some(severity) = severity(policy, &unused_exception::RULE) {
+        for (e, used) in policy.exceptions.iter().zip(used) {
+            if !used {
+                out.push(Finding::new(
+                    unused_exception::RULE.id,
+                    severity,
+                    policy_location(&e.location),
+                    format!("exception for {} ({}) matches no finding", e.rule, e.reason),
+                ));
+            }
         }
     }
     sort_findings(&mut out);
     (out, suppressed)
+}
+
+/// The severity of `rule`'s findings under `policy`; `None` when the policy
+/// turns the rule off. For rules whose findings are made outside [`check`].
+pub fn severity(policy: &crate::policy::Policy, rule: &Rule) -> Option<Severity> {
+    match policy.severities.get(rule.id) {
+        Some(s) => *s,
+        None => Some(rule.severity),
+    }
+}
+
+/// A place in a policy file (not under any scanned root).
+fn policy_location(l: &crate::policy::PolicyLoc) -> Location {
+    Location::new(usize::MAX, l.file.clone(), l.line, l.column)
 }
 
 /// Whether a component belongs to a policy group (by name glob).
