@@ -3,9 +3,11 @@
 //!
 //! The modules are the pipeline, in order: [`discover`] → [`read`] →
 //! [`extract`] → [`inventory`] → [`rules`] → [`report`]; [`scan`] runs them
-//! end to end and `src/main.rs` is a thin command line over it.
+//! end to end and `src/main.rs` is a thin command line over it, with its
+//! settings from [`config`].
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod diff;
 pub mod discover;
 pub mod extract;
