@@ -4,10 +4,11 @@
 //! The modules are the pipeline, in order: [`discover`] → [`read`] →
 //! [`extract`] → [`inventory`] → [`rules`] → [`suppress`] / [`baseline`] →
 //! [`report`]; [`scan`] runs them end to end and `src/main.rs` is a thin
-//! command line over it.
+//! command line over it, with its settings from [`config`].
 #![forbid(unsafe_code)]
 
 pub mod baseline;
+pub mod config;
 pub mod diff;
 pub mod discover;
 pub mod extract;

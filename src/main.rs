@@ -1,9 +1,16 @@
 //! The `certdrift` command line: parse arguments, call the library, map the
 //! result to an exit code (0 clean, 1 findings at or above `--fail-on`,
 //! 2 usage or input error). A panic is caught and exits 2, never 0.
+//!
+//! Settings come, strongest first, from a flag, its `CERTDRIFT_*`
+//! environment variable (clap's `env`), the config file's `settings:`
+//! ([`certdrift::config`]), then the built-in default. Flags that a config
+//! file can set therefore have no clap default: the default is applied here,
+//! after the file.
 
 use anyhow::{bail, Context as _, Result};
 use certdrift::baseline::Baseline;
+use certdrift::config::{self, Settings};
 use certdrift::discover::WalkOptions;
 use certdrift::extract::ExtractOptions;
 use certdrift::finding::Severity;
@@ -12,11 +19,12 @@ use certdrift::read::source::{DirSource, FileSource, MountSource};
 use certdrift::report::{self, DiffFormat, InventoryFormat, RenderOptions, ScanFormat};
 use certdrift::rules;
 use certdrift::scan::{self, ScanOptions};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +33,10 @@ use std::sync::Arc;
     about = "Finds certificate and CA drift in configuration kept in git"
 )]
 struct Cli {
+    /// The config file (default: `.certdrift.yaml` in the current directory or
+    /// the nearest parent, up to the repository's top).
+    #[arg(long, global = true, value_name = "FILE", env = "CERTDRIFT_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,15 +47,16 @@ enum Command {
     Scan {
         #[command(flatten)]
         scan: ScanArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: ScanFormatArg,
+        /// Output format (default: the config's `format`, else text).
+        #[arg(long, value_enum, env = "CERTDRIFT_FORMAT")]
+        format: Option<ScanFormatArg>,
         /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
         #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormatArg>)]
         outputs: Vec<(ScanFormatArg, PathBuf)>,
-        /// Lowest severity that makes the exit code 1 (and a JUnit failure).
-        #[arg(long, value_enum, default_value = "error")]
-        fail_on: FailOn,
+        /// Lowest severity that makes the exit code 1 (and a JUnit failure)
+        /// (default: the config's `fail_on`, else error).
+        #[arg(long, value_enum, env = "CERTDRIFT_FAIL_ON")]
+        fail_on: Option<FailOn>,
         #[command(flatten)]
         suppress: SuppressArgs,
         /// Write the findings to FILE as a baseline (keyed without line
@@ -89,15 +102,16 @@ enum Command {
         /// Read a --root at two revisions: NAME=BASE..HEAD (repeatable); other roots stay as they are.
         #[arg(long = "rev", value_name = "NAME=BASE..HEAD")]
         revs: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: DiffFormatArg,
+        /// Output format (default: the config's `format`, else text).
+        #[arg(long, value_enum, env = "CERTDRIFT_FORMAT")]
+        format: Option<DiffFormatArg>,
         /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
         #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<DiffFormatArg>)]
         outputs: Vec<(DiffFormatArg, PathBuf)>,
-        /// Lowest severity that makes the exit code 1 (and a JUnit failure).
-        #[arg(long, value_enum, default_value = "error")]
-        fail_on: FailOn,
+        /// Lowest severity that makes the exit code 1 (and a JUnit failure)
+        /// (default: the config's `fail_on`, else error).
+        #[arg(long, value_enum, env = "CERTDRIFT_FAIL_ON")]
+        fail_on: Option<FailOn>,
         /// Exit 3 when there are changes but no failing findings (0 only when nothing changed).
         #[arg(long)]
         detailed_exitcode: bool,
@@ -148,39 +162,58 @@ enum Command {
         /// The rule id, e.g. `expired`.
         rule: String,
     },
+    /// Write a commented starter `.certdrift.yaml` (settings and policy).
+    Init {
+        /// The directory to write it in (default: the current directory).
+        dir: Option<PathBuf>,
+        /// Overwrite an existing `.certdrift.yaml`.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script, e.g. `certdrift completions bash > /etc/bash_completion.d/certdrift`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `certdrift man | man -l -`.
+    Man,
 }
 
 #[derive(Args)]
 struct ScanArgs {
-    /// Directories or files to scan (default: the current directory).
+    /// Directories or files to scan (default: the config's `roots`, else the current directory).
     paths: Vec<PathBuf>,
-    /// Exclude paths matching this glob (relative to the root; repeatable).
+    /// Exclude paths matching this glob (relative to the root; repeatable; added to the config's `exclude`).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = 10 * 1024 * 1024, value_name = "BYTES")]
     max_file_size: u64,
     /// Evaluation time (RFC 3339); default: now.
-    #[arg(long, value_name = "RFC3339")]
+    #[arg(long, value_name = "RFC3339", env = "CERTDRIFT_NOW")]
     now: Option<String>,
-    /// Days before expiry that `expires-soon` warns.
-    #[arg(long, default_value_t = 30)]
-    warn_days: i64,
+    /// Days before expiry that `expires-soon` warns (default: the config's `warn_days`, else 30).
+    #[arg(long, value_name = "DAYS", env = "CERTDRIFT_WARN_DAYS")]
+    warn_days: Option<i64>,
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Exit 0 even when no file was scanned.
     #[arg(long)]
     allow_empty: bool,
+    /// Show `scanned N files (X MB/s)` on stderr even when it is not a
+    /// terminal (otherwise shown on a terminal, outside CI, after a second).
+    #[arg(long)]
+    progress: bool,
     /// A host path prefix and where its files live in the repository
     /// (static pods' `hostPath` volumes), e.g. `/etc/kubernetes/pki=pki` (repeatable).
     #[arg(long, value_name = "HOST=REPO")]
     map_path: Vec<String>,
-    /// A policy file to add to the built-in one (repeatable); a
-    /// `.certdrift.yaml` at the first root is read too.
+    /// A policy file to add to the built-in one (repeatable); the config
+    /// file, its `policies` and a `.certdrift.yaml` at the first root are read too.
     #[arg(long, value_name = "FILE")]
     policy: Vec<PathBuf>,
-    /// A fact for Hiera lookups, `key=value` (dotted keys for nested facts; repeatable).
+    /// A fact for Hiera lookups, `key=value` (dotted keys for nested facts; repeatable; over the config's `facts`).
     #[arg(long, value_name = "KEY=VALUE")]
     fact: Vec<String>,
     /// Facts for Hiera lookups from a YAML or JSON file.
@@ -336,6 +369,51 @@ impl FailOn {
     }
 }
 
+/// The config file in force (if any) and its settings.
+#[derive(Default)]
+struct Config {
+    /// The file; it is a policy too.
+    file: Option<PathBuf>,
+    /// Its `settings:`.
+    settings: Settings,
+}
+
+/// `--config FILE` (or `CERTDRIFT_CONFIG`), else the `.certdrift.yaml` found
+/// from the current directory up; none is no settings.
+fn load_config(flag: Option<&Path>) -> Result<Config> {
+    let file = match flag {
+        Some(f) => f.to_path_buf(),
+        None => {
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let Some(found) = config::discover(&cwd) else {
+                return Ok(Config::default());
+            };
+            // One in the current directory is named as written, so that its
+            // relative `roots` stay relative in what certdrift prints.
+            found
+                .strip_prefix(&cwd)
+                .map(Path::to_path_buf)
+                .unwrap_or(found)
+        }
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read config {}", file.display()))?;
+    let base = file.parent().unwrap_or(Path::new(""));
+    let settings = config::parse(&file.display().to_string(), &text, base)?;
+    Ok(Config {
+        file: Some(file),
+        settings,
+    })
+}
+
+/// A flag (or its environment variable), else the config file's setting,
+/// else the built-in default. The file's value was checked against
+/// [`config::FAIL_ON`] / [`config::FORMATS`] when it was read.
+fn layered<F: ValueEnum>(flag: Option<F>, file: Option<&str>, default: F) -> F {
+    flag.or_else(|| F::from_str(file?, false).ok())
+        .unwrap_or(default)
+}
+
 fn parse_now(s: Option<&str>) -> Result<i64> {
     match s {
         None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
@@ -349,12 +427,32 @@ fn parse_now(s: Option<&str>) -> Result<i64> {
     }
 }
 
-fn load_policy(root: Option<&PathBuf>, files: &[PathBuf]) -> Result<certdrift::policy::Policy> {
+/// The built-in policy, then `.certdrift.yaml` at `root`, the config file
+/// (once, when it is that same file), its `policies`, and `files`.
+fn load_policy(
+    root: Option<&PathBuf>,
+    cfg: &Config,
+    files: &[PathBuf],
+) -> Result<certdrift::policy::Policy> {
     let mut policy = certdrift::policy::builtin();
     let local = root
-        .map(|r| r.join(".certdrift.yaml"))
+        .map(|r| r.join(config::FILE_NAME))
         .filter(|p| p.is_file());
-    for f in local.iter().chain(files) {
+    let same = |a: &Path, b: &Path| {
+        a.canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok() == Some(a))
+    };
+    let cfg_file = cfg
+        .file
+        .iter()
+        .filter(|c| !local.as_ref().is_some_and(|l| same(l, c)));
+    for f in local
+        .iter()
+        .chain(cfg_file)
+        .chain(&cfg.settings.policies)
+        .chain(files)
+    {
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("cannot read policy {}", f.display()))?;
         policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
@@ -381,8 +479,18 @@ fn parse_map_paths(list: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// Facts from a YAML or JSON file (`--facts`).
-fn load_facts(file: Option<&std::path::Path>) -> Result<certdrift::hiera::Facts> {
+/// Facts from a YAML or JSON file (`--facts`), over the config's `facts`.
+fn load_facts(cfg: &Config, file: Option<&Path>) -> Result<certdrift::hiera::Facts> {
+    let mut facts = load_facts_file(file)?;
+    for (name, value) in &cfg.settings.facts {
+        if facts.get_value(name).is_none() {
+            facts.set_value(name, value.clone());
+        }
+    }
+    Ok(facts)
+}
+
+fn load_facts_file(file: Option<&Path>) -> Result<certdrift::hiera::Facts> {
     let Some(file) = file else {
         return Ok(certdrift::hiera::Facts::default());
     };
@@ -489,12 +597,27 @@ fn diff_sources(
     ))
 }
 
-fn run_scan(a: &ScanArgs) -> Result<scan::ScanResult> {
-    run_scan_with(&scan_options(a)?, a)
+fn run_scan(a: &ScanArgs, cfg: &Config) -> Result<scan::ScanResult> {
+    let opts = scan_options(a, cfg, scan_roots(a, cfg))?;
+    run_scan_with(&opts, a)
+}
+
+/// The roots to scan: the command line's, else the config's, else `.`.
+fn scan_roots(a: &ScanArgs, cfg: &Config) -> Vec<PathBuf> {
+    if !a.paths.is_empty() {
+        a.paths.clone()
+    } else if !cfg.settings.roots.is_empty() {
+        cfg.settings.roots.clone()
+    } else {
+        vec![PathBuf::from(".")]
+    }
 }
 
 fn run_scan_with(opts: &ScanOptions, a: &ScanArgs) -> Result<scan::ScanResult> {
-    let result = scan::scan(opts)?;
+    let result = {
+        let _line = ProgressLine::start(opts.progress.clone());
+        scan::scan(opts)?
+    };
     if result.inventory.files_scanned == 0 && !a.allow_empty {
         bail!(
             "no files were scanned under {} (use --allow-empty to accept this)",
@@ -508,36 +631,30 @@ fn run_scan_with(opts: &ScanOptions, a: &ScanArgs) -> Result<scan::ScanResult> {
     Ok(result)
 }
 
-fn scan_options(a: &ScanArgs) -> Result<ScanOptions> {
-    let roots = if a.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        a.paths.clone()
-    };
+/// The scan `a` and the config ask for, over `roots`.
+fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanOptions> {
+    let s = &cfg.settings;
     let opts = ScanOptions {
-        roots: roots.clone(),
         walk: WalkOptions {
-            exclude: a.exclude.clone(),
+            exclude: s.exclude.iter().chain(&a.exclude).cloned().collect(),
             max_file_size: a.max_file_size,
             threads: a.threads,
         },
         extract: ExtractOptions::default(),
         now: parse_now(a.now.as_deref())?,
-        warn_days: a.warn_days,
+        warn_days: a.warn_days.or(s.warn_days).unwrap_or(30),
         threads: a.threads,
-        map_paths: a
-            .map_path
-            .iter()
-            .map(|m| {
-                m.split_once('=')
-                    .map(|(h, r)| (h.to_owned(), r.to_owned()))
-                    .with_context(|| format!("--map-path {m:?} is not HOST=REPO"))
-            })
-            .collect::<Result<_>>()?,
-        policy: load_policy(roots.first(), &a.policy)?,
-        facts: parse_facts(load_facts(a.facts.as_deref())?, &a.fact)?,
+        // The first match wins: the command line's before the file's.
+        map_paths: parse_map_paths(&a.map_path)?
+            .into_iter()
+            .chain(s.map_paths.iter().cloned())
+            .collect(),
+        policy: load_policy(roots.first(), cfg, &a.policy)?,
+        facts: parse_facts(load_facts(cfg, a.facts.as_deref())?, &a.fact)?,
         source: None,
         baseline: None,
+        progress: wants_progress(a.progress).then(|| Arc::new(scan::Progress::default())),
+        roots,
     };
     Ok(opts)
 }
@@ -548,6 +665,86 @@ fn load_baseline(path: Option<&std::path::Path>) -> Result<Option<Arc<Baseline>>
         Some(p) => Some(Arc::new(Baseline::load(p)?)),
         None => None,
     })
+}
+
+/// Progress is shown when asked for, or on a terminal outside CI.
+fn wants_progress(asked: bool) -> bool {
+    asked
+        || (std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty()))
+}
+
+/// `scanned N files (X MB/s)` on stderr while a scan runs, from a thread of
+/// its own, after the first second (a quick scan shows nothing): redrawn in
+/// place on a terminal and wiped at the end; elsewhere (`--progress` into a
+/// log) a line every few seconds and a last one when the scan ends.
+struct ProgressLine {
+    /// Dropping it stops the thread.
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressLine {
+    fn start(counter: Option<Arc<scan::Progress>>) -> ProgressLine {
+        let Some(counter) = counter else {
+            return ProgressLine {
+                stop: None,
+                thread: None,
+            };
+        };
+        let tty = std::io::stderr().is_terminal();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        // No thread (none could start) is no progress line, not an error.
+        let thread = std::thread::Builder::new().spawn(move || {
+            let started = std::time::Instant::now();
+            let every = Duration::from_millis(if tty { 200 } else { 5000 });
+            let mut wait = Duration::from_secs(1);
+            let mut width = 0;
+            // Writes to stderr may fail (closed); progress is not worth an error.
+            let mut err = std::io::stderr();
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                let line = progress_text(&counter, started.elapsed());
+                if tty {
+                    let _ = write!(err, "\r{line:<width$}");
+                    width = line.len();
+                } else {
+                    let _ = writeln!(err, "{line}");
+                }
+                let _ = err.flush();
+                wait = every;
+            }
+            if tty {
+                if width > 0 {
+                    let _ = write!(err, "\r{:width$}\r", "");
+                }
+            } else {
+                let _ = writeln!(err, "{}", progress_text(&counter, started.elapsed()));
+            }
+            let _ = err.flush();
+        });
+        ProgressLine {
+            stop: Some(stop),
+            thread: thread.ok(),
+        }
+    }
+}
+
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn progress_text(p: &scan::Progress, elapsed: Duration) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mb = p.bytes.load(Relaxed) as f64 / 1e6;
+    format!(
+        "scanned {} files ({:.1} MB/s)",
+        p.files.load(Relaxed),
+        mb / elapsed.as_secs_f64().max(1e-3)
+    )
 }
 
 fn color() -> bool {
@@ -576,7 +773,11 @@ fn print(s: &str) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
+    let Cli { config, command } = cli;
+    // Read only by the commands that use it: a broken config file does not
+    // stop `init --force`, `completions` or `man`.
+    let load = || load_config(config.as_deref());
+    match command {
         Command::Scan {
             scan,
             format,
@@ -585,7 +786,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             suppress,
             write_baseline,
         } => {
-            let mut opts = scan_options(&scan)?;
+            let cfg = load()?;
+            let s = &cfg.settings;
+            let format = layered(format, s.format.as_deref(), ScanFormatArg::Text);
+            let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
+            let mut opts = scan_options(&scan, &cfg, scan_roots(&scan, &cfg))?;
             opts.baseline = load_baseline(suppress.baseline.as_deref())?;
             let mut result = run_scan_with(&opts, &scan)?;
             if let Some(path) = &write_baseline {
@@ -609,7 +814,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             fail_on,
         } => {
-            let result = run_scan(&scan)?;
+            let result = run_scan(&scan, &load()?)?;
             let format = match format {
                 InventoryFormatArg::Text => InventoryFormat::Text,
                 InventoryFormatArg::Json => InventoryFormat::Json,
@@ -623,7 +828,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit_for(&result, fail_on))
         }
         Command::Graph { scan, format } => {
-            let result = run_scan(&scan)?;
+            let result = run_scan(&scan, &load()?)?;
             let format = match format {
                 GraphFormatArg::Dot => report::GraphFormat::Dot,
                 GraphFormatArg::Mermaid => report::GraphFormat::Mermaid,
@@ -646,23 +851,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
             all,
             suppress,
         } => {
+            let cfg = load()?;
+            let s = &cfg.settings;
+            let format = layered(format, s.format.as_deref(), DiffFormatArg::Text);
+            let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
             let (base_src, head_src) =
                 diff_sources(base.as_deref(), head.as_deref(), &repo, &roots, &revs)?;
-            let mut opts = scan_options(&scan)?;
+            // PATHS name prefixes inside both sides; the config's `roots`
+            // (directories of this checkout) do not apply.
+            let paths = if scan.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                scan.paths.clone()
+            };
+            let mut opts = scan_options(&scan, &cfg, paths)?;
             opts.baseline = load_baseline(suppress.baseline.as_deref())?;
             // Policies and the Hiera engine read paths inside the sides.
             if opts.roots == [PathBuf::from(".")] {
                 opts.roots.clear();
             }
-            let d = certdrift::diff::run(
-                base_src,
-                head_src,
-                &opts,
-                &certdrift::diff::DiffOptions {
-                    max_blast_radius,
-                    all,
-                },
-            )?;
+            let d = {
+                let _line = ProgressLine::start(opts.progress.clone());
+                certdrift::diff::run(
+                    base_src,
+                    head_src,
+                    &opts,
+                    &certdrift::diff::DiffOptions {
+                        max_blast_radius,
+                        all,
+                    },
+                )?
+            };
             emit(
                 format,
                 &outputs,
@@ -698,12 +917,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             policy,
         } => {
             use certdrift::hiera::{Hiera, HieraOptions, Merge};
+            let cfg = load()?;
             let root = path.unwrap_or_else(|| PathBuf::from("."));
-            let pol = load_policy(Some(&root), &policy)?;
+            let pol = load_policy(Some(&root), &cfg, &policy)?;
             let config = hiera_config
                 .or_else(|| pol.hiera.config.clone())
                 .unwrap_or_else(|| "hiera.yaml".to_owned());
-            let mut all_facts = load_facts(facts.as_deref())?;
+            let mut all_facts = load_facts(&cfg, facts.as_deref())?;
             if let Some(n) = &node {
                 let list = pol.hiera.nodes.get(n).with_context(|| {
                     format!("--node {n}: no such node in the policy's hiera.nodes")
@@ -712,12 +932,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     all_facts.set(k, v);
                 }
             }
-            for f in &fact {
-                let (k, v) = f
-                    .split_once('=')
-                    .with_context(|| format!("--fact {f:?} is not KEY=VALUE"))?;
-                all_facts.set(k, v);
-            }
+            let all_facts = parse_facts(all_facts, &fact)?;
             let options = HieraOptions {
                 map_paths: pol
                     .hiera
@@ -725,6 +940,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .iter()
                     .cloned()
                     .chain(parse_map_paths(&map_path)?)
+                    .chain(cfg.settings.map_paths.iter().cloned())
                     .collect(),
                 ..HieraOptions::default()
             };
@@ -768,10 +984,63 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             None => bail!("no rule {rule:?}; `certdrift rules` lists them"),
         },
+        Command::Init { dir, force } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+            if !dir.is_dir() {
+                bail!("{} is not a directory", dir.display());
+            }
+            let file = dir.join(config::FILE_NAME);
+            // create_new: no window between a check and the write.
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .create_new(!force)
+                .open(&file)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => {
+                        anyhow::anyhow!("{} exists; --force overwrites it", file.display())
+                    }
+                    _ => anyhow::Error::new(e).context(format!("cannot write {}", file.display())),
+                })?;
+            out.write_all(config::STARTER.as_bytes())
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            print(&format!("wrote {}\n", file.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "certdrift", &mut out);
+            print(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            print(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
+/// The environment variables clap reads (`env = …` above).
+const ENV_VARS: &[&str] = &[
+    "CERTDRIFT_CONFIG",
+    "CERTDRIFT_FAIL_ON",
+    "CERTDRIFT_FORMAT",
+    "CERTDRIFT_NOW",
+    "CERTDRIFT_WARN_DAYS",
+];
+
 fn main() -> ExitCode {
+    // An empty variable counts as unset (as NO_COLOR's does): CI systems set
+    // `CERTDRIFT_FAIL_ON: ${{ inputs.fail-on }}` to "" when no input is
+    // given, and clap would take "" as a value. Still one thread here.
+    for v in ENV_VARS {
+        if std::env::var_os(v).is_some_and(|x| x.is_empty()) {
+            std::env::remove_var(v);
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -792,5 +1061,59 @@ fn main() -> ExitCode {
             );
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value the config file accepts means the same on the command line.
+    #[test]
+    fn config_values_are_flag_values() {
+        for v in config::FAIL_ON {
+            assert!(FailOn::from_str(v, false).is_ok(), "{v}");
+        }
+        for v in config::FORMATS {
+            assert!(ScanFormatArg::from_str(v, false).is_ok(), "{v}");
+            assert!(DiffFormatArg::from_str(v, false).is_ok(), "{v}");
+        }
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// ENV_VARS names every variable an argument reads, and no other.
+    #[test]
+    fn env_vars_listed() {
+        fn walk(c: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+            for a in c.get_arguments() {
+                if let Some(e) = a.get_env() {
+                    out.insert(e.to_string_lossy().into_owned());
+                }
+            }
+            for s in c.get_subcommands() {
+                walk(s, out);
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        walk(&Cli::command(), &mut found);
+        let listed: std::collections::BTreeSet<String> =
+            ENV_VARS.iter().map(|v| v.to_string()).collect();
+        assert_eq!(found, listed);
+    }
+
+    #[test]
+    fn progress_rate() {
+        let p = scan::Progress::default();
+        p.files.store(12, std::sync::atomic::Ordering::Relaxed);
+        p.bytes
+            .store(5_000_000, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            progress_text(&p, Duration::from_secs(2)),
+            "scanned 12 files (2.5 MB/s)"
+        );
     }
 }

@@ -273,13 +273,15 @@ pub struct PolicyError {
     pub message: String,
 }
 
-struct P<'a> {
-    doc: &'a Document,
-    file: &'a str,
+/// A positioned reader over one policy document: typed access whose errors
+/// carry file:line:column (also used for the `settings:` of a config file).
+pub(crate) struct P<'a> {
+    pub(crate) doc: &'a Document,
+    pub(crate) file: &'a str,
 }
 
 impl P<'_> {
-    fn err(&self, node: NodeId, message: impl Into<String>) -> PolicyError {
+    pub(crate) fn err(&self, node: NodeId, message: impl Into<String>) -> PolicyError {
         let n = self.doc.node(node);
         PolicyError {
             file: self.file.to_owned(),
@@ -289,14 +291,18 @@ impl P<'_> {
         }
     }
 
-    fn str(&self, node: NodeId, what: &str) -> Result<String, PolicyError> {
+    pub(crate) fn str(&self, node: NodeId, what: &str) -> Result<String, PolicyError> {
         self.doc
             .str(node)
             .map(str::to_owned)
             .ok_or_else(|| self.err(node, format!("{what} must be a string")))
     }
 
-    fn map(&self, node: NodeId, what: &str) -> Result<Vec<(String, NodeId, NodeId)>, PolicyError> {
+    pub(crate) fn map(
+        &self,
+        node: NodeId,
+        what: &str,
+    ) -> Result<Vec<(String, NodeId, NodeId)>, PolicyError> {
         let node = self.doc.resolve(node);
         if !matches!(self.doc.node(node).kind, yaml::Kind::Map(_)) {
             return Err(self.err(node, format!("{what} must be a mapping")));
@@ -326,7 +332,7 @@ impl P<'_> {
     }
 
     /// A mapping whose keys must be among `allowed`.
-    fn fields(
+    pub(crate) fn fields(
         &self,
         node: NodeId,
         what: &str,
@@ -349,14 +355,14 @@ impl P<'_> {
     }
 
     /// A string, or a list of strings.
-    fn strings(&self, node: NodeId, what: &str) -> Result<Vec<String>, PolicyError> {
+    pub(crate) fn strings(&self, node: NodeId, what: &str) -> Result<Vec<String>, PolicyError> {
         if self.doc.str(node).is_some() {
             return Ok(vec![self.str(node, what)?]);
         }
         self.list(node, what)
     }
 
-    fn list(&self, node: NodeId, what: &str) -> Result<Vec<String>, PolicyError> {
+    pub(crate) fn list(&self, node: NodeId, what: &str) -> Result<Vec<String>, PolicyError> {
         let node = self.doc.resolve(node);
         if !matches!(self.doc.node(node).kind, yaml::Kind::Seq(_)) {
             return Err(self.err(node, format!("{what} must be a list")));
@@ -369,8 +375,12 @@ impl P<'_> {
     }
 }
 
-/// Parses a policy file's text.
-pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
+/// The first document of a policy file's text and its root; `None` when
+/// the file is empty.
+pub(crate) fn first_document(
+    file: &str,
+    text: &str,
+) -> Result<Option<(Document, NodeId)>, PolicyError> {
     let stream = yaml::parse(text, &yaml::Limits::default());
     if let Some(e) = stream.error {
         return Err(PolicyError {
@@ -380,13 +390,19 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             message: e.message,
         });
     }
+    let Some(doc) = stream.docs.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(doc.root().map(|root| (doc, root)))
+}
+
+/// Parses a policy file's text.
+pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
     let mut policy = Policy::default();
-    let Some(doc) = stream.docs.first() else {
+    let Some((doc, root)) = first_document(file, text)? else {
         return Ok(policy);
     };
-    let Some(root) = doc.root() else {
-        return Ok(policy);
-    };
+    let doc = &doc;
     let p = P { doc, file };
     for (key, k, v) in p.map(root, "a policy")? {
         match key.as_str() {
@@ -395,6 +411,8 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                     return Err(p.err(v, "unsupported policy version (expected 1)"));
                 }
             }
+            // Tool settings: read by `crate::config`, not a policy's business.
+            "settings" => {}
             "roles" => {
                 for (name, _, rv) in p.map(v, "roles")? {
                     policy.roles.push(role(&p, name, rv)?);
@@ -461,7 +479,7 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             other => {
                 return Err(p.err(
                     k,
-                    format!("unknown key {other:?} (expected version, hiera, scopes, components, groups, severity, exceptions, roles, same_ca, max_cas)"),
+                    format!("unknown key {other:?} (expected version, settings, hiera, scopes, components, groups, severity, exceptions, roles, same_ca, max_cas)"),
                 ))
             }
         }

@@ -17,6 +17,7 @@ use crate::read::source::{DirSource, FileSource};
 use crate::rules::{self, Context};
 use rayon::prelude::*;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Everything a scan needs.
@@ -45,6 +46,18 @@ pub struct ScanOptions {
     pub source: Option<Arc<dyn FileSource>>,
     /// `--baseline FILE`: findings it lists are suppressed.
     pub baseline: Option<Arc<Baseline>>,
+    /// Counters bumped as each file is read, for a progress line.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far a scan has got: files and bytes, bumped by the workers as they
+/// take each file up.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files read.
+    pub files: AtomicU64,
+    /// Their size in bytes.
+    pub bytes: AtomicU64,
 }
 
 /// What a scan produced.
@@ -174,6 +187,12 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         found
             .files
             .par_iter()
+            .inspect(|f| {
+                if let Some(p) = &opts.progress {
+                    p.files.fetch_add(1, Ordering::Relaxed);
+                    p.bytes.fetch_add(f.size, Ordering::Relaxed);
+                }
+            })
             .map(|f| match &opts.source {
                 Some(src) => {
                     let bytes = if f.size > opts.walk.max_file_size {

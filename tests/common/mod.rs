@@ -44,14 +44,44 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// Runs certdrift with `args` in `dir`.
 pub fn run(dir: &Path, args: &[&str]) -> Output {
-    assert_cmd::Command::cargo_bin("certdrift")
-        .unwrap()
-        .current_dir(dir)
+    run_env(dir, args, &[])
+}
+
+/// The `CERTDRIFT_*` variables certdrift reads; tests start without them.
+pub const ENV_VARS: &[&str] = &[
+    "CERTDRIFT_CONFIG",
+    "CERTDRIFT_FAIL_ON",
+    "CERTDRIFT_FORMAT",
+    "CERTDRIFT_NOW",
+    "CERTDRIFT_WARN_DAYS",
+];
+
+/// Runs certdrift with `args` in `dir`, with `env` set and no other
+/// `CERTDRIFT_*` variable from the caller's environment.
+pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("certdrift").unwrap();
+    for v in ENV_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.current_dir(dir)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .args(args)
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A temporary directory that is the top of a repository (it holds `.git`),
+/// so that no `.certdrift.yaml` above it is found.
+pub fn repo_dir() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join(".git")).unwrap();
+    t
 }
 
 pub fn stdout(o: &Output) -> String {

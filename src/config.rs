@@ -1,0 +1,320 @@
+//! Tool settings: the `settings:` section of `.certdrift.yaml`, and where
+//! that file is.
+//!
+//! In: a directory to search from ([`discover`]) and the file's text
+//! ([`parse`]). Out: [`Settings`], every field optional or empty, so that the
+//! command line can layer flag > environment variable > file > built-in
+//! default. The rest of the same file is a policy: [`crate::policy::parse`]
+//! skips `settings`, this module reads nothing else. Both use the same
+//! positioned reader, so an unknown key or a wrong type is a
+//! [`PolicyError`] with file:line:column.
+
+use crate::hiera::Value;
+use crate::policy::{PolicyError, P};
+use crate::read::yaml;
+use std::path::{Path, PathBuf};
+
+/// The config file's name.
+pub const FILE_NAME: &str = ".certdrift.yaml";
+
+/// Values of `fail_on` (the command line's `--fail-on`).
+pub const FAIL_ON: &[&str] = &["error", "warning", "note", "never"];
+
+/// Values of `format`: the formats `scan` and `diff` both have, so one
+/// setting serves both commands.
+pub const FORMATS: &[&str] = &["text", "json", "sarif", "junit", "github"];
+
+const KEYS: &[&str] = &[
+    "roots",
+    "exclude",
+    "facts",
+    "policies",
+    "fail_on",
+    "warn_days",
+    "format",
+    "map_paths",
+];
+
+/// What a config file's `settings:` say; unset settings are `None` or empty.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Paths to scan when the command line names none, resolved against the file's directory.
+    pub roots: Vec<PathBuf>,
+    /// Globs to exclude (relative to the scanned root, like `--exclude`).
+    pub exclude: Vec<String>,
+    /// Facts for Hiera lookups: dotted name → value.
+    pub facts: Vec<(String, Value)>,
+    /// More policy files, resolved against the file's directory.
+    pub policies: Vec<PathBuf>,
+    /// One of [`FAIL_ON`].
+    pub fail_on: Option<String>,
+    /// `expires-soon` threshold in days.
+    pub warn_days: Option<i64>,
+    /// One of [`FORMATS`].
+    pub format: Option<String>,
+    /// Host path prefix → repository path (like `--map-path HOST=REPO`).
+    pub map_paths: Vec<(String, String)>,
+}
+
+/// The config file for a run started in `start` (an absolute directory):
+/// `.certdrift.yaml` there or in the nearest parent. The search stops at the
+/// file system root, or after a directory that holds `.git` (a directory, or
+/// a file in worktrees and submodules): a repository's settings never come
+/// from outside it.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Reads the `settings:` of a config file's `text`; `file` names it in
+/// errors, and relative `roots` and `policies` are resolved against `base`
+/// (the file's directory; empty or `.` leaves them as written).
+pub fn parse(file: &str, text: &str, base: &Path) -> Result<Settings, PolicyError> {
+    let mut settings = Settings::default();
+    let Some((doc, root)) = crate::policy::first_document(file, text)? else {
+        return Ok(settings);
+    };
+    let doc = &doc;
+    let p = P { doc, file };
+    let Some(node) = doc
+        .get(doc.resolve(root), "settings")
+        .filter(|&n| !doc.is_null(n))
+    else {
+        // The policy parser reports a root that is not a mapping.
+        return Ok(settings);
+    };
+    let resolve = |p: String| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() || base.as_os_str().is_empty() || base == Path::new(".") {
+            p
+        } else if p == Path::new(".") {
+            base.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    for (key, v) in p.fields(node, "settings", KEYS)? {
+        if doc.is_null(v) {
+            continue;
+        }
+        match key.as_str() {
+            "roots" => settings.roots = p.strings(v, "roots")?.into_iter().map(resolve).collect(),
+            "exclude" => {
+                settings.exclude = p.strings(v, "exclude")?;
+                for g in &settings.exclude {
+                    globset::Glob::new(g)
+                        .map_err(|e| p.err(v, format!("invalid glob {g:?}: {e}")))?;
+                }
+            }
+            "policies" => {
+                settings.policies = p.strings(v, "policies")?.into_iter().map(resolve).collect();
+            }
+            "facts" => {
+                for (name, k, fv) in p.map(v, "facts")? {
+                    let value = crate::hiera::from_yaml(doc, fv, file).map_err(|e| p.err(k, e))?;
+                    settings.facts.push((name, value));
+                }
+            }
+            "map_paths" => {
+                for (host, _, rv) in p.map(v, "map_paths")? {
+                    settings
+                        .map_paths
+                        .push((host, p.str(rv, "a map_paths entry")?));
+                }
+            }
+            "fail_on" => settings.fail_on = Some(one_of(&p, v, "fail_on", FAIL_ON)?),
+            "format" => settings.format = Some(one_of(&p, v, "format", FORMATS)?),
+            "warn_days" => {
+                let days = doc.str(v).and_then(|n| n.parse().ok()).filter(|d| *d >= 0);
+                let days =
+                    days.ok_or_else(|| p.err(v, "warn_days must be a whole number of days"))?;
+                settings.warn_days = Some(days);
+            }
+            // fields() admits only KEYS.
+            _ => {}
+        }
+    }
+    Ok(settings)
+}
+
+fn one_of(
+    p: &P<'_>,
+    node: yaml::NodeId,
+    what: &str,
+    allowed: &[&str],
+) -> Result<String, PolicyError> {
+    let s = p.str(node, what)?;
+    if allowed.contains(&s.as_str()) {
+        Ok(s)
+    } else {
+        Err(p.err(
+            node,
+            format!("{what} {s:?} is not one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// The file `certdrift init` writes: every setting with its default, and a
+/// policy part to fill in. It must parse as settings and as a policy (tested).
+pub const STARTER: &str = r#"# certdrift configuration and policy.
+#
+# certdrift reads this file from the current directory or the nearest parent
+# (up to the repository's top, the directory holding .git), or the file named
+# by --config or CERTDRIFT_CONFIG. Command-line flags override these settings;
+# the CERTDRIFT_* environment variables sit between the two.
+
+settings:
+  # What `scan`, `inventory` and `graph` read when no path is given on the
+  # command line, relative to this file: here, the whole repository, even
+  # when certdrift runs in a subdirectory.
+  roots: [.]
+  # Paths to leave out (globs relative to the scanned root), added to
+  # --exclude. .gitignore is not honoured, so a change cannot hide a file.
+  exclude: []
+  #  - "vendor/**"
+  # Lowest severity that makes `scan` and `diff` exit 1: error, warning,
+  # note or never.
+  fail_on: error
+  # Days before expiry that `expires-soon` warns.
+  warn_days: 30
+  # Output of `scan` and `diff`: text, json, sarif, junit or github.
+  format: text
+  # More policy files (docs/policy.md), relative to this file.
+  policies: []
+  # Facts for Hiera lookups (dotted names for nested facts); --facts and
+  # --fact override them.
+  facts: {}
+  #  environment: production
+  # Host path prefixes (static pods' hostPath, absolute Hiera datadirs) and
+  # where those files live in this repository.
+  map_paths: {}
+  #  /etc/kubernetes/pki: pki
+
+# Everything else in this file is a policy (docs/policy.md): what files alone
+# do not say. Some starting points, commented out:
+version: 1
+# severity:
+#   expires-soon: error
+# exceptions:
+#   - rule: private-key-in-repo
+#     path: "testdata/**"
+#     reason: throwaway keys for tests, never deployed
+# groups:
+#   - {name: etcd-ca, same: ca, members: [etcd, kube-apiserver]}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> String {
+        parse("c.yaml", text, Path::new(""))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn starter_parses_as_settings_and_as_policy() {
+        let s = parse(FILE_NAME, STARTER, Path::new("")).unwrap();
+        assert_eq!(s.roots, [PathBuf::from(".")]);
+        assert_eq!(s.fail_on.as_deref(), Some("error"));
+        assert_eq!(s.warn_days, Some(30));
+        assert_eq!(s.format.as_deref(), Some("text"));
+        crate::policy::parse(FILE_NAME, STARTER).unwrap();
+    }
+
+    #[test]
+    fn every_setting() {
+        let s = parse(
+            "c.yaml",
+            "settings:\n  roots: [a, /abs, .]\n  exclude: ['vendor/**']\n  facts: {role: etcd, trusted.certname: n1, os: {family: Debian}}\n  policies: p.yaml\n  fail_on: warning\n  warn_days: 7\n  format: sarif\n  map_paths: {/etc/pki: pki}\n",
+            Path::new("/repo"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.roots,
+            [
+                PathBuf::from("/repo/a"),
+                PathBuf::from("/abs"),
+                PathBuf::from("/repo")
+            ]
+        );
+        assert_eq!(s.exclude, ["vendor/**"]);
+        assert_eq!(s.policies, [PathBuf::from("/repo/p.yaml")]);
+        let names: Vec<_> = s.facts.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["role", "trusted.certname", "os"]);
+        assert_eq!(s.fail_on.as_deref(), Some("warning"));
+        assert_eq!(s.warn_days, Some(7));
+        assert_eq!(s.format.as_deref(), Some("sarif"));
+        assert_eq!(s.map_paths, [("/etc/pki".to_owned(), "pki".to_owned())]);
+    }
+
+    #[test]
+    fn no_settings_is_all_defaults() {
+        let s = parse("c.yaml", "version: 1\nsettings:\n", Path::new("")).unwrap();
+        assert!(s.roots.is_empty() && s.fail_on.is_none() && s.warn_days.is_none());
+        let s = parse("c.yaml", "", Path::new("")).unwrap();
+        assert!(s.format.is_none());
+        // Not a mapping: the policy parser says so, with its position.
+        assert!(parse("c.yaml", "[a]\n", Path::new("")).is_ok());
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        assert_eq!(
+            parse_err("settings:\n  fail_on: error\n  colour: always\n"),
+            "c.yaml:3:3: unknown key \"colour\" in settings (expected roots, exclude, facts, policies, fail_on, warn_days, format, map_paths)"
+        );
+        assert_eq!(
+            parse_err("settings:\n  fail_on: sometimes\n"),
+            "c.yaml:2:12: fail_on \"sometimes\" is not one of error, warning, note, never"
+        );
+        assert_eq!(
+            parse_err("settings:\n  warn_days: soon\n"),
+            "c.yaml:2:14: warn_days must be a whole number of days"
+        );
+        assert_eq!(
+            parse_err("settings:\n  warn_days: [30]\n"),
+            "c.yaml:2:14: warn_days must be a whole number of days"
+        );
+        assert_eq!(
+            parse_err("settings:\n  roots: {a: b}\n"),
+            "c.yaml:2:10: roots must be a list"
+        );
+        assert_eq!(
+            parse_err("settings:\n  facts: [a]\n"),
+            "c.yaml:2:10: facts must be a mapping"
+        );
+        assert_eq!(
+            parse_err("settings: [roots]\n"),
+            "c.yaml:1:11: settings must be a mapping"
+        );
+        assert!(
+            parse_err("settings:\n  exclude: ['a/[']\n").starts_with("c.yaml:2:12: invalid glob")
+        );
+    }
+
+    #[test]
+    fn discovery_stops_at_the_repository_top() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        let sub = repo.join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(t.path().join(FILE_NAME), "").unwrap();
+        // Above the repository: not ours.
+        std::fs::create_dir(repo.join(".git")).unwrap();
+        assert_eq!(discover(&sub), None);
+        std::fs::write(repo.join(FILE_NAME), "").unwrap();
+        assert_eq!(discover(&sub), Some(repo.join(FILE_NAME)));
+        std::fs::write(sub.join(FILE_NAME), "").unwrap();
+        assert_eq!(discover(&sub), Some(sub.join(FILE_NAME)));
+    }
+}
