@@ -22,7 +22,7 @@ pub const FAIL_ON: &[&str] = &["error", "warning", "note", "never"];
 
 /// Values of `format`: the formats `scan` and `diff` both have, so one
 /// setting serves both commands.
-pub const FORMATS: &[&str] = &["text", "json", "sarif", "junit", "github"];
+pub const FORMATS: &[&str] = &["text", "json", "sarif", "junit", "github", "markdown"];
 
 const KEYS: &[&str] = &[
     "roots",

@@ -240,6 +240,7 @@ enum ScanFormatArg {
     Sarif,
     Junit,
     Github,
+    Markdown,
 }
 
 impl From<ScanFormatArg> for ScanFormat {
@@ -250,6 +251,7 @@ impl From<ScanFormatArg> for ScanFormat {
             ScanFormatArg::Sarif => ScanFormat::Sarif,
             ScanFormatArg::Junit => ScanFormat::Junit,
             ScanFormatArg::Github => ScanFormat::Github,
+            ScanFormatArg::Markdown => ScanFormat::Markdown,
         }
     }
 }

@@ -307,3 +307,19 @@ fn output_writes_extra_formats_beside_stdout() {
         assert_eq!(out.status.code(), Some(2), "{spec}");
     }
 }
+
+/// `scan --format markdown` is a pull-request comment: a table of the findings.
+#[test]
+fn scan_markdown_is_a_findings_table() {
+    let out = run(
+        &repo().join("testdata/expired/fail"),
+        &["scan", "--now", NOW, "--format", "markdown", "."],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let s = stdout(&out);
+    assert!(s.starts_with("### certdrift scan\n"), "{s}");
+    assert!(
+        s.contains("| error | `expired` | `server.crt:1:1` |"),
+        "{s}"
+    );
+}

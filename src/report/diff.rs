@@ -73,20 +73,7 @@ pub fn markdown(d: &DiffResult) -> String {
             c.len()
         }
     );
-    if !d.findings.is_empty() {
-        out.push_str("| severity | rule | where | what |\n|---|---|---|---|\n");
-        for f in &d.findings {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | `{}` | {} |",
-                f.severity,
-                f.rule,
-                f.location,
-                f.message.replace('|', "\\|").replace('\n', " ")
-            );
-        }
-        out.push('\n');
-    }
+    out.push_str(&super::markdown::findings_table(&d.findings));
     if !d.changes.is_empty() {
         out.push_str("<details><summary>Changes by component</summary>\n\n| component | change | before | after | caused by |\n|---|---|---|---|---|\n");
         for c in &d.changes {

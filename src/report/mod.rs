@@ -12,6 +12,7 @@ pub mod github;
 pub mod graph;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod text;
 
@@ -32,6 +33,8 @@ pub enum ScanFormat {
     Junit,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// A pull-request comment.
+    Markdown,
 }
 
 /// Output formats of `diff`.
@@ -109,6 +112,7 @@ pub fn render_findings(
         ScanFormat::Sarif => sarif::report(findings),
         ScanFormat::Junit => junit::report(findings, opts.fail_on),
         ScanFormat::Github => github::report(findings),
+        ScanFormat::Markdown => markdown::scan(findings),
     }
 }
 
