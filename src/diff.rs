@@ -616,51 +616,33 @@ pub fn redact_text(text: &str) -> String {
 
 fn redact_base64_line(line: &str, describe: &dyn Fn(&[u8]) -> String) -> String {
     use base64::Engine;
-    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
-    let mut out = String::new();
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 40 {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(run.as_bytes())
-                .ok();
-            let repl = match decoded {
-                Some(d) if String::from_utf8_lossy(&d).contains("PRIVATE KEY") => {
-                    "<private key redacted>".to_owned()
-                }
-                Some(d) if crate::read::pem::looks_like_pem(&d) => {
-                    let parts: Vec<String> = crate::read::pem::scan(&d)
-                        .iter()
-                        .map(|item| match item {
-                            crate::read::pem::PemItem::Block(b)
-                                if b.label.contains("CERTIFICATE") =>
-                            {
-                                describe(&b.der)
-                            }
-                            _ => "<PEM data>".to_owned(),
-                        })
-                        .collect();
-                    parts.join(" ")
-                }
-                Some(d) if d.first() == Some(&0x30) => describe(&d),
-                _ => "<base64 data>".to_owned(),
-            };
-            out.push_str(&repl);
-        } else {
-            out.push_str(run);
+    crate::read::text::replace_base64_runs(line, |run| {
+        if run.len() < 40 {
+            return None;
         }
-        run.clear();
-    };
-    for c in line.chars() {
-        if is_b64(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(run.as_bytes())
+            .ok();
+        Some(match decoded {
+            Some(d) if String::from_utf8_lossy(&d).contains("PRIVATE KEY") => {
+                "<private key redacted>".to_owned()
+            }
+            Some(d) if crate::read::pem::looks_like_pem(&d) => {
+                let parts: Vec<String> = crate::read::pem::scan(&d)
+                    .iter()
+                    .map(|item| match item {
+                        crate::read::pem::PemItem::Block(b) if b.label.contains("CERTIFICATE") => {
+                            describe(&b.der)
+                        }
+                        _ => "<PEM data>".to_owned(),
+                    })
+                    .collect();
+                parts.join(" ")
+            }
+            Some(d) if d.first() == Some(&0x30) => describe(&d),
+            _ => "<base64 data>".to_owned(),
+        })
+    })
 }
 
 /// A unified diff (3 lines of context) of one file, with certificate and

@@ -27,6 +27,33 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
+/// Rewrites every run of base64 characters (`A-Z a-z 0-9 + / =`) in `line`:
+/// where `f` returns `Some`, the run is replaced. Used to keep certificate and
+/// key bodies out of excerpts and diffs.
+pub fn replace_base64_runs(line: &str, f: impl Fn(&str) -> Option<String>) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    let mut out = String::with_capacity(line.len());
+    let mut start = None;
+    for (i, c) in line.char_indices() {
+        match (is_b64(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(st)) => {
+                let run = &line[st..i];
+                out.push_str(&f(run).unwrap_or_else(|| run.to_owned()));
+                out.push(c);
+                start = None;
+            }
+            (false, None) => out.push(c),
+            (true, Some(_)) => {}
+        }
+    }
+    if let Some(st) = start {
+        let run = &line[st..];
+        out.push_str(&f(run).unwrap_or_else(|| run.to_owned()));
+    }
+    out
+}
+
 /// Line start offsets of a text.
 pub struct Lines {
     starts: Vec<usize>,

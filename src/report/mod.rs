@@ -156,31 +156,13 @@ pub fn suppressed_counts(list: &[Suppressed]) -> [(SuppressedBy, usize); 3] {
 /// Replaces every run of `min` or more base64 characters with `<…>`, so that
 /// a source excerpt never shows certificate or key bodies.
 pub fn redact(line: &str, min: usize) -> String {
-    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
-    let mut out = String::with_capacity(line.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
+    crate::read::text::replace_base64_runs(line, |run| {
         // Paths (`/etc/kubernetes/ca`) are base64 characters too; real
         // base64 of any length mixes upper and lower case.
         let mixed = run.chars().any(|c| c.is_ascii_uppercase())
             && run.chars().any(|c| c.is_ascii_lowercase());
-        if run.chars().count() >= min && mixed {
-            out.push_str("<…>");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in line.chars() {
-        if is_b64(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
+        (run.chars().count() >= min && mixed).then(|| "<…>".to_owned())
+    })
 }
 
 /// Days from `now` to `t`, rounded down.
