@@ -196,20 +196,10 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
     }
     for t in &g.trusts {
         let s = out.entry(key(g, t.component)).or_default();
-        let anchors = match &t.anchors {
-            Anchors::Bundle(b) => {
-                s.inputs.insert(inv.bundles[*b].location.path.clone());
-                Some(
-                    inv.bundles[*b]
-                        .members
-                        .iter()
-                        .map(|m| m.0.clone())
-                        .collect(),
-                )
-            }
-            Anchors::Issuer { ca: Some(fp), .. } => Some(BTreeSet::from([fp.clone()])),
-            _ => None,
-        };
+        if let Anchors::Bundle(b) = &t.anchors {
+            s.inputs.insert(inv.bundles[*b].location.path.clone());
+        }
+        let anchors = t.anchors.set(inv);
         s.inputs.insert(t.location.path.clone());
         let verdicts = t
             .checks
@@ -257,15 +247,7 @@ fn short(fp: &Option<Fingerprint>, inv: &Inventory) -> String {
 }
 
 fn names_of(inv: &Inventory, set: &BTreeSet<Fingerprint>) -> String {
-    set.iter()
-        .map(|fp| {
-            inv.certs
-                .get(fp)
-                .map(|e| crate::rules::describe_cert(&e.info))
-                .unwrap_or_else(|| fp.short())
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::rules::describe_set(inv, set)
 }
 
 /// Compares two scans. `changed` lists the files that differ.

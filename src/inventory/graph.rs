@@ -116,6 +116,23 @@ pub enum Anchors {
     Unresolved(String),
 }
 
+impl Anchors {
+    /// The fingerprints it trusts, when known.
+    pub fn set(&self, inv: &Inventory) -> Option<BTreeSet<Fingerprint>> {
+        match self {
+            Anchors::Bundle(b) => Some(
+                inv.bundles[*b]
+                    .members
+                    .iter()
+                    .map(|m| m.0.clone())
+                    .collect(),
+            ),
+            Anchors::Issuer { ca: Some(fp), .. } => Some(BTreeSet::from([fp.clone()])),
+            _ => None,
+        }
+    }
+}
+
 /// One verdict: a trust reference against one peer's certificate.
 #[derive(Clone, Debug)]
 pub struct Check {

@@ -1,8 +1,8 @@
 //! `ca-divergence`: trust references that should agree hold different CAs.
 
-use super::{declare_rule, describe_cert, Context};
+use super::{declare_rule, Context};
 use crate::finding::{Finding, Related, Severity};
-use crate::inventory::graph::{Anchors, Direction, Trust};
+use crate::inventory::graph::{Direction, Trust};
 use crate::inventory::Inventory;
 use crate::x509::Fingerprint;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,34 +31,11 @@ declare_rule! {
 }
 
 fn anchor_set(inv: &Inventory, t: &Trust) -> Option<BTreeSet<Fingerprint>> {
-    match &t.anchors {
-        Anchors::Bundle(b) => Some(
-            inv.bundles[*b]
-                .members
-                .iter()
-                .map(|m| m.0.clone())
-                .collect(),
-        ),
-        Anchors::Issuer { ca: Some(fp), .. } => Some(BTreeSet::from([fp.clone()])),
-        _ => None,
-    }
+    t.anchors.set(inv)
 }
 
 fn names(inv: &Inventory, set: &BTreeSet<Fingerprint>) -> String {
-    let v: Vec<String> = set
-        .iter()
-        .map(|fp| {
-            inv.certs
-                .get(fp)
-                .map(|e| describe_cert(&e.info))
-                .unwrap_or_else(|| fp.short())
-        })
-        .collect();
-    if v.is_empty() {
-        "no certificate".into()
-    } else {
-        v.join(", ")
-    }
+    super::describe_set(inv, set)
 }
 
 /// A trust reference (index) and its anchor set.

@@ -223,6 +223,27 @@ pub(crate) fn describe_cert(c: &CertInfo) -> String {
     format!("{name} (sha256:{})", c.fingerprint.short())
 }
 
+/// `CN=a (sha256:…), CN=b (sha256:…)` for a set of certificates; `no certificate` when empty.
+pub(crate) fn describe_set(
+    inv: &crate::inventory::Inventory,
+    set: &std::collections::BTreeSet<crate::x509::Fingerprint>,
+) -> String {
+    let v: Vec<String> = set
+        .iter()
+        .map(|fp| {
+            inv.certs
+                .get(fp)
+                .map(|e| describe_cert(&e.info))
+                .unwrap_or_else(|| fp.short())
+        })
+        .collect();
+    if v.is_empty() {
+        "no certificate".into()
+    } else {
+        v.join(", ")
+    }
+}
+
 /// `2026-11-01` for a unix time.
 pub(crate) fn date(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
