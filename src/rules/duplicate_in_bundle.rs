@@ -1,6 +1,6 @@
 //! `duplicate-in-bundle`: the same certificate twice in one bundle.
 
-use super::{declare_rule, describe_cert, Context};
+use super::{declare_rule, Context};
 use crate::finding::{Finding, Related, Severity};
 use std::collections::BTreeMap;
 
@@ -32,12 +32,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     seen.insert(fp, loc);
                 }
                 Some(first) => {
-                    let name = ctx
-                        .inventory
-                        .certs
-                        .get(fp)
-                        .map(|e| describe_cert(&e.info))
-                        .unwrap_or_default();
+                    let name = super::describe_fp(ctx.inventory, fp);
                     let mut f = Finding::new(
                         RULE.id,
                         RULE.severity,

@@ -223,20 +223,38 @@ pub(crate) fn describe_cert(c: &CertInfo) -> String {
     format!("{name} (sha256:{})", c.fingerprint.short())
 }
 
+/// `CN=x (sha256:…)` for a fingerprint in the inventory (the short fingerprint if absent).
+pub(crate) fn describe_fp(
+    inv: &crate::inventory::Inventory,
+    fp: &crate::x509::Fingerprint,
+) -> String {
+    inv.certs
+        .get(fp)
+        .map(|e| describe_cert(&e.info))
+        .unwrap_or_else(|| fp.short())
+}
+
+/// Adds a certificate a finding rests on: its place, `note` followed by its name, and its fingerprint.
+pub(crate) fn cite(
+    f: &mut Finding,
+    inv: &crate::inventory::Inventory,
+    fp: &crate::x509::Fingerprint,
+    location: &crate::finding::Location,
+    note: &str,
+) {
+    f.related.push(crate::finding::Related {
+        location: location.clone(),
+        note: format!("{note}{}", describe_fp(inv, fp)),
+    });
+    f.certificates.push(fp.clone());
+}
+
 /// `CN=a (sha256:…), CN=b (sha256:…)` for a set of certificates; `no certificate` when empty.
 pub(crate) fn describe_set(
     inv: &crate::inventory::Inventory,
     set: &std::collections::BTreeSet<crate::x509::Fingerprint>,
 ) -> String {
-    let v: Vec<String> = set
-        .iter()
-        .map(|fp| {
-            inv.certs
-                .get(fp)
-                .map(|e| describe_cert(&e.info))
-                .unwrap_or_else(|| fp.short())
-        })
-        .collect();
+    let v: Vec<String> = set.iter().map(|fp| describe_fp(inv, fp)).collect();
     if v.is_empty() {
         "no certificate".into()
     } else {

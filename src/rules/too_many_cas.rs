@@ -1,7 +1,7 @@
 //! `too-many-cas`: more distinct roots in one scope than the policy allows.
 
-use super::{declare_rule, describe_cert, Context};
-use crate::finding::{Finding, Related, Severity};
+use super::{declare_rule, Context};
+use crate::finding::{Finding, Severity};
 use crate::inventory::graph::Anchors;
 use crate::x509;
 use std::collections::BTreeMap;
@@ -68,16 +68,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             ),
         );
         for (fp, loc) in places {
-            let name = inv
-                .certs
-                .get(fp)
-                .map(|e| describe_cert(&e.info))
-                .unwrap_or_default();
-            f.related.push(Related {
-                location: loc.clone(),
-                note: format!("trusts {name}"),
-            });
-            f.certificates.push(fp.clone());
+            super::cite(&mut f, inv, fp, loc, "trusts ");
         }
         out.push(f);
     }

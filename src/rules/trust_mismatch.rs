@@ -1,6 +1,6 @@
 //! `trust-mismatch`: a component trusts CAs that did not issue its peer's certificate.
 
-use super::{declare_rule, describe_cert, Context};
+use super::{declare_rule, Context};
 use crate::finding::{Finding, Related, Severity};
 use crate::inventory::graph::{Anchors, Direction, Source};
 use crate::verify::Verdict;
@@ -69,34 +69,15 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             );
             if let Anchors::Bundle(b) = &t.anchors {
                 for (fp, loc) in &inv.bundles[*b].members {
-                    let name = inv
-                        .certs
-                        .get(fp)
-                        .map(|e| describe_cert(&e.info))
-                        .unwrap_or_default();
-                    f.related.push(Related {
-                        location: loc.clone(),
-                        note: format!("trusted: {name}"),
-                    });
-                    f.certificates.push(fp.clone());
+                    super::cite(&mut f, inv, fp, loc, "trusted: ");
                 }
             }
             match (&presented.source, presented.bundle) {
                 (_, Some(b)) => {
                     if let Some((fp, loc)) = inv.bundles[b].members.first() {
-                        let name = inv
-                            .certs
-                            .get(fp)
-                            .map(|e| describe_cert(&e.info))
-                            .unwrap_or_default();
-                        f.related.push(Related {
-                            location: loc.clone(),
-                            note: format!(
-                                "{}'s {what} certificate ({}): {name}",
-                                peer.name, presented.via
-                            ),
-                        });
-                        f.certificates.push(fp.clone());
+                        let note =
+                            format!("{}'s {what} certificate ({}): ", peer.name, presented.via);
+                        super::cite(&mut f, inv, fp, loc, &note);
                     }
                 }
                 (
