@@ -60,33 +60,9 @@ fn crd_conversion() {
 /// Acceptance 1 of the trust-graph issue: exactly the planted mismatches.
 #[test]
 fn generated_corpus_trust_mismatches() {
-    let Some(shared) = shared() else {
-        eprintln!("skipped: ../shared not found");
+    let Some((_tmp, t, expected)) = gen_corpus(20, 30, 1) else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path().join("t");
-    let gen = std::process::Command::new("python3")
-        .arg(shared.join("tools/gen-corpus.py"))
-        .args([
-            "--out",
-            t.to_str().unwrap(),
-            "--clusters",
-            "20",
-            "--releases",
-            "30",
-            "--filler-mb",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
-    );
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(t.join("EXPECTED.json")).unwrap()).unwrap();
     let mut want = BTreeSet::new();
     for e in expected["trust_mismatch"].as_array().unwrap() {
         assert_eq!(
