@@ -198,6 +198,10 @@ struct ScanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Parse every YAML document, also those the prefilter proves cannot
+    /// hold a certificate fact (slower; the report is the same).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Exit 0 even when no file was scanned.
     #[arg(long)]
     allow_empty: bool,
@@ -642,7 +646,10 @@ fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanO
             max_file_size: a.max_file_size,
             threads: a.threads,
         },
-        extract: ExtractOptions::default(),
+        extract: ExtractOptions {
+            prefilter: !a.no_prefilter,
+            ..ExtractOptions::default()
+        },
         now: parse_now(a.now.as_deref())?,
         warn_days: a.warn_days.or(s.warn_days).unwrap_or(30),
         threads: a.threads,
@@ -656,6 +663,7 @@ fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanO
         source: None,
         baseline: None,
         progress: wants_progress(a.progress).then(|| Arc::new(scan::Progress::default())),
+        facts_cache: None,
         roots,
     };
     Ok(opts)

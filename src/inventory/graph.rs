@@ -249,6 +249,9 @@ pub struct Builder<'a> {
     by_name: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// Component indexes of each object.
     of_object: BTreeMap<usize, Vec<usize>>,
+    /// Workloads with components by each pod label (key, value), in object
+    /// order: what a Service selector can match. Filled before trusts are checked.
+    by_label: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// cert-manager Certificates by the Secret they write.
     certs_by_secret: BTreeMap<&'a str, Vec<usize>>,
     /// Values files read for policy components, parsed once.
@@ -395,6 +398,7 @@ impl<'a> Builder<'a> {
             graph: Graph::default(),
             by_name,
             of_object: BTreeMap::new(),
+            by_label: BTreeMap::new(),
             values_cache: std::collections::HashMap::new(),
             certs_by_secret,
         }
@@ -1049,9 +1053,11 @@ impl<'a> Builder<'a> {
                 Ok(Some(s)) => {
                     let so = self.obj(s);
                     if let Body::Service { selector } = &so.object.body {
-                        if !selector.is_empty() {
+                        if let Some((k, v)) = selector.first() {
                             let mut cands: Vec<(usize, usize)> = Vec::new();
-                            for (&oi, comps) in &self.of_object {
+                            let selected = self.by_label.get(&(k.as_str(), v.as_str()));
+                            for &oi in selected.into_iter().flatten() {
+                                let comps = &self.of_object[&oi];
                                 let o = self.obj(oi);
                                 let Body::Workload(pod) = &o.object.body else {
                                     continue;
@@ -1246,6 +1252,14 @@ impl<'a> Builder<'a> {
 
     /// Resolves every trust reference to its peers and verifies.
     fn check_trusts(&mut self) {
+        let inv = self.inv;
+        for &oi in self.of_object.keys() {
+            if let Body::Workload(pod) = &inv.objects[oi].object.body {
+                for (k, v) in &pod.labels {
+                    self.by_label.entry((k, v)).or_default().push(oi);
+                }
+            }
+        }
         let mut notes = Vec::new();
         for ti in 0..self.graph.trusts.len() {
             let t = &self.graph.trusts[ti];
