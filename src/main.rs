@@ -1012,13 +1012,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 Vec::new()
             };
-            let none_given = given.is_empty();
             list.extend(given);
             probe::sort_targets(&mut list);
             if list.is_empty() {
                 bail!(
-                    "nothing to probe: {} the scanned files give no address (a URL in a flag such as --etcd-servers, a webhook clientConfig, a kubeconfig server); name endpoints with --target COMPONENT=HOST:PORT or --targets FILE",
-                    if none_given { "no --target or --targets, and" } else { "" }
+                    "nothing to probe: the scanned files give no address (a URL in a flag such as --etcd-servers, a webhook clientConfig, a kubeconfig server); name endpoints with --target COMPONENT=HOST:PORT or --targets FILE"
                 );
             }
             let p = probe::run(
