@@ -82,7 +82,7 @@ fn serve(chain: Vec<CertificateDer<'static>>, key: &KeyPair) -> u16 {
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for sock in listener.incoming() {
-            let Ok(mut sock) = sock else { continue };
+            let Ok(sock) = sock else { continue };
             let config = config.clone();
             std::thread::spawn(move || {
                 let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
