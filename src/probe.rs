@@ -954,3 +954,70 @@ fn report(
         trusted_by,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> Location {
+        Location::new(usize::MAX, COMMAND_LINE, 1, 1)
+    }
+
+    #[test]
+    fn targets_parse() {
+        let t = parse_target("kube-system/etcd=Etcd.Example:2379", at(), "--target").unwrap();
+        assert_eq!(
+            (t.component.as_str(), t.address()),
+            ("kube-system/etcd", "etcd.example:2379".to_owned())
+        );
+        let t = parse_target("x=[::1]:443", at(), "--target").unwrap();
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.address(), "[::1]:443");
+        for bad in ["x", "=h:1", "x=h", "x=h:0", "x=h:http", "x=:443", "x=a/b:1"] {
+            assert!(parse_target(bad, at(), "--target").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn targets_file_lines() {
+        let list = parse_targets_file("t.txt", "# all\n\na=h:1  # one\n b=h:2\n").unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].origin.line, 4);
+        assert_eq!(list[1].from, "--targets t.txt:4");
+        let e = parse_targets_file("t.txt", "a=h:1\nb h:2\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.txt:2: "), "{e}");
+    }
+
+    #[test]
+    fn targets_sort_and_dedup() {
+        let mut list = vec![
+            parse_target("b=h:1", at(), "--target").unwrap(),
+            parse_target("a=h:2", at(), "--target").unwrap(),
+            parse_target("a=h:1", at(), "--target").unwrap(),
+            parse_target("a=h:2", at(), "--target").unwrap(),
+        ];
+        sort_targets(&mut list);
+        let got: Vec<String> = list
+            .iter()
+            .map(|t| format!("{}={}", t.component, t.address()))
+            .collect();
+        assert_eq!(got, ["a=h:1", "a=h:2", "b=h:1"]);
+    }
+
+    /// Nothing listening: the OS error, well within the deadline.
+    #[test]
+    fn refused_is_an_error_not_a_hang() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let f = fetch(
+            "127.0.0.1",
+            &format!("127.0.0.1:{port}"),
+            Duration::from_secs(2),
+        );
+        assert!(f.chain.is_empty());
+        assert!(f.error.unwrap().contains("os error"));
+    }
+}
