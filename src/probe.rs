@@ -218,17 +218,11 @@ pub fn inventory_targets(inv: &Inventory) -> Vec<Target> {
 }
 
 /// Sorts targets by component then address and keeps the first of each
-/// (component, address) pair (the earliest origin).
+/// (component, address) pair: the sort is stable, so among the
+/// repository's origins the client's URL (listed first) wins over an
+/// advertised one, and a repository origin over a given one.
 pub fn sort_targets(list: &mut Vec<Target>) {
-    list.sort_by(|a, b| {
-        (&a.component, &a.host, a.port, a.index, &a.origin).cmp(&(
-            &b.component,
-            &b.host,
-            b.port,
-            b.index,
-            &b.origin,
-        ))
-    });
+    list.sort_by(|a, b| (&a.component, &a.host, a.port).cmp(&(&b.component, &b.host, b.port)));
     list.dedup_by(|b, a| a.component == b.component && a.host == b.host && a.port == b.port);
 }
 

@@ -422,6 +422,23 @@ fn toolforge_live_trust_mismatch() {
     // etcd serves what the repository says: no drift, nothing unreachable.
     assert!(findings_of(&r, "live-drift").is_empty(), "{all}");
     assert!(findings_of(&r, "unreachable").is_empty(), "{all}");
+    // The text report: the target, where its address comes from, the served
+    // chain, then the finding with the apiserver's flag excerpted.
+    let out = run(
+        repo.path(),
+        &["probe", "--now", NOW, "--connect-to", &redirect, "."],
+    );
+    let text = stdout(&out);
+    for want in [
+        format!("kube-system/etcd  {ETCD_HOST}:2379 (dialled at 127.0.0.1:{port})"),
+        "trusted by kube-system/kube-apiserver".to_owned(),
+        "from: kube-system/kube-apiserver dials it (--etcd-cafile)".to_owned(),
+        format!("[0] CN={ETCD_HOST} (sha256:"),
+        "error[trust-mismatch]: kube-system/kube-apiserver trusts --etcd-cafile".to_owned(),
+        "- --etcd-cafile=/etc/kubernetes/pki/etcd-ca.crt".to_owned(),
+    ] {
+        assert!(text.contains(&want), "{want:?} not in:\n{text}");
+    }
 }
 
 /// `openssl s_server` (where installed) serving the configured

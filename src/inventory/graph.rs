@@ -911,11 +911,20 @@ impl<'a> Builder<'a> {
             .enumerate()
             .filter_map(|(ci, c)| {
                 let role = role_for(self.policy, c)?;
+                // The flags the role gives a meaning, and the URL flags they
+                // name (`url: --etcd-servers`), which the loop below reads.
+                let urls: BTreeSet<&str> = role
+                    .flags
+                    .values()
+                    .filter_map(|s| s.url.as_deref())
+                    .collect();
                 let fl: Vec<_> = flags(c, role)
                     .into_iter()
-                    .filter(|(f, _, _)| role.flags.contains_key(f))
+                    .filter(|(f, _, _)| role.flags.contains_key(f) || urls.contains(f.as_str()))
                     .collect();
-                (!fl.is_empty()).then_some((ci, role, fl))
+                fl.iter()
+                    .any(|(f, _, _)| role.flags.contains_key(f))
+                    .then_some((ci, role, fl))
             })
             .collect();
         for (ci, role, fl) in &tls {
@@ -930,7 +939,9 @@ impl<'a> Builder<'a> {
             made.push(comp);
             let own = self.graph.components[comp].name.clone();
             for (flag, value, loc) in fl {
-                let spec = &role.flags[flag];
+                let Some(spec) = role.flags.get(flag) else {
+                    continue;
+                };
                 for action in &spec.actions {
                     let ch = |c: &String| if c == "self" { own.clone() } else { c.clone() };
                     match action {

@@ -287,10 +287,10 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
         for (i, c) in t.chain.iter().enumerate() {
             match &c.info {
                 Some(info) => {
-                    let issuer = info
-                        .issuer_cn
-                        .clone()
-                        .unwrap_or_else(|| info.issuer.clone());
+                    let issuer = match &info.issuer_cn {
+                        Some(cn) => format!("CN={cn}"),
+                        None => info.issuer.clone(),
+                    };
                     let names: Vec<String> = info
                         .sans
                         .iter()
