@@ -220,6 +220,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         .num_threads(threads)
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
+    // Test-only fault injection: the integration tests prove that a panic in
+    // a worker (a bug) can never end in a report that reads as a pass.
+    let panic_on = std::env::var("CERTDRIFT_TEST_PANIC_ON").ok();
     let facts: Vec<_> = pool.install(|| {
         found
             .files
@@ -228,6 +231,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
                 if let Some(p) = &opts.progress {
                     p.files.fetch_add(1, Ordering::Relaxed);
                     p.bytes.fetch_add(f.size, Ordering::Relaxed);
+                }
+                if panic_on.as_deref() == Some(f.rel.as_str()) {
+                    panic!("CERTDRIFT_TEST_PANIC_ON: injected fault at {}", f.rel);
                 }
             })
             .map(|f| match &opts.source {

@@ -150,7 +150,7 @@ webhooks:
     service: {name: broken, namespace: apps}
     caBundle: "this is not base64!"
 """)
-    write("malformed/fail/broken.yaml", "a: [1, 2\nb: {\n")
+    write("malformed/fail/broken.yaml", "apiVersion: v1\nkind: Secret\ndata:\n  tls.crt: [1, 2\n  b: {\n")
     write("malformed/pass/puppet_ca.pem", pem(root[1]) + pem(inter[1]))
 
 

@@ -280,6 +280,16 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     sink.facts.scanned = true;
     let decoded = decode(bytes);
     let text = decoded.text;
+    if class == FileClass::Yaml
+        && opts.prefilter
+        && decoded.invalid_at.is_none()
+        && !prefilter::documents(&text)
+            .into_iter()
+            .any(|r| prefilter::may_hold_facts(&text.as_bytes()[r]))
+    {
+        // Nothing here can be a fact: not even the line index is needed.
+        return;
+    }
     let lines = Lines::new(&text);
     if let Some(at) = decoded.invalid_at {
         if class == FileClass::Yaml {
