@@ -545,6 +545,27 @@ impl<'a> Verifier<'a> {
 
     fn unknown_issuer_reason(&self, prepared: &Prepared<'_>) -> String {
         let walk = self.name_walk();
+        // An intermediate on the way that webpki could not parse is why.
+        for pair in walk.windows(2) {
+            let [child, parent] = pair else { continue };
+            let Some((_, e)) = prepared
+                .dropped_intermediates
+                .iter()
+                .find(|(c, _)| c.fingerprint == parent.fingerprint)
+            else {
+                continue;
+            };
+            let why = match (e, unhandled_critical_extension(parent)) {
+                (Error::UnsupportedCriticalExtension, Some(oid)) => {
+                    format!("it has an unhandled critical extension {oid}")
+                }
+                _ => format!("{e:?}"),
+            };
+            return format!(
+                "unknown issuer: the intermediate {} (issuer of {}) could not be used: {why}",
+                parent.subject, child.subject
+            );
+        }
         let top = walk.last().copied().unwrap_or_else(|| self.leaf());
         let mut reason = if top.self_issued {
             format!(
@@ -1099,7 +1120,7 @@ impl<'v, 'a> Fallback<'v, 'a> {
         Verdict::NoPath { reason }
     }
 
-    fn run(mut self) -> Verdict {
+    fn run(&mut self) -> Verdict {
         let leaf = self.v.leaf;
         if let Some(oid) = unhandled_critical_extension(leaf) {
             return Verdict::NoPath {
@@ -1153,7 +1174,7 @@ impl<'v, 'a> Fallback<'v, 'a> {
             }
             return Verdict::NoPath { reason };
         }
-        if let Some((_, verdict)) = self.problem {
+        if let Some((_, verdict)) = self.problem.take() {
             return verdict;
         }
         let none = Prepared {
@@ -1982,6 +2003,176 @@ mod tests {
     }
 
     use crate::x509::tests::FakeRsa;
+
+    /// Runs the fallback builder alone; the verdict and the number of
+    /// signature checks it made.
+    fn fallback_counted(chain: &[&CertInfo], anchors: &[&CertInfo]) -> (Verdict, usize) {
+        let v = Verifier {
+            leaf: chain[0],
+            chain,
+            anchors,
+            now: Y2025,
+            usage: Usage::ServerAuth,
+        };
+        let mut f = Fallback::new(&v);
+        let verdict = f.run();
+        (verdict, SIGNATURE_BUDGET - f.signatures)
+    }
+
+    /// 50 look-alikes of the leaf's issuer: same subject, same subject key
+    /// identifier as the leaf's authority key identifier, each with its own
+    /// (wrong) key, each validly issued by the trusted root. Names and key
+    /// ids match everywhere, only signatures tell them apart: the
+    /// denial-of-service shape of x509-limbo's `pathological::` cases and
+    /// of a bundle that accumulated re-keyed copies of one CA.
+    #[test]
+    fn fifty_lookalike_intermediates_are_decided_within_the_budget() {
+        let root = Ca::root("Root");
+        let mut p = ca_params("Issuing CA", 2020, 2040);
+        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![0x1d; 20]);
+        let real = root.sub_with(p.clone());
+        let mut lp = leaf_params("svc", &["svc.example.org"], 2024, 2026);
+        lp.use_authority_key_identifier_extension = true;
+        let leaf = real.issue(lp.clone());
+        let mut ca_lp = ca_params("ca-leaf", 2024, 2026);
+        ca_lp.use_authority_key_identifier_extension = true;
+        let ca_leaf = real.issue(ca_lp);
+        let fakes: Vec<Ca> = (0..50).map(|_| root.sub_with(p.clone())).collect();
+        assert!(fakes
+            .iter()
+            .all(|f| f.cert.ski == leaf.aki && f.cert.subject == real.cert.subject));
+
+        let t = std::time::Instant::now();
+        for l in [&leaf, &ca_leaf] {
+            let mut chain: Vec<&CertInfo> = vec![l];
+            chain.extend(fakes.iter().map(|f| &f.cert));
+            // webpki first (the CA leaf goes to the fallback).
+            let v = server(&chain, &[&root.cert], None);
+            assert!(matches!(v, Verdict::NoPath { .. }), "{v:?}");
+            // The fallback alone: one signature check per look-alike.
+            let (v, checks) = fallback_counted(&chain, &[&root.cert]);
+            assert_no_path(&v, "bad signature: ");
+            assert!(checks <= SIGNATURE_BUDGET, "{checks} signature checks");
+            // With the real issuer first among them, found.
+            chain.insert(1, &real.cert);
+            assert_eq!(server(&chain, &[&root.cert], None), Verdict::Valid);
+        }
+        // With the real issuer after the 50 look-alikes, webpki spends its
+        // 100 signature checks first (two per look-alike: the root's
+        // signature on it, its signature on the leaf) and gives up, as a
+        // rustls client would; Go stops at 100 checks too.
+        let mut chain: Vec<&CertInfo> = vec![&leaf];
+        chain.extend(fakes.iter().map(|f| &f.cert));
+        chain.push(&real.cert);
+        assert_no_path(
+            &server(&chain, &[&root.cert], None),
+            "path building gave up without finding a path (MaximumSignatureChecksExceeded)",
+        );
+        let el = t.elapsed();
+        eprintln!("50 look-alike intermediates: 2 leaves x 3 runs in {el:?} (debug build)");
+        assert!(el < Duration::from_secs(1), "{el:?}");
+    }
+
+    /// 50 self-issued intermediates of one name and one key: each verifies
+    /// the leaf and every other, none reaches the bundle's (other-keyed)
+    /// anchor of that name. Without a signature budget the search is
+    /// exponential; with it, the answer is NoPath after 100 checks, as Go
+    /// and webpki give up there too.
+    #[test]
+    fn mutually_issuing_intermediates_exhaust_the_signature_budget() {
+        let key = KeyPair::generate().unwrap();
+        let p = ca_params("Loop CA", 2020, 2040);
+        let issuer = Issuer::from_params(&p, &key);
+        let loops: Vec<CertInfo> = (0..50u8)
+            .map(|i| {
+                let mut q = p.clone();
+                q.serial_number = Some(rcgen::SerialNumber::from_slice(&[1, i]));
+                info(&q.signed_by(&key, &issuer).unwrap())
+            })
+            .collect();
+        let leaf = info(
+            &leaf_params("svc", &[], 2024, 2026)
+                .signed_by(&KeyPair::generate().unwrap(), &issuer)
+                .unwrap(),
+        );
+        // The bundle's "Loop CA" has another key.
+        let other = Ca::root("Loop CA");
+        let mut chain: Vec<&CertInfo> = vec![&leaf];
+        chain.extend(loops.iter());
+
+        let t = std::time::Instant::now();
+        let (v, checks) = fallback_counted(&chain, &[&other.cert]);
+        assert_no_path(&v, "path building gave up after 100 signature checks");
+        assert_eq!(checks, SIGNATURE_BUDGET);
+        let v = server(&chain, &[&other.cert], None);
+        assert!(matches!(v, Verdict::NoPath { .. }), "{v:?}");
+        let el = t.elapsed();
+        eprintln!("50 mutually issuing intermediates: fallback + verify in {el:?} (debug build)");
+        assert!(el < Duration::from_secs(1), "{el:?}");
+    }
+
+    #[test]
+    fn unhandled_critical_extensions() {
+        // x509-limbo `rfc5280::unknown-critical-extension-*`: Go refuses an
+        // end entity or intermediate with a critical extension it does not
+        // know; the anchor's extensions are not checked (as in webpki).
+        let critical = |p: &mut CertificateParams| {
+            let mut e = rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 55738, 666, 1],
+                vec![0x05, 0x00],
+            );
+            e.set_criticality(true);
+            p.custom_extensions.push(e);
+        };
+        let root = Ca::root("Root");
+        let mut p = leaf_params("svc", &["svc.example.org"], 2024, 2026);
+        critical(&mut p);
+        let leaf = root.issue(p);
+        assert_no_path(
+            &server(&[&leaf], &[&root.cert], None),
+            "unhandled critical extension 1.3.6.1.4.1.55738.666.1",
+        );
+
+        let mut p = ca_params("Inter", 2020, 2040);
+        critical(&mut p);
+        let inter = root.sub_with(p);
+        let leaf = inter.leaf("svc", &["svc.example.org"]);
+        assert_no_path(
+            &server(&[&leaf, &inter.cert], &[&root.cert], None),
+            "the intermediate CN=Inter (issuer of CN=svc) could not be used: it has an unhandled critical extension 1.3.6.1.4.1.55738.666.1",
+        );
+        // The fallback (a CA leaf goes there) refuses it too.
+        let ca_leaf = inter.sub("ca-leaf");
+        assert_no_path(
+            &server(&[&ca_leaf.cert, &inter.cert], &[&root.cert], None),
+            "the issuer CN=Inter has an unhandled critical extension 1.3.6.1.4.1.55738.666.1",
+        );
+
+        let mut p = ca_params("Odd Root", 2020, 2040);
+        critical(&mut p);
+        let odd = Ca::root_with(p);
+        let leaf = odd.leaf("svc", &["svc.example.org"]);
+        assert_eq!(server(&[&leaf], &[&odd.cert], None), Verdict::Valid);
+
+        // Critical AKI/SKI/AIA: Go's parser refuses them ("incorrectly
+        // marked critical"), webpki does not know them.
+        let mut p = leaf_params("aia", &[], 2024, 2026);
+        let mut e = rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+            // SEQUENCE { SEQUENCE { caIssuers, [6] "x" } }
+            vec![
+                0x30, 0x0f, 0x30, 0x0d, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
+                0x86, 0x01, b'x',
+            ],
+        );
+        e.set_criticality(true);
+        p.custom_extensions.push(e);
+        let leaf = root.issue(p);
+        assert_no_path(
+            &server(&[&leaf], &[&root.cert], None),
+            "unhandled critical extension 1.3.6.1.5.5.7.1.1",
+        );
+    }
 
     #[test]
     fn rsa_issuers() {
