@@ -288,46 +288,79 @@ fn load(limbo: &Path) -> Vec<(String, Case)> {
     out
 }
 
-#[test]
-fn x509_limbo() {
-    let Some(shared) = common::shared() else {
-        eprintln!("skipped: ../shared not found");
-        return;
-    };
-    let limbo = shared.join("limbo");
-    let cases = load(&limbo);
+/// The result of running cases against a list of exceptions.
+#[derive(Default)]
+struct Summary {
+    run: usize,
+    skipped: BTreeMap<String, usize>,
+    agreeing: usize,
+    excepted: usize,
+    critical_excepted: usize,
+    /// Known differences, as table rows.
+    known: Vec<[String; 4]>,
+    /// What fails the test, as table rows: key, expected, actual, why.
+    problems: Vec<[String; 4]>,
+}
+
+impl Summary {
+    fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+}
+
+fn row(key: &str, expected: &str, actual: &str, why: String) -> [String; 4] {
+    [
+        key.to_string(),
+        expected.to_string(),
+        actual.to_string(),
+        why,
+    ]
+}
+
+/// Runs `cases` and compares with `exceptions` (see the module docs).
+fn evaluate(cases: &[(String, Case)], exceptions: &BTreeMap<String, String>) -> Summary {
+    let mut s = Summary::default();
     let keys: BTreeSet<&str> = cases.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys.len(), cases.len(), "duplicate case keys");
-
-    let exceptions: BTreeMap<String, String> = serde_json::from_str(
-        &std::fs::read_to_string(common::repo().join("tests/limbo-exceptions.json")).unwrap(),
-    )
-    .expect("tests/limbo-exceptions.json: {id: reason}");
-
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut ran, mut agreeing, mut excepted) = (0, 0, 0);
-    let mut problems: Vec<String> = Vec::new();
-    for (key, reason) in &exceptions {
+    for (key, reason) in exceptions {
         if reason.trim().is_empty() {
-            problems.push(format!("{key}: exception without a reason"));
+            s.problems
+                .push(row(key, "", "", "exception without a reason".to_string()));
         }
         if !keys.contains(key.as_str()) {
-            problems.push(format!("{key}: exception for a case that does not exist"));
+            s.problems.push(row(
+                key,
+                "",
+                "",
+                "exception for a case that does not exist".to_string(),
+            ));
         }
     }
-    for (key, case) in &cases {
+    for (key, case) in cases {
         let start = Instant::now();
-        let outcome = run(case).unwrap_or_else(|e| panic!("{key}: harness error: {e}"));
+        let outcome = match run(case) {
+            Ok(o) => o,
+            Err(e) => {
+                s.problems
+                    .push(row(key, "", "", format!("harness error: {e}")));
+                continue;
+            }
+        };
         let took = start.elapsed();
         if took > HANG {
-            problems.push(format!("{key}: HANG ({took:?})"));
+            s.problems
+                .push(row(key, "", "HANG", format!("took {took:?}")));
         }
         let exception = exceptions.get(key);
         match outcome {
             Outcome::Skipped(reason) => {
-                *skipped.entry(reason).or_default() += 1;
+                *s.skipped.entry(reason).or_default() += 1;
                 if exception.is_some() {
-                    problems.push(format!("{key}: exception for a skipped case"));
+                    s.problems.push(row(
+                        key,
+                        "",
+                        "SKIPPED",
+                        "exception for a skipped case".to_string(),
+                    ));
                 }
             }
             Outcome::Ran {
@@ -336,40 +369,201 @@ fn x509_limbo() {
                 detail,
                 critical,
             } => {
-                ran += 1;
-                let agrees = expected == actual;
-                match (agrees, exception) {
-                    (true, None) => agreeing += 1,
-                    (true, Some(_)) => problems.push(format!(
-                        "{key}: STALE exception (now {actual} as expected; remove it)"
+                s.run += 1;
+                match (expected == actual, exception) {
+                    (true, None) => s.agreeing += 1,
+                    (true, Some(_)) => s.problems.push(row(
+                        key,
+                        expected,
+                        actual,
+                        "STALE exception: the case agrees now; remove it".to_string(),
                     )),
-                    (false, None) => problems.push(format!(
-                        "{key}: expected {expected}, got {actual} ({detail})"
-                    )),
+                    (false, None) => s.problems.push(row(key, expected, actual, detail)),
                     (false, Some(reason)) => {
-                        excepted += 1;
+                        s.excepted += 1;
                         if critical {
-                            problems.push(format!(
-                                "{key}: exception on an importance: critical case ({reason})"
+                            s.critical_excepted += 1;
+                            s.problems.push(row(
+                                key,
+                                expected,
+                                actual,
+                                format!("exception on an importance: critical case ({reason})"),
                             ));
                         }
-                        eprintln!("  known   {key}: expected {expected}, got {actual} ({detail})");
+                        s.known.push(row(key, expected, actual, detail));
                     }
                 }
             }
         }
     }
-    let skipped_total: usize = skipped.values().sum();
+    s
+}
+
+/// Rows as an aligned text table.
+fn table(rows: &[[String; 4]]) -> String {
+    let header = ["case", "expected", "actual", "certdrift says / why"].map(String::from);
+    let all: Vec<&[String; 4]> = std::iter::once(&header).chain(rows).collect();
+    let width = |i: usize| all.iter().map(|r| r[i].len()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    all.iter()
+        .map(|r| format!("  {:w0$}  {:w1$}  {:w2$}  {}\n", r[0], r[1], r[2], r[3]))
+        .collect()
+}
+
+#[test]
+fn x509_limbo() {
+    let Some(shared) = common::shared() else {
+        eprintln!("skipped: ../shared not found");
+        return;
+    };
+    let cases = load(&shared.join("limbo"));
+    let keys: BTreeSet<&str> = cases.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), cases.len(), "duplicate case keys");
+    let exceptions: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("tests/limbo-exceptions.json")).unwrap(),
+    )
+    .expect("tests/limbo-exceptions.json: {id: reason}");
+
+    let s = evaluate(&cases, &exceptions);
     eprintln!(
-        "x509-limbo: {} cases, {ran} run, {skipped_total} skipped, {agreeing} agreeing, {excepted} exceptions",
-        cases.len()
+        "x509-limbo: {} cases: {} run, {} skipped, {} agreeing, {} exceptions ({} on importance: critical)",
+        cases.len(),
+        s.run,
+        s.skipped_total(),
+        s.agreeing,
+        s.excepted,
+        s.critical_excepted
     );
-    for (reason, n) in &skipped {
+    for (reason, n) in &s.skipped {
         eprintln!("  skipped {n:>3}  {reason}");
     }
+    eprintln!(
+        "known differences (tests/limbo-exceptions.json):\n{}",
+        table(&s.known)
+    );
     assert!(
-        problems.is_empty(),
-        "x509-limbo disagreements:\n{}",
-        problems.join("\n")
+        s.problems.is_empty(),
+        "x509-limbo: {} unexpected results:\n{}",
+        s.problems.len(),
+        table(&s.problems)
+    );
+    assert_eq!(s.critical_excepted, 0);
+    assert_eq!(s.run, s.agreeing + s.excepted);
+}
+
+// --- the harness itself, on generated cases ------------------------------
+
+/// A generated SERVER case: `svc.example.org` issued by a root, which is
+/// trusted or not.
+fn generated_case(id: &str, trusted: bool, expected: &str, importance: Option<&str>) -> Case {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut rp = CertificateParams::default();
+    rp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let rkey = KeyPair::generate().unwrap();
+    let root = rp.self_signed(&rkey).unwrap();
+    let other = rp.self_signed(&KeyPair::generate().unwrap()).unwrap();
+    let leaf = CertificateParams::new(vec!["svc.example.org".to_string()])
+        .unwrap()
+        .signed_by(
+            &KeyPair::generate().unwrap(),
+            &Issuer::from_params(&rp, &rkey),
+        )
+        .unwrap();
+    Case {
+        id: id.to_string(),
+        features: Vec::new(),
+        importance: importance.map(String::from),
+        validation_kind: "SERVER".to_string(),
+        trusted_certs: vec![if trusted { root.pem() } else { other.pem() }],
+        untrusted_intermediates: Vec::new(),
+        peer_certificate: leaf.pem(),
+        validation_time: Some("2025-01-01T00:00:00+00:00".to_string()),
+        signature_algorithms: Vec::new(),
+        key_usage: Vec::new(),
+        extended_key_usage: Vec::new(),
+        expected_result: expected.to_string(),
+        expected_peer_name: Some(PeerName {
+            kind: "DNS".to_string(),
+            value: "svc.example.org".to_string(),
+        }),
+        expected_peer_names: Vec::new(),
+        max_chain_depth: None,
+        crls: Vec::new(),
+    }
+}
+
+#[test]
+fn harness_flags_disagreements_stale_and_critical_exceptions() {
+    let mut skipped = generated_case("t::skipped", true, "SUCCESS", None);
+    skipped.features = vec!["has-crl".to_string()];
+    let mut rfc822 = generated_case("t::rfc822", true, "SUCCESS", None);
+    rfc822.expected_peer_name = Some(PeerName {
+        kind: "RFC822".to_string(),
+        value: "a@example.org".to_string(),
+    });
+    let cases: Vec<(String, Case)> = [
+        generated_case("t::agrees", true, "SUCCESS", None),
+        generated_case("t::agrees-failure", false, "FAILURE", None),
+        generated_case("t::unexpected-failure", false, "SUCCESS", None),
+        generated_case("t::unexpected-success", true, "FAILURE", None),
+        generated_case("t::known", true, "FAILURE", Some("low")),
+        generated_case("t::stale", true, "SUCCESS", None),
+        generated_case("t::critical", true, "FAILURE", Some("critical")),
+        skipped,
+        rfc822,
+    ]
+    .into_iter()
+    .map(|c| (c.id.clone(), c))
+    .collect();
+    let exceptions: BTreeMap<String, String> = [
+        ("t::known", "a documented difference"),
+        ("t::stale", "no longer differs"),
+        ("t::critical", "not allowed"),
+        ("t::skipped", "skipped cases need none"),
+        ("t::missing", "no such case"),
+        ("t::no-reason", " "),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    let s = evaluate(&cases, &exceptions);
+    assert_eq!(
+        (
+            s.run,
+            s.skipped_total(),
+            s.agreeing,
+            s.excepted,
+            s.critical_excepted
+        ),
+        (7, 2, 2, 2, 1)
+    );
+    assert_eq!(s.skipped.get("feature has-crl"), Some(&1));
+    assert_eq!(s.skipped.get("peer name kind RFC822"), Some(&1));
+    let flagged: BTreeMap<&str, &str> = s
+        .problems
+        .iter()
+        .map(|r| (r[0].as_str(), r[3].as_str()))
+        .collect();
+    let keys: Vec<&str> = flagged.keys().copied().collect();
+    assert_eq!(
+        keys,
+        [
+            "t::critical",
+            "t::missing",
+            "t::no-reason",
+            "t::skipped",
+            "t::stale",
+            "t::unexpected-failure",
+            "t::unexpected-success",
+        ]
+    );
+    assert!(flagged["t::stale"].starts_with("STALE exception"));
+    assert!(flagged["t::critical"].contains("importance: critical"));
+    assert!(flagged["t::unexpected-failure"].starts_with("NoPath: bad signature"));
+    let text = table(&s.problems);
+    assert!(
+        text.contains("t::unexpected-success  FAILURE   SUCCESS"),
+        "{text}"
     );
 }
