@@ -293,3 +293,121 @@ fn every_single_byte_truncation_and_flip_is_handled() {
         }
     }
 }
+
+// --- through the binary ------------------------------------------------
+
+mod common;
+
+/// A webhook whose serving Secret holds its leaf, 50 look-alikes of its
+/// issuer (same subject and key identifier, other keys, each issued by the
+/// trusted root) and the real issuer, first or last; the caBundle is the
+/// root. Returns the scan's `trust-mismatch` findings.
+fn scan_lookalikes(real_first: bool) -> Vec<serde_json::Value> {
+    use base64::Engine as _;
+    let r = root();
+    let issuer_params = |key_id: &[u8]| {
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "Webhooks Issuing CA");
+        p.distinguished_name = dn;
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.not_before = date_time_ymd(2020, 1, 1);
+        p.not_after = date_time_ymd(2040, 1, 1);
+        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(key_id.to_vec());
+        p
+    };
+    let root_issuer = Issuer::from_params(&r.params, &r.key);
+    let p = issuer_params(&[0x1d; 20]);
+    let real_key = KeyPair::generate().unwrap();
+    let real = p.signed_by(&real_key, &root_issuer).unwrap();
+    let fakes: Vec<_> = (0..50)
+        .map(|_| {
+            p.signed_by(&KeyPair::generate().unwrap(), &root_issuer)
+                .unwrap()
+        })
+        .collect();
+    let mut lp = CertificateParams::new(vec!["hook.apps.svc".to_string()]).unwrap();
+    lp.not_before = date_time_ymd(2024, 1, 1);
+    lp.not_after = date_time_ymd(2030, 1, 1);
+    lp.use_authority_key_identifier_extension = true;
+    let leaf = lp
+        .signed_by(
+            &KeyPair::generate().unwrap(),
+            &Issuer::from_params(&p, &real_key),
+        )
+        .unwrap();
+
+    let mut chain = vec![leaf.pem()];
+    if real_first {
+        chain.push(real.pem());
+    }
+    chain.extend(fakes.iter().map(|f| f.pem()));
+    if !real_first {
+        chain.push(real.pem());
+    }
+    let indent = |pem: &str| -> String { pem.lines().map(|l| format!("    {l}\n")).collect() };
+    let root_pem = x509_pem(&r.cert.der);
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: hook-tls, namespace: apps}}\n\
+         stringData:\n  tls.crt: |\n{}---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: hook, namespace: apps}}\n\
+         spec:\n  selector: {{matchLabels: {{app: hook}}}}\n  template:\n\
+         \x20   metadata: {{labels: {{app: hook}}}}\n    spec:\n      containers:\n\
+         \x20     - name: hook\n        image: registry.example.org/hook:1.0\n\
+         \x20       command: [/hook, --tls-cert-file=/tls/tls.crt]\n\
+         \x20       volumeMounts: [{{name: tls, mountPath: /tls}}]\n\
+         \x20     volumes: [{{name: tls, secret: {{secretName: hook-tls}}}}]\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata: {{name: hook, namespace: apps}}\n\
+         spec: {{selector: {{app: hook}}, ports: [{{port: 443, targetPort: 8443}}]}}\n---\n\
+         apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n\
+         metadata: {{name: hook}}\nwebhooks:\n- name: hook.example.org\n  clientConfig:\n\
+         \x20   service: {{name: hook, namespace: apps}}\n    caBundle: {}\n",
+        chain.iter().map(|p| indent(p)).collect::<String>(),
+        base64::engine::general_purpose::STANDARD.encode(root_pem),
+    );
+    let dir = common::repo_dir();
+    std::fs::write(dir.path().join("hook.yaml"), yaml).unwrap();
+    let out = common::run(
+        dir.path(),
+        &["scan", "--now", common::NOW, "--format", "json", "."],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        common::stderr(&out)
+    );
+    let report = common::json(&out);
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust-mismatch")
+        .cloned()
+        .collect()
+}
+
+fn x509_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let body: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        body.join("\n")
+    )
+}
+
+#[test]
+fn fifty_lookalike_intermediates_through_the_binary() {
+    // The real issuer first: the chain builds, no trust-mismatch.
+    assert_eq!(scan_lookalikes(true), Vec::<serde_json::Value>::new());
+    // Behind 50 look-alikes a TLS client spends its signature budget
+    // (rustls and Go: 100 checks) and refuses the chain: trust-mismatch.
+    let found = scan_lookalikes(false);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let text = found[0].to_string();
+    assert!(text.contains("path building gave up"), "{text}");
+}
