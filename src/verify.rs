@@ -39,12 +39,32 @@
 //!
 //! The fallback checks what Go checks on the path: `issued_by` (names or key
 //! identifiers, and the signature), basicConstraints CA:TRUE and
-//! pathLenConstraint on intermediates, EKU, no SHA-1/MD5 signatures (Go and
-//! webpki refuse them), unhandled critical extensions of the end entity,
-//! depth of at most [`MAX_DEPTH`] certificates below the anchor, no cycles.
+//! pathLenConstraint on intermediates, EKU, no SHA-1/MD5, DSA or Ed448
+//! signatures (Go and webpki refuse or do not implement them), no unhandled
+//! critical extension in the end entity or an intermediate (the anchor's
+//! extensions are not checked, as in webpki), depth of at most
+//! [`MAX_DEPTH`] certificates below the anchor, no cycles.
 //! It does not check name constraints. `issued_by` also matches names when
 //! the AKI equals the SKI, or when they differ only in case, whitespace or
 //! string type, where webpki and Go want byte-equal names.
+//!
+//! # Budgets
+//!
+//! Path building is bounded as Go and webpki bound it: at most
+//! [`SIGNATURE_BUDGET`] (100) signature checks per fallback run and per
+//! reason-finding walk (only candidates whose name or key identifier
+//! matches cost one), and 2,000 search steps; webpki has its own budgets
+//! (100 signatures, 200,000 path-building calls). A spent budget is
+//! [`Verdict::NoPath`] ("path building gave up"), because TLS clients of
+//! both libraries refuse such a chain: 50 look-alike intermediates (same
+//! subject and key identifier, other keys) are decided in milliseconds.
+//!
+//! # Malformed certificates
+//!
+//! `x509-parser` accepts some DER that webpki's (and Go's) parser refuses
+//! (duplicate extensions, a malformed subjectAltName, ...). Such an end
+//! entity, or such names met while checking name constraints, give
+//! [`Verdict::NoPath`]: no TLS client of either library accepts the chain.
 //!
 //! # Differences from webpki, following Go
 //!
@@ -163,6 +183,13 @@ pub const MAX_DEPTH: usize = 8;
 
 /// DFS steps the fallback builder may take per call.
 const FALLBACK_STEPS: usize = 2_000;
+
+/// Signature checks the fallback builder may make per call, and the
+/// reason-finding walk after a webpki "bad signature". Go
+/// (`maxChainSignatureChecks`) and webpki (`Budget::signatures`) stop at
+/// 100 too and refuse the chain, so a bundle of look-alike CAs (same name
+/// and key identifier, other keys) is decided quickly, as `NoPath`.
+pub const SIGNATURE_BUDGET: usize = 100;
 
 /// Rounds of "verify again at another time" after a time error.
 const TIME_ROUNDS: usize = 6;
@@ -398,6 +425,12 @@ impl<'a> Verifier<'a> {
             Error::SignatureAlgorithmMismatch => Verdict::NoPath {
                 reason: "the certificate's inner and outer signature algorithms differ".to_string(),
             },
+            // x509-parser is more tolerant than webpki and Go, whose parsers
+            // refuse these certificates outright: no TLS client of either
+            // accepts them.
+            e if is_malformed(&e) => Verdict::NoPath {
+                reason: format!("the certificate is malformed; webpki refuses it ({e:?})"),
+            },
             e => Verdict::Unknown {
                 reason: format!("webpki cannot parse the certificate ({e:?})"),
             },
@@ -468,11 +501,20 @@ impl<'a> Verifier<'a> {
             Error::UnsupportedCriticalExtension => {
                 no_path("a certificate has an unsupported critical extension".to_string())
             }
+            // webpki's budgets (100 signature checks, 200,000 path-building
+            // calls, 250,000 name-constraint comparisons) are fatal errors:
+            // rustls refuses the chain, and Go's 100-signature limit would
+            // too.
             Error::MaximumSignatureChecksExceeded
             | Error::MaximumPathBuildCallsExceeded
-            | Error::MaximumNameConstraintComparisonsExceeded => Verdict::Unknown {
-                reason: format!("path building gave up ({e:?})"),
-            },
+            | Error::MaximumNameConstraintComparisonsExceeded => no_path(format!(
+                "path building gave up without finding a path ({e:?}); TLS clients refuse such a chain too"
+            )),
+            // Found while checking names against name constraints: Go's
+            // parser refuses such names too.
+            e if is_malformed(e) => no_path(format!(
+                "a certificate of the chain is malformed; webpki refuses it ({e:?})"
+            )),
             e => Verdict::Unknown {
                 reason: format!("webpki: {e:?}"),
             },
@@ -503,6 +545,27 @@ impl<'a> Verifier<'a> {
 
     fn unknown_issuer_reason(&self, prepared: &Prepared<'_>) -> String {
         let walk = self.name_walk();
+        // An intermediate on the way that webpki could not parse is why.
+        for pair in walk.windows(2) {
+            let [child, parent] = pair else { continue };
+            let Some((_, e)) = prepared
+                .dropped_intermediates
+                .iter()
+                .find(|(c, _)| c.fingerprint == parent.fingerprint)
+            else {
+                continue;
+            };
+            let why = match (e, unhandled_critical_extension(parent)) {
+                (Error::UnsupportedCriticalExtension, Some(oid)) => {
+                    format!("it has an unhandled critical extension {oid}")
+                }
+                _ => format!("{e:?}"),
+            };
+            return format!(
+                "unknown issuer: the intermediate {} (issuer of {}) could not be used: {why}",
+                parent.subject, child.subject
+            );
+        }
         let top = walk.last().copied().unwrap_or_else(|| self.leaf());
         let mut reason = if top.self_issued {
             format!(
@@ -566,6 +629,7 @@ impl<'a> Verifier<'a> {
     fn bad_signature_reason(&self) -> Result<String, String> {
         let mut cur = self.leaf();
         let mut seen = vec![&cur.fingerprint];
+        let mut budget = SIGNATURE_BUDGET;
         for _ in 0..=MAX_DEPTH {
             let mut next = None;
             let mut named = false;
@@ -579,6 +643,10 @@ impl<'a> Verifier<'a> {
                     continue;
                 }
                 named = true;
+                if budget == 0 {
+                    return Ok(generic_bad_signature());
+                }
+                budget -= 1;
                 match x509::issued_by(cur, cand) {
                     Issuance::Issued if is_anchor => {
                         return Ok(generic_bad_signature());
@@ -654,6 +722,19 @@ impl<'a> Verifier<'a> {
     fn fallback(&self) -> Verdict {
         Fallback::new(self).run()
     }
+}
+
+/// webpki errors for DER that its parser (and Go's) refuses.
+fn is_malformed(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::BadDer
+            | Error::BadDerTime
+            | Error::ExtensionValueInvalid
+            | Error::MalformedExtensions
+            | Error::MalformedDnsIdentifier
+            | Error::TrailingData(_)
+    )
 }
 
 fn generic_bad_signature() -> String {
@@ -874,10 +955,14 @@ fn dns_matches(presented: &str, reference: &str) -> bool {
 // ---------------------------------------------------------------------------
 // Fallback path builder
 
-/// Critical extensions Go's crypto/x509 handles (others make it refuse the
-/// end entity with `UnhandledCriticalExtension`).
-const GO_HANDLED_EXTENSIONS: [&str; 13] = [
-    "2.5.29.14",
+/// Extensions Go's crypto/x509 accepts when marked critical (others make it
+/// refuse the certificate with `UnhandledCriticalExtension`). Not here,
+/// although Go knows them: subjectKeyIdentifier (2.5.29.14),
+/// authorityKeyIdentifier (2.5.29.35) and authorityInfoAccess
+/// (1.3.6.1.5.5.7.1.1), which RFC 5280 §4.2.1.1, §4.2.1.2 and §4.2.2.1 say
+/// MUST be non-critical; Go's parser refuses them when critical
+/// ("x509: ... incorrectly marked critical"), and webpki does not know them.
+const GO_HANDLED_EXTENSIONS: [&str; 10] = [
     "2.5.29.15",
     "2.5.29.17",
     "2.5.29.19",
@@ -885,12 +970,22 @@ const GO_HANDLED_EXTENSIONS: [&str; 13] = [
     "2.5.29.31",
     "2.5.29.32",
     "2.5.29.33",
-    "2.5.29.35",
     "2.5.29.36",
     "2.5.29.37",
     "2.5.29.54",
-    "1.3.6.1.5.5.7.1.1",
 ];
+
+/// Signature algorithms neither Go nor webpki verifies: MD2/MD5/SHA-1
+/// (refused as insecure), DSA and Ed448 (not implemented by either).
+fn refused_signature(c: &CertInfo) -> bool {
+    matches!(
+        c.signature_hash,
+        Some(HashAlg::Md2 | HashAlg::Md5 | HashAlg::Sha1)
+    ) || matches!(
+        c.signature.as_str(),
+        "dsaWithSHA1" | "dsa_with_SHA224" | "dsa_with_SHA256" | "ED448"
+    )
+}
 
 fn unhandled_critical_extension(c: &CertInfo) -> Option<String> {
     let (_, cert) = X509Certificate::from_der(&c.der).ok()?;
@@ -907,6 +1002,7 @@ const RANK_EKU: u8 = 90;
 const RANK_WEAK_HASH: u8 = 80;
 const RANK_BAD_SIGNATURE: u8 = 70;
 const RANK_BAD_VALIDITY: u8 = 60;
+const RANK_CRITICAL_EXTENSION: u8 = 55;
 const RANK_NOT_CA: u8 = 50;
 const RANK_PATH_LEN: u8 = 40;
 const RANK_TOO_DEEP: u8 = 30;
@@ -919,7 +1015,11 @@ struct Fallback<'v, 'a> {
     usable_anchor: Vec<bool>,
     memo: HashMap<(usize, usize), Issuance>,
     eku_memo: HashMap<usize, Result<(), String>>,
+    critical_memo: HashMap<usize, Option<String>>,
     steps: usize,
+    /// Signature checks left (see [`SIGNATURE_BUDGET`]).
+    signatures: usize,
+    /// A budget (steps or signature checks) ran out: stop.
     exhausted: bool,
     first_complete: Option<Vec<usize>>,
     valid: bool,
@@ -938,7 +1038,9 @@ impl<'v, 'a> Fallback<'v, 'a> {
             usable_anchor,
             memo: HashMap::new(),
             eku_memo: HashMap::new(),
+            critical_memo: HashMap::new(),
             steps: FALLBACK_STEPS,
+            signatures: SIGNATURE_BUDGET,
             exhausted: false,
             first_complete: None,
             valid: false,
@@ -965,16 +1067,36 @@ impl<'v, 'a> Fallback<'v, 'a> {
         self.usable_anchor.get(j).copied().unwrap_or(false)
     }
 
+    /// [`x509::issued_by`], memoised, counting signature checks: when the
+    /// budget is spent, sets `exhausted` and answers `NameMismatch`
+    /// (callers stop on `exhausted`).
     fn issued(&mut self, child: usize, parent: usize) -> Issuance {
         if let Some(i) = self.memo.get(&(child, parent)) {
             return i.clone();
         }
-        let result = match (self.node(child), self.node(parent)) {
-            (Some(c), Some(p)) => x509::issued_by(c, p),
-            _ => Issuance::NameMismatch,
+        let (Some(c), Some(p)) = (self.node(child), self.node(parent)) else {
+            return Issuance::NameMismatch;
         };
+        if x509::names_match(c, p) {
+            if self.signatures == 0 {
+                self.exhausted = true;
+                return Issuance::NameMismatch;
+            }
+            self.signatures -= 1;
+        }
+        let result = x509::issued_by(c, p);
         self.memo.insert((child, parent), result.clone());
         result
+    }
+
+    /// The first critical extension of node `k` that Go does not handle.
+    fn unhandled_critical(&mut self, k: usize) -> Option<String> {
+        if let Some(r) = self.critical_memo.get(&k) {
+            return r.clone();
+        }
+        let r = self.node(k).and_then(unhandled_critical_extension);
+        self.critical_memo.insert(k, r.clone());
+        r
     }
 
     fn eku(&mut self, k: usize) -> Result<(), String> {
@@ -1001,7 +1123,7 @@ impl<'v, 'a> Fallback<'v, 'a> {
         Verdict::NoPath { reason }
     }
 
-    fn run(mut self) -> Verdict {
+    fn run(&mut self) -> Verdict {
         let leaf = self.v.leaf;
         if let Some(oid) = unhandled_critical_extension(leaf) {
             return Verdict::NoPath {
@@ -1040,13 +1162,23 @@ impl<'v, 'a> Fallback<'v, 'a> {
             let infos: Vec<&CertInfo> = path.iter().filter_map(|&k| self.node(k)).collect();
             return time_verdict(&infos, self.v.now).unwrap_or(Verdict::Valid);
         }
-        if let Some((_, verdict)) = self.problem {
-            return verdict;
-        }
         if self.exhausted {
-            return Verdict::Unknown {
-                reason: "path building gave up (too many candidate paths)".to_string(),
-            };
+            // Go and webpki give up at the same budget and refuse the chain.
+            let mut reason = format!(
+                "path building gave up after {} signature checks and {} steps without finding a path (TLS clients refuse such a chain too)",
+                SIGNATURE_BUDGET - self.signatures,
+                FALLBACK_STEPS - self.steps
+            );
+            if let Some((_, Verdict::NoPath { reason: r } | Verdict::Unknown { reason: r })) =
+                &self.problem
+            {
+                reason.push_str("; on the way: ");
+                reason.push_str(r);
+            }
+            return Verdict::NoPath { reason };
+        }
+        if let Some((_, verdict)) = self.problem.take() {
+            return verdict;
         }
         let none = Prepared {
             dropped_intermediates: Vec::new(),
@@ -1134,10 +1266,7 @@ impl<'v, 'a> Fallback<'v, 'a> {
             );
             return false;
         }
-        if matches!(
-            c.signature_hash,
-            Some(HashAlg::Md2 | HashAlg::Md5 | HashAlg::Sha1)
-        ) {
+        if refused_signature(c) {
             self.note(
                 RANK_WEAK_HASH,
                 Verdict::NoPath {
@@ -1155,7 +1284,11 @@ impl<'v, 'a> Fallback<'v, 'a> {
                 continue;
             }
             let k = n + j;
-            match self.issued(cur, k) {
+            let issuance = self.issued(cur, k);
+            if self.exhausted {
+                return true;
+            }
+            match issuance {
                 Issuance::Issued => {
                     if self.complete(path, k) {
                         return true;
@@ -1175,8 +1308,27 @@ impl<'v, 'a> Fallback<'v, 'a> {
             if in_path {
                 continue;
             }
-            match self.issued(cur, i) {
+            let issuance = self.issued(cur, i);
+            if self.exhausted {
+                return true;
+            }
+            match issuance {
                 Issuance::Issued => {
+                    // Go refuses any certificate of the path with a critical
+                    // extension it does not handle; webpki cannot even parse
+                    // such an intermediate.
+                    if let Some(oid) = self.unhandled_critical(i) {
+                        self.note(
+                            RANK_CRITICAL_EXTENSION,
+                            Verdict::NoPath {
+                                reason: format!(
+                                    "the issuer {} has an unhandled critical extension {oid}",
+                                    cand.subject
+                                ),
+                            },
+                        );
+                        continue;
+                    }
                     if !cand.is_ca {
                         self.note(
                             RANK_NOT_CA,
@@ -1854,6 +2006,176 @@ mod tests {
     }
 
     use crate::x509::tests::FakeRsa;
+
+    /// Runs the fallback builder alone; the verdict and the number of
+    /// signature checks it made.
+    fn fallback_counted(chain: &[&CertInfo], anchors: &[&CertInfo]) -> (Verdict, usize) {
+        let v = Verifier {
+            leaf: chain[0],
+            chain,
+            anchors,
+            now: Y2025,
+            usage: Usage::ServerAuth,
+        };
+        let mut f = Fallback::new(&v);
+        let verdict = f.run();
+        (verdict, SIGNATURE_BUDGET - f.signatures)
+    }
+
+    /// 50 look-alikes of the leaf's issuer: same subject, same subject key
+    /// identifier as the leaf's authority key identifier, each with its own
+    /// (wrong) key, each validly issued by the trusted root. Names and key
+    /// ids match everywhere, only signatures tell them apart: the
+    /// denial-of-service shape of x509-limbo's `pathological::` cases and
+    /// of a bundle that accumulated re-keyed copies of one CA.
+    #[test]
+    fn fifty_lookalike_intermediates_are_decided_within_the_budget() {
+        let root = Ca::root("Root");
+        let mut p = ca_params("Issuing CA", 2020, 2040);
+        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![0x1d; 20]);
+        let real = root.sub_with(p.clone());
+        let mut lp = leaf_params("svc", &["svc.example.org"], 2024, 2026);
+        lp.use_authority_key_identifier_extension = true;
+        let leaf = real.issue(lp.clone());
+        let mut ca_lp = ca_params("ca-leaf", 2024, 2026);
+        ca_lp.use_authority_key_identifier_extension = true;
+        let ca_leaf = real.issue(ca_lp);
+        let fakes: Vec<Ca> = (0..50).map(|_| root.sub_with(p.clone())).collect();
+        assert!(fakes
+            .iter()
+            .all(|f| f.cert.ski == leaf.aki && f.cert.subject == real.cert.subject));
+
+        let t = std::time::Instant::now();
+        for l in [&leaf, &ca_leaf] {
+            let mut chain: Vec<&CertInfo> = vec![l];
+            chain.extend(fakes.iter().map(|f| &f.cert));
+            // webpki first (the CA leaf goes to the fallback).
+            let v = server(&chain, &[&root.cert], None);
+            assert!(matches!(v, Verdict::NoPath { .. }), "{v:?}");
+            // The fallback alone: one signature check per look-alike.
+            let (v, checks) = fallback_counted(&chain, &[&root.cert]);
+            assert_no_path(&v, "bad signature: ");
+            assert!(checks <= SIGNATURE_BUDGET, "{checks} signature checks");
+            // With the real issuer first among them, found.
+            chain.insert(1, &real.cert);
+            assert_eq!(server(&chain, &[&root.cert], None), Verdict::Valid);
+        }
+        // With the real issuer after the 50 look-alikes, webpki spends its
+        // 100 signature checks first (two per look-alike: the root's
+        // signature on it, its signature on the leaf) and gives up, as a
+        // rustls client would; Go stops at 100 checks too.
+        let mut chain: Vec<&CertInfo> = vec![&leaf];
+        chain.extend(fakes.iter().map(|f| &f.cert));
+        chain.push(&real.cert);
+        assert_no_path(
+            &server(&chain, &[&root.cert], None),
+            "path building gave up without finding a path (MaximumSignatureChecksExceeded)",
+        );
+        let el = t.elapsed();
+        eprintln!("50 look-alike intermediates: 2 leaves x 3 runs in {el:?} (debug build)");
+        assert!(el < Duration::from_secs(1), "{el:?}");
+    }
+
+    /// 50 self-issued intermediates of one name and one key: each verifies
+    /// the leaf and every other, none reaches the bundle's (other-keyed)
+    /// anchor of that name. Without a signature budget the search is
+    /// exponential; with it, the answer is NoPath after 100 checks, as Go
+    /// and webpki give up there too.
+    #[test]
+    fn mutually_issuing_intermediates_exhaust_the_signature_budget() {
+        let key = KeyPair::generate().unwrap();
+        let p = ca_params("Loop CA", 2020, 2040);
+        let issuer = Issuer::from_params(&p, &key);
+        let loops: Vec<CertInfo> = (0..50u8)
+            .map(|i| {
+                let mut q = p.clone();
+                q.serial_number = Some(rcgen::SerialNumber::from_slice(&[1, i]));
+                info(&q.signed_by(&key, &issuer).unwrap())
+            })
+            .collect();
+        let leaf = info(
+            &leaf_params("svc", &[], 2024, 2026)
+                .signed_by(&KeyPair::generate().unwrap(), &issuer)
+                .unwrap(),
+        );
+        // The bundle's "Loop CA" has another key.
+        let other = Ca::root("Loop CA");
+        let mut chain: Vec<&CertInfo> = vec![&leaf];
+        chain.extend(loops.iter());
+
+        let t = std::time::Instant::now();
+        let (v, checks) = fallback_counted(&chain, &[&other.cert]);
+        assert_no_path(&v, "path building gave up after 100 signature checks");
+        assert_eq!(checks, SIGNATURE_BUDGET);
+        let v = server(&chain, &[&other.cert], None);
+        assert!(matches!(v, Verdict::NoPath { .. }), "{v:?}");
+        let el = t.elapsed();
+        eprintln!("50 mutually issuing intermediates: fallback + verify in {el:?} (debug build)");
+        assert!(el < Duration::from_secs(1), "{el:?}");
+    }
+
+    #[test]
+    fn unhandled_critical_extensions() {
+        // x509-limbo `rfc5280::unknown-critical-extension-*`: Go refuses an
+        // end entity or intermediate with a critical extension it does not
+        // know; the anchor's extensions are not checked (as in webpki).
+        let critical = |p: &mut CertificateParams| {
+            let mut e = rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 55738, 666, 1],
+                vec![0x05, 0x00],
+            );
+            e.set_criticality(true);
+            p.custom_extensions.push(e);
+        };
+        let root = Ca::root("Root");
+        let mut p = leaf_params("svc", &["svc.example.org"], 2024, 2026);
+        critical(&mut p);
+        let leaf = root.issue(p);
+        assert_no_path(
+            &server(&[&leaf], &[&root.cert], None),
+            "unhandled critical extension 1.3.6.1.4.1.55738.666.1",
+        );
+
+        let mut p = ca_params("Inter", 2020, 2040);
+        critical(&mut p);
+        let inter = root.sub_with(p);
+        let leaf = inter.leaf("svc", &["svc.example.org"]);
+        assert_no_path(
+            &server(&[&leaf, &inter.cert], &[&root.cert], None),
+            "the intermediate CN=Inter (issuer of CN=svc) could not be used: it has an unhandled critical extension 1.3.6.1.4.1.55738.666.1",
+        );
+        // The fallback (a CA leaf goes there) refuses it too.
+        let ca_leaf = inter.sub("ca-leaf");
+        assert_no_path(
+            &server(&[&ca_leaf.cert, &inter.cert], &[&root.cert], None),
+            "the issuer CN=Inter has an unhandled critical extension 1.3.6.1.4.1.55738.666.1",
+        );
+
+        let mut p = ca_params("Odd Root", 2020, 2040);
+        critical(&mut p);
+        let odd = Ca::root_with(p);
+        let leaf = odd.leaf("svc", &["svc.example.org"]);
+        assert_eq!(server(&[&leaf], &[&odd.cert], None), Verdict::Valid);
+
+        // Critical AKI/SKI/AIA: Go's parser refuses them ("incorrectly
+        // marked critical"), webpki does not know them.
+        let mut p = leaf_params("aia", &[], 2024, 2026);
+        let mut e = rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+            // SEQUENCE { SEQUENCE { caIssuers, [6] "x" } }
+            vec![
+                0x30, 0x0f, 0x30, 0x0d, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
+                0x86, 0x01, b'x',
+            ],
+        );
+        e.set_criticality(true);
+        p.custom_extensions.push(e);
+        let leaf = root.issue(p);
+        assert_no_path(
+            &server(&[&leaf], &[&root.cert], None),
+            "unhandled critical extension 1.3.6.1.5.5.7.1.1",
+        );
+    }
 
     #[test]
     fn rsa_issuers() {

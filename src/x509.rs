@@ -321,13 +321,17 @@ fn sig_family(oid: &str) -> SigFamily {
     }
 }
 
+/// Could `candidate` have issued `cert`, by name alone? The first, cheap
+/// step of [`issued_by`] (no parsing, no signature check): path builders
+/// use it to count only real signature checks against their budget.
+///
 /// Name match per the AKI/SKI rule: if both `cert.aki` and `candidate.ski`
 /// exist they decide; otherwise the names are compared as strings, exactly
 /// and then normalised (case-insensitive, whitespace-collapsed). The RFC 4514
 /// string is a pure function of the DER, so raw DER equality implies string
 /// equality and needs no separate (parsing) check: a mismatch is decided
 /// without re-parsing either certificate.
-fn names_match(cert: &CertInfo, candidate: &CertInfo) -> bool {
+pub fn names_match(cert: &CertInfo, candidate: &CertInfo) -> bool {
     if let (Some(aki), Some(ski)) = (&cert.aki, &candidate.ski) {
         return aki == ski;
     }
