@@ -630,8 +630,16 @@ fn redact_base64_line(line: &str, describe: &dyn Fn(&[u8]) -> String) -> String 
 /// A unified diff (3 lines of context) of one file, with certificate and
 /// key material replaced first. Gives up after a second on pathological input.
 pub fn unified(path: &str, before: &[u8], after: &[u8]) -> String {
-    let a = redact_text(&String::from_utf8_lossy(before));
-    let b = redact_text(&String::from_utf8_lossy(after));
+    // Decoded as the readers decode (UTF-16 keys are text too); a binary
+    // side (a DER key) is never shown.
+    let show = |bytes: &[u8]| {
+        if crate::read::text::wide_bom(bytes).is_none() && bytes.contains(&0) {
+            "<binary file>\n".to_owned()
+        } else {
+            redact_text(&crate::read::text::decode(bytes).text)
+        }
+    };
+    let (a, b) = (show(before), show(after));
     let diff = similar::TextDiff::configure()
         .timeout(std::time::Duration::from_secs(1))
         .diff_lines(&a, &b);
