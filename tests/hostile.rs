@@ -147,7 +147,7 @@ fn alias_bomb(first: &str, levels: &str, width: usize) -> String {
 /// nodes, in little memory (other YAML readers would expand them).
 #[test]
 fn yaml_alias_bombs_are_refused() {
-    let lol = vec!["\"lol\""; 9].join(",");
+    let lol = ["\"lol\""; 9].join(",");
     let bombs = [
         ("bomb342.yaml", alias_bomb(&lol, "bcdefghi", 9), 342, 7),
         (
@@ -861,5 +861,266 @@ fn git_mode_reads_symlink_blobs_as_links() {
                 .collect();
             assert_eq!(keys, ["deploy.key"], "{report:#}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Secrets
+
+/// Runs `program args`, returning its stdout; `None` (with a message) when
+/// the program is missing or fails.
+fn generate(program: &str, args: &[&str]) -> Option<String> {
+    match std::process::Command::new(program).args(args).output() {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => {
+            eprintln!("skipped: {program} {args:?} failed: {}", stderr(&o));
+            None
+        }
+        Err(e) => {
+            eprintln!("skipped: cannot run {program}: {e}");
+            None
+        }
+    }
+}
+
+/// One private key of every common kind, as PEM: (name, PEM label, PEM).
+fn private_keys(scratch: &Path) -> Vec<(&'static str, &'static str, String)> {
+    let mut keys = vec![(
+        "pkcs8",
+        "PRIVATE KEY",
+        rcgen::KeyPair::generate().unwrap().serialize_pem(),
+    )];
+    let openssl: [(&str, &str, &[&str]); 3] = [
+        (
+            "pkcs1",
+            "RSA PRIVATE KEY",
+            &["genrsa", "-traditional", "2048"],
+        ),
+        (
+            "sec1",
+            "EC PRIVATE KEY",
+            &["ecparam", "-name", "prime256v1", "-genkey", "-noout"],
+        ),
+        (
+            "encrypted-pkcs8",
+            "ENCRYPTED PRIVATE KEY",
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-aes256",
+                "-pass",
+                "pass:hostile",
+            ],
+        ),
+    ];
+    for (name, label, args) in openssl {
+        if let Some(pem) = generate("openssl", args) {
+            assert!(pem.contains(&format!("BEGIN {label}-----")), "{pem}");
+            keys.push((name, label, pem));
+        }
+    }
+    let ssh = scratch.join("id_ed25519");
+    let path = ssh.to_str().unwrap();
+    if generate(
+        "ssh-keygen",
+        &["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path],
+    )
+    .is_some()
+    {
+        keys.push((
+            "openssh",
+            "OPENSSH PRIVATE KEY",
+            std::fs::read_to_string(&ssh).unwrap(),
+        ));
+    }
+    keys
+}
+
+/// Every 16-character window of every key's base64 body, and of the base64
+/// form of the whole PEM (what a Secret's `data` holds).
+fn key_windows(keys: &[(&str, &str, String)]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for (_, _, pem) in keys {
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        for text in [body, b64(pem.as_bytes())] {
+            for w in text.as_bytes().windows(16) {
+                out.insert(String::from_utf8(w.to_vec()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A leaked 16-character window of key material in `text`, if any.
+fn leak(text: &str, windows: &HashSet<String>) -> Option<String> {
+    text.as_bytes()
+        .windows(16)
+        .filter_map(|w| std::str::from_utf8(w).ok())
+        .find(|w| windows.contains(*w))
+        .map(str::to_owned)
+}
+
+/// PKCS#1, PKCS#8, encrypted PKCS#8, SEC1 and OpenSSH keys as files, as
+/// YAML values (also Hiera data), and base64 in a Secret: each is a
+/// `private-key-in-repo` finding, and no output of any command, format or
+/// verbosity flag carries a 16-character window of any of them, stderr
+/// included.
+#[test]
+fn no_private_key_material_in_any_output() {
+    let scratch = tempfile::tempdir().unwrap();
+    let keys = private_keys(scratch.path());
+    eprintln!(
+        "key kinds: {:?}",
+        keys.iter().map(|k| k.0).collect::<Vec<_>>()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (empty, tree) = (tmp.path().join("empty"), tmp.path().join("tree"));
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::create_dir_all(tree.join("data")).unwrap();
+    std::fs::create_dir(tmp.path().join(".git")).unwrap();
+    let mut expected = Vec::new();
+    let mut values = String::new();
+    let mut secret = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: keys\ndata:\n");
+    for (name, _, pem) in &keys {
+        let file = if *name == "openssh" {
+            "id_ed25519".to_owned()
+        } else {
+            format!("{name}.key")
+        };
+        std::fs::write(tree.join(&file), pem).unwrap();
+        expected.push((file, 1));
+        expected.push((
+            "data/common.yaml".to_owned(),
+            values.lines().count() as u64 + 2,
+        ));
+        values.push_str(&format!("{name}: |\n{}", indent(pem, 2)));
+        expected.push(("secret.yaml".to_owned(), secret.lines().count() as u64 + 1));
+        secret.push_str(&format!("  {name}.key: {}\n", b64(pem.as_bytes())));
+    }
+    // Hiera data also keeps keys base64-encoded (for a Secret it renders).
+    for (name, _, pem) in &keys {
+        values.push_str(&format!("{name}_b64: {}\n", b64(pem.as_bytes())));
+    }
+    std::fs::write(tree.join("data/common.yaml"), &values).unwrap();
+    std::fs::write(tree.join("secret.yaml"), &secret).unwrap();
+    std::fs::write(
+        tree.join("hiera.yaml"),
+        "version: 5\ndefaults:\n  datadir: data\nhierarchy:\n  - name: common\n    path: common.yaml\n",
+    )
+    .unwrap();
+    // A policy that (wrongly) names each key as a CA: the unresolved
+    // reference must describe the value, not quote it.
+    let trusts: String = keys
+        .iter()
+        .map(|(name, ..)| format!("      - {{peer: db, hiera: {name}}}\n"))
+        .collect();
+    std::fs::write(
+        tree.join(".certdrift.yaml"),
+        format!("hiera: {{config: hiera.yaml}}\ncomponents:\n  - name: web\n    trusts:\n{trusts}"),
+    )
+    .unwrap();
+
+    let (report, _) = scan_measured(&tree);
+    let mut found: Vec<(String, u64)> = of_rule(&report, "private-key-in-repo")
+        .into_iter()
+        .map(|f| {
+            let (p, l, _) = at(f);
+            (p, l)
+        })
+        .collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected, "{report:#}");
+
+    let windows = key_windows(&keys);
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for flags in [&[][..], &["--progress"], &["--show-suppressed"]] {
+        for format in [
+            "text", "json", "csv", "sarif", "junit", "github", "markdown",
+        ] {
+            if format != "csv" {
+                let mut a = args(&["scan", "--now", NOW, "--format", format, "tree"]);
+                a.extend(args(flags));
+                runs.push(a);
+            }
+            if matches!(format, "text" | "json" | "csv") {
+                // inventory has no --show-suppressed.
+                let mut a = args(&["inventory", "--now", NOW, "--format", format, "tree"]);
+                a.extend(args(flags).into_iter().filter(|f| f != "--show-suppressed"));
+                runs.push(a);
+            }
+            if format != "csv" {
+                let mut a = args(&["diff", "--now", NOW, "--format", format, "empty", "tree"]);
+                a.extend(args(flags));
+                runs.push(a);
+            }
+        }
+    }
+    for format in ["dot", "mermaid"] {
+        runs.push(args(&["graph", "--now", NOW, "--format", format, "tree"]));
+        runs.push(args(&[
+            "graph",
+            "--now",
+            NOW,
+            "--format",
+            format,
+            "--progress",
+            "tree",
+        ]));
+    }
+    for (name, ..) in &keys {
+        runs.push(args(&[
+            "lookup",
+            name,
+            "tree",
+            "--hiera-config",
+            "hiera.yaml",
+        ]));
+        runs.push(args(&[
+            "lookup",
+            name,
+            "tree",
+            "--hiera-config",
+            "hiera.yaml",
+            "--explain",
+        ]));
+        let b = format!("{name}_b64");
+        runs.push(args(&[
+            "lookup",
+            &b,
+            "tree",
+            "--hiera-config",
+            "hiera.yaml",
+            "--explain",
+        ]));
+    }
+    let out_file = tmp.path().join("out.sarif");
+    runs.push(args(&[
+        "scan",
+        "--now",
+        NOW,
+        "--output",
+        &format!("sarif={}", out_file.display()),
+        "--write-baseline",
+        tmp.path().join("baseline.json").to_str().unwrap(),
+        "tree",
+    ]));
+    for a in &runs {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let m = measured(tmp.path(), &a);
+        checked(&a.join(" "), &m);
+        for (what, text) in [("stdout", stdout(&m.out)), ("stderr", stderr(&m.out))] {
+            if let Some(w) = leak(&text, &windows) {
+                panic!("{a:?} {what} carries key material {w:?}:\n{text}");
+            }
+        }
+    }
+    for f in [out_file, tmp.path().join("baseline.json")] {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert_eq!(leak(&text, &windows), None, "{}", f.display());
     }
 }
