@@ -677,9 +677,12 @@ pub fn run(
     opts: &crate::scan::ScanOptions,
     diff_opts: &DiffOptions,
 ) -> Result<DiffResult, crate::scan::ScanError> {
+    // Blobs unchanged between the revisions are parsed once, for both sides.
+    let cache = std::sync::Arc::new(crate::scan::FactsCache::default());
     let side = |src: &std::sync::Arc<dyn crate::read::source::FileSource>| {
         let mut o = opts.clone();
         o.source = Some(src.clone());
+        o.facts_cache = Some(cache.clone());
         crate::scan::scan(&o)
     };
     let b = side(&base)?;
@@ -692,7 +695,10 @@ pub fn run(
         .collect();
     let changed: Vec<String> = paths
         .into_iter()
-        .filter(|p| base.read(p).ok() != head.read(p).ok())
+        .filter(|p| match (base.content_id(p), head.content_id(p)) {
+            (Some(a), Some(b)) => a != b,
+            _ => base.read(p).ok() != head.read(p).ok(),
+        })
         .map(str::to_owned)
         .collect();
     let mut d = diff(b, h, changed, diff_opts);

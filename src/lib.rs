@@ -3,7 +3,8 @@
 //!
 //! The modules are the pipeline, in order: [`discover`] → [`read`] →
 //! [`extract`] → [`inventory`] → [`rules`] → [`suppress`] / [`baseline`] →
-//! [`report`]; [`scan`] runs them end to end and `src/main.rs` is a thin
+//! [`report`]; [`scan`] runs them end to end, [`probe`] compares live
+//! endpoints with the result (the only network access), and `src/main.rs` is a thin
 //! command line over it, with its settings from [`config`].
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod finding;
 pub mod hiera;
 pub mod inventory;
 pub mod policy;
+pub mod probe;
 pub mod read;
 pub mod report;
 pub mod rules;

@@ -124,6 +124,42 @@ enum Command {
         #[command(flatten)]
         suppress: SuppressArgs,
     },
+    /// Dial the endpoints the repository names (or --target ones) and compare
+    /// what they serve with the repository; the only command that uses the network.
+    #[command(after_help = PROBE_HELP)]
+    Probe {
+        #[command(flatten)]
+        scan: ScanArgs,
+        /// Probe this endpoint instead of the repository's addresses:
+        /// COMPONENT=HOST:PORT, COMPONENT as `certdrift inventory` names it (repeatable).
+        #[arg(long, value_name = "COMPONENT=HOST:PORT")]
+        target: Vec<String>,
+        /// Endpoints from FILE: one COMPONENT=HOST:PORT per line; blank lines and `#` comments ignored.
+        #[arg(long, value_name = "FILE")]
+        targets: Option<PathBuf>,
+        /// With --target/--targets, probe the repository's addresses too.
+        #[arg(long)]
+        inventory_targets: bool,
+        /// Dial ADDR:PORT for the target at HOST:PORT; SNI and name checks keep HOST (repeatable).
+        #[arg(long, value_name = "HOST:PORT=ADDR:PORT")]
+        connect_to: Vec<String>,
+        /// Seconds each target may take to resolve, connect and finish the TLS handshake.
+        #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+        timeout: f64,
+        /// Targets probed at once.
+        #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
+        /// Output format (default: the config's `format`, else text).
+        #[arg(long, value_enum, env = "CERTDRIFT_FORMAT")]
+        format: Option<ScanFormatArg>,
+        /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
+        #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormatArg>)]
+        outputs: Vec<(ScanFormatArg, PathBuf)>,
+        /// Lowest severity that makes the exit code 1 (and a JUnit failure)
+        /// (default: the config's `fail_on`, else error).
+        #[arg(long, value_enum, env = "CERTDRIFT_FAIL_ON")]
+        fail_on: Option<FailOn>,
+    },
     /// Look a Hiera key up the way Puppet does, and say where each part came from.
     Lookup {
         /// The key, e.g. `profile::kubernetes::deployment_server::general`.
@@ -198,6 +234,10 @@ struct ScanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Parse every YAML document, also those the prefilter proves cannot
+    /// hold a certificate fact (slower; the report is the same).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Exit 0 even when no file was scanned.
     #[arg(long)]
     allow_empty: bool,
@@ -345,6 +385,33 @@ Examples:
   certdrift diff --root operations-puppet=../puppet --rev operations-puppet=origin/main..HEAD \\
                  --root operations-deployment-charts=../deployment-charts --policy mesh.yaml
       a change in one repository, its effect on components defined by the other";
+
+const PROBE_HELP: &str = "\
+Targets: without --target/--targets, every address the repository gives: URLs in
+trusting flags (--etcd-servers), advertised URLs (--advertise-client-urls), webhook
+clientConfig url/service, kubeconfig server, policy reached_as names with a port.
+
+Examples:
+  certdrift probe rendered/prod                     the repository's addresses
+  certdrift probe . --target kube-system/etcd=10.64.0.5:2379
+  certdrift probe . --connect-to etcd.example.org:2379=127.0.0.1:12379
+      probe the repository's etcd address on a tunnel; SNI and names stay etcd.example.org";
+
+/// `--connect-to HOST:PORT=ADDR:PORT`, both sides normalised to `host:port`.
+fn parse_connect_to(list: &[String]) -> Result<Vec<(String, String)>> {
+    use certdrift::inventory::graph::{join_host_port, split_host_port};
+    list.iter()
+        .map(|c| {
+            let side = |s: &str| match split_host_port(s.trim()) {
+                (h, Some(p)) if !h.is_empty() => Some(join_host_port(&h.to_ascii_lowercase(), p)),
+                _ => None,
+            };
+            c.split_once('=')
+                .and_then(|(a, b)| Some((side(a)?, side(b)?)))
+                .with_context(|| format!("--connect-to {c:?} is not HOST:PORT=ADDR:PORT"))
+        })
+        .collect()
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormatArg {
@@ -643,7 +710,10 @@ fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanO
             max_file_size: a.max_file_size,
             threads: a.threads,
         },
-        extract: ExtractOptions::default(),
+        extract: ExtractOptions {
+            prefilter: !a.no_prefilter,
+            ..ExtractOptions::default()
+        },
         now: parse_now(a.now.as_deref())?,
         warn_days: a.warn_days.or(s.warn_days).unwrap_or(30),
         threads: a.threads,
@@ -657,6 +727,7 @@ fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanO
         source: None,
         baseline: None,
         progress: wants_progress(a.progress).then(|| Arc::new(scan::Progress::default())),
+        facts_cache: None,
         roots,
     };
     Ok(opts)
@@ -906,6 +977,72 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     _ => ExitCode::SUCCESS,
                 },
             )
+        }
+        Command::Probe {
+            scan,
+            target,
+            targets,
+            inventory_targets,
+            connect_to,
+            timeout,
+            jobs,
+            format,
+            outputs,
+            fail_on,
+        } => {
+            use certdrift::probe;
+            let cfg = load()?;
+            let s = &cfg.settings;
+            let format = layered(format, s.format.as_deref(), ScanFormatArg::Text);
+            let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
+            if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+                bail!("--timeout {timeout} is not a number of seconds between 0 and 3600");
+            }
+            let connect_to = parse_connect_to(&connect_to)?;
+            let mut given = Vec::new();
+            for (i, spec) in target.iter().enumerate() {
+                let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let origin =
+                    certdrift::finding::Location::new(usize::MAX, probe::COMMAND_LINE, line, 1);
+                given.push(
+                    probe::parse_target(spec, origin, "--target")
+                        .map_err(|e| anyhow::anyhow!("--target {e}"))?,
+                );
+            }
+            if let Some(f) = &targets {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read --targets {}", f.display()))?;
+                given.extend(probe::parse_targets_file(&f.display().to_string(), &text)?);
+            }
+            let opts = scan_options(&scan, &cfg, scan_roots(&scan, &cfg))?;
+            let result = run_scan_with(&opts, &scan)?;
+            let mut list = if given.is_empty() || inventory_targets {
+                probe::inventory_targets(&result.inventory)
+            } else {
+                Vec::new()
+            };
+            list.extend(given);
+            probe::sort_targets(&mut list);
+            if list.is_empty() {
+                bail!(
+                    "nothing to probe: the scanned files give no address (a URL in a flag such as --etcd-servers, a webhook clientConfig, a kubeconfig server); name endpoints with --target COMPONENT=HOST:PORT or --targets FILE"
+                );
+            }
+            let p = probe::run(
+                result,
+                list,
+                &probe::ProbeOptions {
+                    timeout: Duration::from_secs_f64(timeout),
+                    jobs: usize::from(jobs),
+                    connect_to,
+                    now: opts.now,
+                },
+                &opts.policy,
+            );
+            emit(format, &outputs, fail_on, false, |f: ScanFormatArg, o| {
+                report::render_probe(&p, f.into(), o)
+            })?;
+            Ok(exit_for(&p.scan, fail_on))
         }
         Command::Lookup {
             key,

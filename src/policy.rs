@@ -26,6 +26,8 @@ pub enum Action {
     TrustServer(String),
     /// CAs trusted for clients on a channel.
     TrustClient(String),
+    /// URLs the component serves a channel on (etcd's `--advertise-client-urls`): `probe` targets.
+    Advertise(String),
 }
 
 /// One flag of a role.
@@ -510,10 +512,11 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
                             "trust-server" => spec.actions.push(Action::TrustServer(channel()?)),
                             "trust-client" => spec.actions.push(Action::TrustClient(channel()?)),
                             "url" => spec.url = Some(channel()?),
+                            "advertise" => spec.actions.push(Action::Advertise(channel()?)),
                             other => {
                                 return Err(p.err(
                                     wk,
-                                    format!("unknown flag meaning {other:?} (expected serve, serve-dir, client, trust-server, trust-client, url)"),
+                                    format!("unknown flag meaning {other:?} (expected serve, serve-dir, client, trust-server, trust-client, url, advertise)"),
                                 ))
                             }
                         }

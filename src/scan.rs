@@ -48,6 +48,43 @@ pub struct ScanOptions {
     pub baseline: Option<Arc<Baseline>>,
     /// Counters bumped as each file is read, for a progress line.
     pub progress: Option<Arc<Progress>>,
+    /// Facts of files with a content id (git blobs) shared between scans:
+    /// the two sides of a diff parse an unchanged blob once.
+    pub facts_cache: Option<Arc<FactsCache>>,
+}
+
+/// Facts of files by (path, content id), filled by one scan and taken by
+/// the next: a blob unchanged between the two sides of a diff is read and
+/// parsed once.
+#[derive(Debug, Default)]
+pub struct FactsCache {
+    map: std::sync::Mutex<std::collections::HashMap<(String, String), crate::extract::FileFacts>>,
+}
+
+impl FactsCache {
+    /// The facts of `rel` with content `id`: taken from the cache if another
+    /// scan left them there, else computed by `extract` and left for the next.
+    fn get_or_extract(
+        &self,
+        rel: &str,
+        id: String,
+        extract: impl FnOnce() -> crate::extract::FileFacts,
+    ) -> crate::extract::FileFacts {
+        let key = (rel.to_owned(), id);
+        let cached = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&key);
+        cached.unwrap_or_else(|| {
+            let facts = extract();
+            self.map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, facts.clone());
+            facts
+        })
+    }
 }
 
 /// How far a scan has got: files and bytes, bumped by the workers as they
@@ -195,12 +232,18 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             })
             .map(|f| match &opts.source {
                 Some(src) => {
-                    let bytes = if f.size > opts.walk.max_file_size {
-                        Err(std::io::Error::other("larger than --max-file-size"))
-                    } else {
-                        src.read(&f.rel)
+                    let extract = || {
+                        let bytes = if f.size > opts.walk.max_file_size {
+                            Err(std::io::Error::other("larger than --max-file-size"))
+                        } else {
+                            src.read(&f.rel)
+                        };
+                        extract::extract_read(f, &opts.extract, bytes)
                     };
-                    extract::extract_read(f, &opts.extract, bytes)
+                    match (&opts.facts_cache, src.content_id(&f.rel)) {
+                        (Some(cache), Some(id)) => cache.get_or_extract(&f.rel, id, extract),
+                        _ => extract(),
+                    }
                 }
                 None => extract::extract_file(f, &opts.extract),
             })

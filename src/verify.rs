@@ -801,7 +801,10 @@ fn presented_names(c: &CertInfo) -> Vec<String> {
         .collect()
 }
 
-fn check_name(leaf: &CertInfo, name: &str) -> Verdict {
+/// Whether `leaf` is valid for the DNS name or IP address `name` (its
+/// subjectAltNames, as a TLS client checks them): [`Verdict::Valid`],
+/// [`Verdict::NameMismatch`], or [`Verdict::Unknown`] for a name that is neither.
+pub fn check_name(leaf: &CertInfo, name: &str) -> Verdict {
     let trimmed = name.trim();
     let host = trimmed
         .strip_prefix('[')

@@ -182,16 +182,32 @@ fn yaml_alias_bombs_are_refused() {
 
 #[test]
 fn ten_thousand_nested_flow_sequences() {
-    let (_d, report) = one_file("deep.yaml", "[".repeat(10_000).as_bytes());
+    // In a Secret (a document that can hold a certificate): parsed, the
+    // depth limit reported.
+    let y = format!(
+        "kind: Secret\napiVersion: v1\ndata:\n  ca.crt: {}",
+        "[".repeat(10_000)
+    );
+    let (_d, report) = one_file("deep.yaml", y.as_bytes());
     let m = malformed_at(&report, "deep.yaml");
     assert_eq!(m.len(), 1, "{m:?}");
     assert_eq!(report["complete"], false);
 }
 
 #[test]
+fn nesting_without_tls_content_is_not_parsed() {
+    // Nothing in it can be a certificate fact: the prefilter skips it, so
+    // it costs a byte search and reports nothing (certdrift is no linter).
+    let (_d, report) = one_file("deep.yaml", "[".repeat(10_000).as_bytes());
+    assert_eq!(malformed_at(&report, "deep.yaml"), Vec::<String>::new());
+    assert_eq!(report["summary"]["files_scanned"], 1);
+    assert_eq!(report["complete"], true);
+}
+
+#[test]
 fn four_thousand_nested_block_mappings() {
-    let mut y = String::new();
-    for i in 0..4000 {
+    let mut y = String::from("kind: ConfigMap\napiVersion: v1\ndata:\n");
+    for i in 1..4000 {
         y.push_str(&" ".repeat(i));
         y.push_str("k:\n");
     }

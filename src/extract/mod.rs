@@ -8,6 +8,7 @@
 
 mod context;
 pub mod kube;
+pub mod prefilter;
 pub mod values;
 mod yaml_doc;
 
@@ -91,10 +92,22 @@ pub struct BundleFacts {
 }
 
 /// Knobs for extraction.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ExtractOptions {
     /// Limits for each YAML stream.
     pub yaml_limits: yaml::Limits,
+    /// Skip YAML documents that cannot hold a fact without parsing them
+    /// (see [`prefilter`]); off only to check that it loses nothing.
+    pub prefilter: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> ExtractOptions {
+        ExtractOptions {
+            yaml_limits: yaml::Limits::default(),
+            prefilter: true,
+        }
+    }
 }
 
 /// Collects facts for one file while it is being read.

@@ -40,25 +40,50 @@ const BASE64_KEYS: &[&str] = &[
 
 /// Where locations inside one YAML text point.
 enum Frame<'t> {
-    /// The file itself: positions are real.
-    File { text: &'t str, lines: &'t Lines },
+    /// The file itself: positions are real, once `line_base` (the lines
+    /// before the parsed document) is added.
+    File {
+        text: &'t str,
+        lines: &'t Lines,
+        line_base: u32,
+    },
     /// YAML inside a value: every fact points at that value.
     Nested(Location),
 }
 
 pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts: &ExtractOptions) {
-    let stream = yaml::parse(text, &opts.yaml_limits);
+    for range in super::prefilter::documents(text) {
+        let relevant = super::prefilter::may_hold_facts(&text.as_bytes()[range.clone()]);
+        if relevant || !opts.prefilter {
+            extract_part(sink, text, lines, range, relevant, opts);
+        }
+    }
+}
+
+/// Parses and extracts the documents in `text[range]`. YAML problems are
+/// reported only when the part is `relevant` (can hold a fact).
+fn extract_part(
+    sink: &mut Sink<'_>,
+    text: &str,
+    lines: &Lines,
+    range: std::ops::Range<usize>,
+    relevant: bool,
+    opts: &ExtractOptions,
+) {
+    let start = range.start;
+    let part = &text[range];
+    let stream = yaml::parse(part, &opts.yaml_limits);
     let cand = sink.cand;
     let file_at = |off: usize| {
-        let (l, c) = lines.line_col(text, off);
+        let (l, c) = lines.line_col(text, start + off);
         Location::new(cand.root, cand.rel.clone(), l, c)
     };
     let file_trust = is_trust_name(super::file_name(&cand.rel));
-    if stream.error.is_some() && (text.contains("{{") || text.contains("{%")) {
+    if stream.error.is_some() && (part.contains("{{") || part.contains("{%")) {
         // An unrendered template (a Helm chart's `templates/`, Jinja): not
         // YAML yet, and not a fault; look for PEM blocks only.
         sink.pem_text(
-            text.as_bytes(),
+            part.as_bytes(),
             "file (template)",
             file_trust,
             true,
@@ -66,7 +91,12 @@ pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts:
         );
         return;
     }
-    let frame = Frame::File { text, lines };
+    let line_base = lines.line_col(text, start).0 - 1;
+    let frame = Frame::File {
+        text,
+        lines,
+        line_base,
+    };
     let mut end_char = 0;
     let mut duplicates = 0;
     for doc in &stream.docs {
@@ -100,33 +130,35 @@ pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts:
         );
         sink.problem(loc, Severity::Warning, message);
     }
-    if let Some(err) = &stream.error {
-        sink.facts.incomplete = true;
-        let loc = sink.loc(err.mark.line, err.mark.col);
-        let what = match err.kind {
-            yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor => "YAML does not parse",
-            _ => "YAML limit reached",
-        };
-        sink.problem(
-            loc,
-            Severity::Warning,
-            format!(
-                "{what}: {}; the rest of the file was only searched for PEM blocks",
-                err.message
-            ),
-        );
-        // Whatever follows the last complete document still gets a PEM scan,
-        // so a broken tail cannot hide a key.
-        let from = text
-            .char_indices()
-            .nth(end_char)
-            .map(|(b, _)| b)
-            .unwrap_or(text.len());
-        let rest = &text.as_bytes()[from..];
-        sink.pem_text(rest, "file (after YAML error)", file_trust, true, &|off| {
-            file_at(from + off)
-        });
+    let Some(err) = &stream.error else { return };
+    if !relevant {
+        return;
     }
+    sink.facts.incomplete = true;
+    let loc = sink.loc(err.mark.line + line_base, err.mark.col);
+    let what = match err.kind {
+        yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor => "YAML does not parse",
+        _ => "YAML limit reached",
+    };
+    sink.problem(
+        loc,
+        Severity::Warning,
+        format!(
+            "{what}: {}; the rest of the document was only searched for PEM blocks",
+            err.message
+        ),
+    );
+    // Whatever follows the last complete document still gets a PEM scan,
+    // so a broken tail cannot hide a key.
+    let from = part
+        .char_indices()
+        .nth(end_char)
+        .map(|(b, _)| b)
+        .unwrap_or(part.len());
+    let rest = &part.as_bytes()[from..];
+    sink.pem_text(rest, "file (after YAML error)", file_trust, true, &|off| {
+        file_at(from + off)
+    });
 }
 
 /// A mapping key for a message: quoted when short, else only its length.
@@ -316,9 +348,12 @@ fn extract_doc(
         let node = doc.node(id);
         match frame {
             Frame::Nested(loc) => loc.clone(),
-            Frame::File { .. } => {
-                Location::new(cand.root, cand.rel.clone(), node.start.line, node.start.col)
-            }
+            Frame::File { line_base, .. } => Location::new(
+                cand.root,
+                cand.rel.clone(),
+                node.start.line + line_base,
+                node.start.col,
+            ),
         }
     };
     sink.facts
@@ -341,7 +376,12 @@ fn value_location(
     let loc = |l: u32, c: u32| Location::new(cand.root, cand.rel.clone(), l, c);
     match frame {
         Frame::Nested(loc) => loc.clone(),
-        Frame::File { text, lines } => {
+        Frame::File {
+            text,
+            lines,
+            line_base,
+        } => {
+            let line = node.start.line + line_base;
             let style = match &node.kind {
                 yaml::Kind::Scalar { style, .. } => *style,
                 _ => Style::Plain,
@@ -351,10 +391,10 @@ fn value_location(
                     // Block scalar: content starts on the line after the indicator,
                     // one source line per value line (literal style).
                     let before = value.get(..off).unwrap_or(value);
-                    let line = node.start.line + 1 + before.matches('\n').count() as u32;
+                    let line = line + 1 + before.matches('\n').count() as u32;
                     loc(line, lines.indent_col(text, line))
                 }
-                _ => loc(node.start.line, node.start.col),
+                _ => loc(line, node.start.col),
             }
         }
     }

@@ -165,6 +165,8 @@ pub struct Trust {
     pub host: Option<String>,
     /// Where the host comes from.
     pub host_location: Option<Location>,
+    /// Every `host:port` the client dials (all URLs of the flag), for `probe`.
+    pub addresses: Vec<String>,
     /// One verdict per peer.
     pub checks: Vec<Check>,
 }
@@ -195,6 +197,21 @@ pub struct Graph {
     pub notes: Vec<Note>,
     /// Host names clients use to reach components (declared in policies).
     pub reaches: Vec<Reach>,
+    /// Addresses components advertise for themselves (etcd's `--advertise-client-urls`).
+    pub advertised: Vec<Advertised>,
+}
+
+/// An address a component says it serves a channel on.
+#[derive(Clone, Debug)]
+pub struct Advertised {
+    /// The component.
+    pub component: usize,
+    /// The channel served there.
+    pub channel: String,
+    /// `host:port`.
+    pub address: String,
+    /// The flag holding it.
+    pub location: Location,
 }
 
 /// A host name a component must answer for.
@@ -204,6 +221,8 @@ pub struct Reach {
     pub component: usize,
     /// The host name.
     pub host: String,
+    /// The port, when the policy names one (`host:port`): a `probe` target.
+    pub port: Option<u16>,
     /// Where the host name comes from.
     pub location: Location,
     /// Index into `serves` of what the component serves.
@@ -249,6 +268,9 @@ pub struct Builder<'a> {
     by_name: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// Component indexes of each object.
     of_object: BTreeMap<usize, Vec<usize>>,
+    /// Workloads with components by each pod label (key, value), in object
+    /// order: what a Service selector can match. Filled before trusts are checked.
+    by_label: BTreeMap<(&'a str, &'a str), Vec<usize>>,
     /// cert-manager Certificates by the Secret they write.
     certs_by_secret: BTreeMap<&'a str, Vec<usize>>,
     /// Values files read for policy components, parsed once.
@@ -351,6 +373,61 @@ pub fn url_host(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// `host:port` of a URL (`https://etcd.kube-system.svc:2379/x` →
+/// `etcd.kube-system.svc:2379`; `https://h` → `h:443`). `None` for a URL
+/// with no host, a plain `http://` one (nothing to probe for TLS), or no
+/// scheme and no port.
+pub fn url_address(url: &str) -> Option<String> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
+        None => (None, url),
+    };
+    let host = url_host(url)?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let port = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once("]:").map(|(_, p)| p),
+        None => authority.split_once(':').map(|(_, p)| p),
+    };
+    let port: u16 = match (port, scheme.as_deref()) {
+        (Some(p), _) => p.parse().ok()?,
+        (None, Some("https" | "wss" | "grpcs")) => 443,
+        _ => return None,
+    };
+    if scheme.as_deref() == Some("http") {
+        return None;
+    }
+    Some(join_host_port(&host, port))
+}
+
+/// `host:port`, with brackets around an IPv6 address.
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Splits `host:port` (`[v6]:port`); a name without a numeric port is all host.
+pub fn split_host_port(s: &str) -> (String, Option<u16>) {
+    if let Some(v6) = s.strip_prefix('[') {
+        if let Some((h, p)) = v6.split_once("]:") {
+            if let Ok(p) = p.parse() {
+                return (h.to_owned(), Some(p));
+            }
+        }
+        return (v6.trim_end_matches(']').to_owned(), None);
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(p) => (h.to_owned(), Some(p)),
+            Err(_) => (s.to_owned(), None),
+        },
+        _ => (s.to_owned(), None),
+    }
+}
+
 fn san_covers(san: &str, host: &str) -> bool {
     let san = san.to_ascii_lowercase();
     if san == host {
@@ -395,6 +472,7 @@ impl<'a> Builder<'a> {
             graph: Graph::default(),
             by_name,
             of_object: BTreeMap::new(),
+            by_label: BTreeMap::new(),
             values_cache: std::collections::HashMap::new(),
             certs_by_secret,
         }
@@ -837,11 +915,20 @@ impl<'a> Builder<'a> {
             .enumerate()
             .filter_map(|(ci, c)| {
                 let role = role_for(self.policy, c)?;
+                // The flags the role gives a meaning, and the URL flags they
+                // name (`url: --etcd-servers`), which the loop below reads.
+                let urls: BTreeSet<&str> = role
+                    .flags
+                    .values()
+                    .filter_map(|s| s.url.as_deref())
+                    .collect();
                 let fl: Vec<_> = flags(c, role)
                     .into_iter()
-                    .filter(|(f, _, _)| role.flags.contains_key(f))
+                    .filter(|(f, _, _)| role.flags.contains_key(f) || urls.contains(f.as_str()))
                     .collect();
-                (!fl.is_empty()).then_some((ci, role, fl))
+                fl.iter()
+                    .any(|(f, _, _)| role.flags.contains_key(f))
+                    .then_some((ci, role, fl))
             })
             .collect();
         for (ci, role, fl) in &tls {
@@ -856,7 +943,9 @@ impl<'a> Builder<'a> {
             made.push(comp);
             let own = self.graph.components[comp].name.clone();
             for (flag, value, loc) in fl {
-                let spec = &role.flags[flag];
+                let Some(spec) = role.flags.get(flag) else {
+                    continue;
+                };
                 for action in &spec.actions {
                     let ch = |c: &String| if c == "self" { own.clone() } else { c.clone() };
                     match action {
@@ -869,6 +958,16 @@ impl<'a> Builder<'a> {
                             let t = self.resolve_file(oi, pod, c, &path);
                             let p = self.presented(comp, &ch(channel), t, loc.clone(), flag);
                             self.graph.serves.push(p);
+                        }
+                        Action::Advertise(channel) => {
+                            for address in value.split(',').filter_map(url_address) {
+                                self.graph.advertised.push(Advertised {
+                                    component: comp,
+                                    channel: ch(channel),
+                                    address,
+                                    location: loc.clone(),
+                                });
+                            }
                         }
                         Action::Client(channel) => {
                             let t = self.resolve_file(oi, pod, c, value);
@@ -886,6 +985,12 @@ impl<'a> Builder<'a> {
                                     Some((v.split(',').find_map(url_host)?, l.clone()))
                                 })
                                 .unzip();
+                            let addresses = spec
+                                .url
+                                .as_ref()
+                                .and_then(|u| fl.iter().find(|(f, _, _)| f == u))
+                                .map(|(_, v, _)| v.split(',').filter_map(url_address).collect())
+                                .unwrap_or_default();
                             self.graph.trusts.push(Trust {
                                 component: comp,
                                 channel: ch(channel),
@@ -900,6 +1005,7 @@ impl<'a> Builder<'a> {
                                 via: format!("{flag} → {via}"),
                                 host,
                                 host_location,
+                                addresses,
                                 checks: Vec::new(),
                             });
                         }
@@ -974,6 +1080,14 @@ impl<'a> Builder<'a> {
                 (None, Some(u)) => url_host(u),
                 _ => None,
             };
+            // A Service's port defaults to 443 (admissionregistration/v1 ServiceReference).
+            let address = match (&cc.service, &cc.url) {
+                (Some((_, _, port)), _) => host
+                    .as_deref()
+                    .map(|h| join_host_port(h, port.unwrap_or(443))),
+                (None, Some(u)) => url_address(u),
+                _ => None,
+            };
             self.graph.trusts.push(Trust {
                 component: comp,
                 channel: "webhook".into(),
@@ -984,6 +1098,7 @@ impl<'a> Builder<'a> {
                 via: format!("{} {} caBundle", o.object.kind, o.object.name),
                 host,
                 host_location: Some(cc.location.clone()),
+                addresses: address.into_iter().collect(),
                 checks: Vec::new(),
             });
         }
@@ -1017,6 +1132,12 @@ impl<'a> Builder<'a> {
                 via: format!("kubeconfig cluster {}", c.name),
                 host: c.server.as_deref().and_then(url_host),
                 host_location: Some(c.location.clone()),
+                addresses: c
+                    .server
+                    .as_deref()
+                    .and_then(url_address)
+                    .into_iter()
+                    .collect(),
                 checks: Vec::new(),
             });
         }
@@ -1049,9 +1170,11 @@ impl<'a> Builder<'a> {
                 Ok(Some(s)) => {
                     let so = self.obj(s);
                     if let Body::Service { selector } = &so.object.body {
-                        if !selector.is_empty() {
+                        if let Some((k, v)) = selector.first() {
                             let mut cands: Vec<(usize, usize)> = Vec::new();
-                            for (&oi, comps) in &self.of_object {
+                            let selected = self.by_label.get(&(k.as_str(), v.as_str()));
+                            for &oi in selected.into_iter().flatten() {
+                                let comps = &self.of_object[&oi];
                                 let o = self.obj(oi);
                                 let Body::Workload(pod) = &o.object.body else {
                                     continue;
@@ -1246,6 +1369,14 @@ impl<'a> Builder<'a> {
 
     /// Resolves every trust reference to its peers and verifies.
     fn check_trusts(&mut self) {
+        let inv = self.inv;
+        for &oi in self.of_object.keys() {
+            if let Body::Workload(pod) = &inv.objects[oi].object.body {
+                for (k, v) in &pod.labels {
+                    self.by_label.entry((k, v)).or_default().push(oi);
+                }
+            }
+        }
         let mut notes = Vec::new();
         for ti in 0..self.graph.trusts.len() {
             let t = &self.graph.trusts[ti];
@@ -1421,6 +1552,30 @@ mod tests {
             url_host("https://u:p@Example.org").as_deref(),
             Some("example.org")
         );
+    }
+
+    #[test]
+    fn url_addresses() {
+        assert_eq!(
+            url_address("https://etcd.kube-system.svc:2379/v3").as_deref(),
+            Some("etcd.kube-system.svc:2379")
+        );
+        assert_eq!(
+            url_address("https://Api.Example").as_deref(),
+            Some("api.example:443")
+        );
+        assert_eq!(
+            url_address("https://[::1]:6443").as_deref(),
+            Some("[::1]:6443")
+        );
+        assert_eq!(url_address("etcd:2379").as_deref(), Some("etcd:2379"));
+        assert_eq!(url_address("http://etcd:2379"), None);
+        assert_eq!(url_address("etcd"), None);
+        assert_eq!(url_address("https://h:notaport"), None);
+        assert_eq!(split_host_port("a.b:4447"), ("a.b".into(), Some(4447)));
+        assert_eq!(split_host_port("[::1]:443"), ("::1".into(), Some(443)));
+        assert_eq!(split_host_port("a.b"), ("a.b".into(), None));
+        assert_eq!(split_host_port("::1"), ("::1".into(), None));
     }
 
     #[test]

@@ -389,6 +389,10 @@ impl FileSource for GitTree {
         is_safe_path(rel) && self.entry(rel).is_some_and(|e| e.kind.is_regular())
     }
 
+    fn content_id(&self, rel: &str) -> Option<String> {
+        self.entry(rel).map(|e| format!("{:?}:{}", e.kind, e.oid))
+    }
+
     fn list(&self, dir: &str) -> Vec<String> {
         let dir = dir.trim_end_matches('/');
         if !is_safe_path(dir) {

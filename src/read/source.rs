@@ -16,6 +16,13 @@ pub trait FileSource: Send + Sync {
     /// Every regular file below directory `dir` (recursively), as sorted
     /// report-relative paths; `""` lists the whole root. Symlinks are not followed.
     fn list(&self, dir: &str) -> Vec<String>;
+    /// An identifier of the content of the file at `rel` (a git blob id)
+    /// when the source has one for free: two files with the same identifier
+    /// have the same bytes. `None` for files on disk.
+    fn content_id(&self, rel: &str) -> Option<String> {
+        let _ = rel;
+        None
+    }
 }
 
 /// A directory on disk.
@@ -139,6 +146,10 @@ impl FileSource for MountSource {
 
     fn is_file(&self, rel: &str) -> bool {
         self.find(rel).is_some_and(|(src, r)| src.is_file(r))
+    }
+
+    fn content_id(&self, rel: &str) -> Option<String> {
+        self.find(rel).and_then(|(src, r)| src.content_id(r))
     }
 
     fn list(&self, dir: &str) -> Vec<String> {

@@ -62,6 +62,11 @@ fn finish(v: Value) -> String {
 /// with `r`'s summary and the counts of `list`; with `--show-suppressed`,
 /// `suppressed[]`: each suppressed finding with `by` and `reason`.
 pub fn findings_report(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String {
+    finish(findings_value(r, list, opts))
+}
+
+/// [`findings_report`] as a value, for reports that add to it.
+fn findings_value(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> Value {
     let mut s = summary(r);
     let (e, w, n) = super::counts(list);
     s["findings"] = json!({"error": e, "warning": w, "note": n});
@@ -86,6 +91,61 @@ pub fn findings_report(r: &ScanResult, list: &[Finding], opts: RenderOptions) ->
     }
     report["summary"] = s;
     report["complete"] = json!(r.inventory.complete);
+    report
+}
+
+/// The `probe` report: the `scan` report of the probe's findings, plus
+/// `targets[]`: each target with where its address comes from, what
+/// happened (`connected`, `protocol`, `error`), the served `chain[]` and
+/// what the repository expects (`known`, `expected`, `trusted_by`); and
+/// `summary.targets` / `summary.unreachable`.
+pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
+    let r = &p.scan;
+    let mut report = findings_value(r, &r.findings, opts);
+    let targets: Vec<Value> = p
+        .targets
+        .iter()
+        .map(|t| {
+            let chain: Vec<Value> = t
+                .chain
+                .iter()
+                .map(|c| match &c.info {
+                    Some(i) => json!({
+                        "fingerprint": c.fingerprint.to_string(),
+                        "subject": i.subject,
+                        "issuer": i.issuer,
+                        "not_before": rfc3339(i.not_before),
+                        "not_after": rfc3339(i.not_after),
+                        "days_left": days_left(i.not_after, r.now),
+                        "is_ca": i.is_ca,
+                        "sans": i.sans.iter().map(san).collect::<Vec<_>>(),
+                    }),
+                    None => json!({
+                        "fingerprint": c.fingerprint.to_string(),
+                        "error": c.error,
+                    }),
+                })
+                .collect();
+            json!({
+                "component": t.target.component,
+                "address": t.target.address(),
+                "dialled": t.dialled,
+                "from": t.target.from,
+                "origin": t.target.origin,
+                "connected": t.fetched.peer.map(|a| a.to_string()),
+                "protocol": t.fetched.protocol,
+                "error": t.fetched.error,
+                "chain": chain,
+                "known": t.known,
+                "expected": t.expected.as_ref().map(|f| f.to_string()),
+                "trusted_by": t.trusted_by,
+            })
+        })
+        .collect();
+    report["targets"] = json!(targets);
+    report["summary"]["targets"] = json!(p.targets.len());
+    report["summary"]["unreachable"] =
+        json!(p.targets.iter().filter(|t| t.chain.is_empty()).count());
     finish(report)
 }
 

@@ -2,7 +2,7 @@
 //!
 //! In: a [`ScanResult`] (or a [`DiffResult`]). Out: the text of one format.
 //! One renderer per format, one match that picks it ([`render_findings`],
-//! [`render_diff`], [`render_inventory`], [`render_graph`]).
+//! [`render_diff`], [`render_probe`], [`render_inventory`], [`render_graph`]).
 //! Nothing outside this module formats output for the user, and nothing here
 //! ever prints key material: excerpts are passed through [`redact`].
 
@@ -113,6 +113,20 @@ pub fn render_findings(
         ScanFormat::Junit => junit::report(findings, opts.fail_on),
         ScanFormat::Github => github::report(findings),
         ScanFormat::Markdown => markdown::scan(findings),
+    }
+}
+
+/// Renders a probe report: text and JSON add the served chain of every
+/// target to the scan report of the probe's findings.
+pub fn render_probe(
+    p: &crate::probe::ProbeResult,
+    format: ScanFormat,
+    opts: RenderOptions,
+) -> String {
+    match format {
+        ScanFormat::Text => text::probe(p, opts),
+        ScanFormat::Json => json::probe(p, opts),
+        _ => render_scan(&p.scan, format, opts),
     }
 }
 

@@ -258,3 +258,99 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
     summary(r, &r.findings, &mut out);
     out
 }
+
+/// The `probe` report: each target with the chain it served (or why none
+/// came), then the findings with excerpts, then the summary.
+pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
+    let r = &p.scan;
+    let mut out = String::new();
+    for t in &p.targets {
+        let _ = write!(out, "{}  {}", t.target.component, t.target.address());
+        if let Some(d) = &t.dialled {
+            let _ = write!(out, " (dialled at {d})");
+        }
+        out.push('\n');
+        let _ = writeln!(out, "  from: {} at {}", t.target.from, t.target.origin);
+        let mut status = Vec::new();
+        if let Some(v) = &t.fetched.protocol {
+            status.push(v.clone());
+        }
+        if !t.chain.is_empty() {
+            status.push(format!("{} certificates served", t.chain.len()));
+        }
+        if !t.trusted_by.is_empty() {
+            status.push(format!("trusted by {}", t.trusted_by.join(", ")));
+        }
+        if !status.is_empty() {
+            let _ = writeln!(out, "  {}", status.join("; "));
+        }
+        for (i, c) in t.chain.iter().enumerate() {
+            match &c.info {
+                Some(info) => {
+                    let issuer = match &info.issuer_cn {
+                        Some(cn) => format!("CN={cn}"),
+                        None => info.issuer.clone(),
+                    };
+                    let names: Vec<String> = info
+                        .sans
+                        .iter()
+                        .filter_map(|s| match s {
+                            crate::x509::San::Dns(n) | crate::x509::San::Ip(n) => Some(n.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "  [{i}] {}  issuer {issuer}  {} to {}{}",
+                        crate::rules::describe_cert(info),
+                        crate::rules::date(info.not_before),
+                        crate::rules::date(info.not_after),
+                        if names.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  names {}", names.join(", "))
+                        }
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  [{i}] sha256:{}  does not parse: {}",
+                        c.fingerprint.short(),
+                        c.error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        match (&t.expected, t.known) {
+            (Some(fp), _) => {
+                let _ = writeln!(
+                    out,
+                    "  repository: {}",
+                    crate::rules::describe_fp(&r.inventory, fp)
+                );
+            }
+            (None, true) => {
+                let _ = writeln!(out, "  repository: no static certificate to compare");
+            }
+            (None, false) => {
+                let _ = writeln!(out, "  repository: no component {}", t.target.component);
+            }
+        }
+        if let Some(e) = &t.fetched.error {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        out.push('\n');
+    }
+    out.push_str(&findings(r, &r.findings, opts));
+    let unreachable = p.targets.iter().filter(|t| t.chain.is_empty()).count();
+    let _ = writeln!(
+        out,
+        "{} targets probed, {} presented a certificate, {} did not",
+        p.targets.len(),
+        p.targets.len() - unreachable,
+        unreachable
+    );
+    summary(r, &r.findings, &mut out);
+    out
+}

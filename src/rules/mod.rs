@@ -15,6 +15,7 @@ mod expired;
 mod expired_anchor;
 mod expires_soon;
 mod invalid_suppression;
+mod live_drift;
 mod malformed;
 mod not_a_ca;
 mod not_yet_valid;
@@ -26,6 +27,7 @@ mod stale_baseline;
 mod too_many_cas;
 mod trust_change;
 mod trust_mismatch;
+mod unreachable;
 mod unresolved;
 mod unused_exception;
 mod weak_crypto;
@@ -88,6 +90,8 @@ pub static RULES: &[&Rule] = &[
     &too_many_cas::RULE,
     &source_change::RULE,
     &trust_change::RULE,
+    &live_drift::RULE,
+    &unreachable::RULE,
     &expired::RULE,
     &expired_anchor::RULE,
     &expires_soon::RULE,
@@ -125,20 +129,53 @@ pub fn explain(rule: &Rule) -> String {
 /// returns the findings in report order with the ones an exception suppressed.
 pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Suppressed>) {
     let policy = ctx.policy;
-    let mut out: Vec<Finding> = RULES
+    let out: Vec<Finding> = RULES
         .iter()
         .filter(|r| !matches!(policy.severities.get(r.id), Some(None)))
         .flat_map(|r| (r.check)(ctx))
         .collect();
-    for f in &mut out {
-        if let Some(Some(sev)) = policy.severities.get(f.rule) {
-            f.severity = *sev;
+    let (mut out, suppressed, used) = policy_filter(policy, out);
+    if let Some(severity) = severity(policy, &unused_exception::RULE) {
+        for (e, used) in policy.exceptions.iter().zip(used) {
+            if !used {
+                out.push(Finding::new(
+                    unused_exception::RULE.id,
+                    severity,
+                    policy_location(&e.location),
+                    format!("exception for {} ({}) matches no finding", e.rule, e.reason),
+                ));
+            }
         }
     }
+    sort_findings(&mut out);
+    (out, suppressed)
+}
+
+/// Applies `policy`'s severities (dropping the findings of rules it turns
+/// off) and exceptions to findings made outside [`check`] (`probe`): the
+/// kept findings in their order, and the suppressed ones.
+pub fn apply_policy(
+    policy: &crate::policy::Policy,
+    findings: Vec<Finding>,
+) -> (Vec<Finding>, Vec<Suppressed>) {
+    let (kept, suppressed, _) = policy_filter(policy, findings);
+    (kept, suppressed)
+}
+
+/// Severities, then exceptions; with which exceptions matched.
+fn policy_filter(
+    policy: &crate::policy::Policy,
+    findings: Vec<Finding>,
+) -> (Vec<Finding>, Vec<Suppressed>, Vec<bool>) {
     let mut used = vec![false; policy.exceptions.len()];
     let mut suppressed = Vec::new();
-    let mut kept = Vec::with_capacity(out.len());
-    for f in out {
+    let mut kept = Vec::with_capacity(findings.len());
+    for mut f in findings {
+        match policy.severities.get(f.rule) {
+            Some(Some(sev)) => f.severity = *sev,
+            Some(None) => continue,
+            None => {}
+        }
         match policy
             .exceptions
             .iter()
@@ -157,21 +194,7 @@ pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Suppressed>) {
             None => kept.push(f),
         }
     }
-    let mut out = kept;
-    if let Some(severity) = severity(policy, &unused_exception::RULE) {
-        for (e, used) in policy.exceptions.iter().zip(used) {
-            if !used {
-                out.push(Finding::new(
-                    unused_exception::RULE.id,
-                    severity,
-                    policy_location(&e.location),
-                    format!("exception for {} ({}) matches no finding", e.rule, e.reason),
-                ));
-            }
-        }
-    }
-    sort_findings(&mut out);
-    (out, suppressed)
+    (kept, suppressed, used)
 }
 
 /// The severity of `rule`'s findings under `policy`; `None` when the policy

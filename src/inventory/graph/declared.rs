@@ -609,6 +609,7 @@ impl Builder<'_> {
                     via,
                     host: None,
                     host_location: None,
+                    addresses: Vec::new(),
                     checks: Vec::new(),
                 });
             }
@@ -632,9 +633,12 @@ impl Builder<'_> {
                 }
             };
             for (host, location) in hosts {
+                // `host:port` names a probe target as well as a name.
+                let (host, port) = super::split_host_port(&host);
                 self.graph.reaches.push(Reach {
                     component: comp,
                     host: host.to_ascii_lowercase(),
+                    port,
                     location,
                     serve,
                     verdict: None,

@@ -1,0 +1,79 @@
+//! The speed-ups never change a report: the prefilter on and off, one
+//! thread and many, give byte-identical output on the test trees, the
+//! Wikimedia corpus and a generated monorepo (with filler, which is what the
+//! prefilter skips).
+
+mod common;
+
+use common::{gen_corpus, repo, run, shared};
+use std::path::Path;
+
+const NOW: &str = "2026-11-01T00:00:00Z";
+
+/// The JSON and text reports of `root` under each setting, which must all agree.
+fn assert_same_everywhere(root: &Path, extra: &[&str]) {
+    for format in ["json", "text"] {
+        let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
+        for setting in [
+            &["--threads", "1"][..],
+            &["--threads", "4"],
+            &["--threads", "1", "--no-prefilter"],
+            &["--threads", "3", "--no-prefilter"],
+        ] {
+            let root_s = root.to_str().unwrap();
+            let mut args = vec!["scan", root_s, "--now", NOW, "--format", format];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(setting);
+            let out = run(&repo(), &args);
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "{args:?}: exit {:?}: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            outputs.push((setting.join(" "), out.stdout));
+        }
+        let (first_name, first) = &outputs[0];
+        assert!(!first.is_empty());
+        for (name, out) in &outputs[1..] {
+            assert!(
+                out == first,
+                "{} --format {format}: `{name}` differs from `{first_name}`",
+                root.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn testdata_reports_do_not_depend_on_prefilter_or_threads() {
+    assert_same_everywhere(&repo().join("testdata"), &[]);
+}
+
+#[test]
+fn incident_trees_with_their_policy_do_not_depend_on_prefilter_or_threads() {
+    let policy = repo().join("policies/examples/wikimedia-mesh.yaml");
+    for state in ["before", "trigger", "fix"] {
+        let root = repo()
+            .join("testdata/incidents/2023-08-09-mw-tls")
+            .join(state);
+        assert_same_everywhere(&root, &["--policy", policy.to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn wikimedia_corpus_does_not_depend_on_prefilter_or_threads() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared not found");
+        return;
+    };
+    assert_same_everywhere(&shared.join("corpus/wikimedia"), &[]);
+}
+
+#[test]
+fn generated_monorepo_does_not_depend_on_prefilter_or_threads() {
+    let Some((_tmp, tree, _expected)) = gen_corpus(4, 6, 3) else {
+        return;
+    };
+    assert_same_everywhere(&tree, &[]);
+}
