@@ -471,7 +471,7 @@ fn duplicate_keys_warn_at_the_second_key() {
     std::fs::write(
         dir.path().join("secret.yaml"),
         format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-tls\ndata:\n  tls.crt: {}\n  tls.crt: {}\n",
+            "apiVersion: v1\nkind: Namespace\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web-tls\ndata:\n  tls.crt: {}\n  tls.crt: {}\n",
             b64(first.pem().as_bytes()),
             b64(second.pem().as_bytes())
         ),
@@ -480,11 +480,12 @@ fn duplicate_keys_warn_at_the_second_key() {
     let (report, _) = scan_measured(dir.path());
     let m = of_rule(&report, "malformed");
     assert_eq!(m.len(), 1, "{report:#}");
-    assert_eq!(at(m[0]), ("secret.yaml".into(), 7, 3));
+    // In the second document of the file: lines count from the file's top.
+    assert_eq!(at(m[0]), ("secret.yaml".into(), 10, 3));
     assert_eq!(m[0]["severity"], "warning");
     let msg = m[0]["message"].as_str().unwrap();
     assert!(
-        msg.contains("\"tls.crt\"") && msg.contains("line 6"),
+        msg.contains("\"tls.crt\"") && msg.contains("line 9"),
         "{msg}"
     );
     let inv = inventory_json(dir.path());

@@ -52,22 +52,34 @@ enum Frame<'t> {
 }
 
 pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts: &ExtractOptions) {
+    let mut duplicates = 0;
     for range in super::prefilter::documents(text) {
         let relevant = super::prefilter::may_hold_facts(&text.as_bytes()[range.clone()]);
         if relevant || !opts.prefilter {
-            extract_part(sink, text, lines, range, relevant, opts);
+            extract_part(sink, text, lines, range, relevant, &mut duplicates, opts);
         }
+    }
+    if duplicates > MAX_DUPLICATE_KEY_WARNINGS {
+        let loc = sink.loc(1, 1);
+        let message = format!(
+            "{} more duplicate keys in this file (only the first {MAX_DUPLICATE_KEY_WARNINGS} are listed)",
+            duplicates - MAX_DUPLICATE_KEY_WARNINGS
+        );
+        sink.problem(loc, Severity::Warning, message);
     }
 }
 
 /// Parses and extracts the documents in `text[range]`. YAML problems are
-/// reported only when the part is `relevant` (can hold a fact).
+/// reported only when the part is `relevant` (can hold a fact); duplicate
+/// keys are counted in `duplicates` across the file's parts.
+#[allow(clippy::too_many_arguments)]
 fn extract_part(
     sink: &mut Sink<'_>,
     text: &str,
     lines: &Lines,
     range: std::ops::Range<usize>,
     relevant: bool,
+    duplicates: &mut usize,
     opts: &ExtractOptions,
 ) {
     let start = range.start;
@@ -98,37 +110,33 @@ fn extract_part(
         line_base,
     };
     let mut end_char = 0;
-    let mut duplicates = 0;
     for doc in &stream.docs {
         extract_doc(sink, doc, &frame, 0, opts);
         if let Some(r) = doc.root() {
             end_char = end_char.max(doc.node(r).end.index);
         }
-        for (first, again) in doc.duplicate_keys() {
-            duplicates += 1;
-            if duplicates > MAX_DUPLICATE_KEY_WARNINGS {
+        let found = if relevant {
+            doc.duplicate_keys()
+        } else {
+            Vec::new()
+        };
+        for (first, again) in found {
+            *duplicates += 1;
+            if *duplicates > MAX_DUPLICATE_KEY_WARNINGS {
                 continue;
             }
             let (f, a) = (doc.node(first).start, doc.node(again).start);
-            let loc = sink.loc(a.line, a.col);
+            let loc = sink.loc(a.line + line_base, a.col);
             let message = format!(
                 "duplicate key {} in one mapping (first at line {} column {}): YAML requires \
                  unique keys and strict readers reject the file; certdrift, like most \
                  readers, uses the last value",
                 show_key(doc.str(again).unwrap_or_default()),
-                f.line,
+                f.line + line_base,
                 f.col
             );
             sink.problem(loc, Severity::Warning, message);
         }
-    }
-    if duplicates > MAX_DUPLICATE_KEY_WARNINGS {
-        let loc = sink.loc(1, 1);
-        let message = format!(
-            "{} more duplicate keys in this file (only the first {MAX_DUPLICATE_KEY_WARNINGS} are listed)",
-            duplicates - MAX_DUPLICATE_KEY_WARNINGS
-        );
-        sink.problem(loc, Severity::Warning, message);
     }
     let Some(err) = &stream.error else { return };
     if !relevant {
