@@ -596,6 +596,27 @@ pub fn redact_text(text: &str) -> String {
     result
 }
 
+/// Whether a base64 run of `text` (40 characters or more, as
+/// [`redact_text`] considers) decodes to PEM: a key or certificate stored
+/// base64-encoded, which must not be shown raw either.
+pub fn has_base64_pem(text: &str) -> bool {
+    use base64::Engine;
+    let found = std::cell::Cell::new(false);
+    for line in text.lines() {
+        crate::read::text::replace_base64_runs(line, |run| {
+            if run.len() >= 40
+                && base64::engine::general_purpose::STANDARD
+                    .decode(run.as_bytes())
+                    .is_ok_and(|d| crate::read::pem::looks_like_pem(&d))
+            {
+                found.set(true);
+            }
+            None
+        });
+    }
+    found.get()
+}
+
 fn redact_base64_line(line: &str, describe: &dyn Fn(&[u8]) -> String) -> String {
     use base64::Engine;
     crate::read::text::replace_base64_runs(line, |run| {
@@ -630,8 +651,16 @@ fn redact_base64_line(line: &str, describe: &dyn Fn(&[u8]) -> String) -> String 
 /// A unified diff (3 lines of context) of one file, with certificate and
 /// key material replaced first. Gives up after a second on pathological input.
 pub fn unified(path: &str, before: &[u8], after: &[u8]) -> String {
-    let a = redact_text(&String::from_utf8_lossy(before));
-    let b = redact_text(&String::from_utf8_lossy(after));
+    // Decoded as the readers decode (UTF-16 keys are text too); a binary
+    // side (a DER key) is never shown.
+    let show = |bytes: &[u8]| {
+        if crate::read::text::wide_bom(bytes).is_none() && bytes.contains(&0) {
+            "<binary file>\n".to_owned()
+        } else {
+            redact_text(&crate::read::text::decode(bytes).text)
+        }
+    };
+    let (a, b) = (show(before), show(after));
     let diff = similar::TextDiff::configure()
         .timeout(std::time::Duration::from_secs(1))
         .diff_lines(&a, &b);
@@ -699,6 +728,18 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_pem_is_recognised() {
+        use base64::Engine;
+        let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
+        assert!(has_base64_pem(&format!("tls.key: {b64}\n")));
+        assert!(!has_base64_pem(
+            "password: c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\n"
+        ));
+        assert!(!has_base64_pem("short: TFMwdExTMUNSVWRKVGlCRFJWSlU=\n"));
+    }
 
     #[test]
     fn redaction_hides_keys_and_names_certificates() {

@@ -3930,13 +3930,12 @@ list_in_string: "%{lookup('list')}"
         let l = h.lookup("i", &f, None);
         assert!(l.value.is_none());
         assert!(matches!(l.explain[0].outcome, StepOutcome::Error(_)));
-        assert!(
-            has_note(&l, "after expanding YAML aliases"),
-            "{:?}",
-            l.notes
-        );
+        // The YAML reader refuses the whole file (387 million nodes expanded).
+        assert!(has_note(&l, "alias bomb"), "{:?}", l.notes);
         assert!(start.elapsed().as_secs() < 20);
         // Reasonable aliases still expand.
+        let small = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nsmall: *b\n";
+        let (_d, h) = setup(&[("hiera.yaml", SIMPLE), ("data/common.yaml", small)]);
         let s = h.lookup("small", &f, None).value.expect("found");
         assert_eq!(s.as_seq().map(<[Value]>::len), Some(9));
         // Recursive aliases are refused, not followed.

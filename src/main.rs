@@ -529,10 +529,11 @@ fn load_policy(
     Ok(policy)
 }
 
-/// `<certificate sha256:… CN=…>` for PEM values, `<private key redacted>` for keys.
+/// `<certificate sha256:… CN=…>` for PEM values, `<private key redacted>` for
+/// keys, also when they are stored base64-encoded.
 fn show_secret_values(v: &certdrift::hiera::Value) -> Option<String> {
     let s = v.as_str()?;
-    if !certdrift::read::pem::looks_like_pem(s.as_bytes()) {
+    if !certdrift::read::pem::looks_like_pem(s.as_bytes()) && !certdrift::diff::has_base64_pem(s) {
         return None;
     }
     Some(certdrift::diff::redact_text(s).trim().to_owned())

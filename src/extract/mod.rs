@@ -248,8 +248,11 @@ pub fn extract_read(
 /// Extracts facts from a file's content (also used for git blobs later).
 pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOptions) {
     let class = sink.cand.class;
-    let binary = bytes.contains(&0)
-        || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes));
+    // UTF-16/32 text (with its byte order mark) holds NUL bytes but is text.
+    let wide = crate::read::text::wide_bom(bytes).is_some();
+    let binary = !wide
+        && (bytes.contains(&0)
+            || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes)));
     if binary {
         match class {
             FileClass::Der | FileClass::Pem => {
@@ -274,11 +277,14 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         }
         return;
     }
-    if class == FileClass::Other && !pem::looks_like_pem(bytes) {
+    if class == FileClass::Other && !wide && !pem::looks_like_pem(bytes) {
+        return;
+    }
+    let decoded = decode(bytes);
+    if class == FileClass::Other && wide && !pem::looks_like_pem(decoded.text.as_bytes()) {
         return;
     }
     sink.facts.scanned = true;
-    let decoded = decode(bytes);
     let text = decoded.text;
     if class == FileClass::Yaml
         && opts.prefilter

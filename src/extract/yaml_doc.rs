@@ -6,7 +6,15 @@
 //! `certificate-authority-data` / `client-certificate-data` /
 //! `client-key-data` — because elsewhere base64 is just as likely a password.
 //! A kubeconfig embedded in a string (a ConfigMap or Secret value) is parsed
-//! once more, one level deep.
+//! once more, one level deep. A value tagged `!!binary` is base64 by
+//! definition (YAML 1.1 binary type): it is decoded wherever it is and read
+//! as PEM or a DER certificate; other tags (`!vault`, `!Ref`, `!foo`) leave
+//! the value an opaque string, still searched for PEM.
+//!
+//! A mapping key repeated in one mapping is a `malformed` warning at the
+//! repetition: YAML requires unique keys and strict readers (Go's yaml.v3,
+//! Kubernetes' strict field validation) reject the file, while certdrift,
+//! like PyYAML and Ruby's Psych (Hiera), keeps the last value.
 
 use super::{is_trust_name, ExtractOptions, Sink};
 use crate::discover::Candidate;
@@ -18,6 +26,9 @@ use std::collections::HashMap;
 
 /// How deep YAML found inside a YAML string is followed.
 const MAX_NESTING: u8 = 1;
+
+/// Most duplicate-key warnings per file; the rest are counted in one more.
+const MAX_DUPLICATE_KEY_WARNINGS: usize = 20;
 
 /// Keys whose value is base64 certificate or key data wherever they appear.
 const BASE64_KEYS: &[&str] = &[
@@ -41,22 +52,34 @@ enum Frame<'t> {
 }
 
 pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts: &ExtractOptions) {
+    let mut duplicates = 0;
     for range in super::prefilter::documents(text) {
         let relevant = super::prefilter::may_hold_facts(&text.as_bytes()[range.clone()]);
         if relevant || !opts.prefilter {
-            extract_part(sink, text, lines, range, relevant, opts);
+            extract_part(sink, text, lines, range, relevant, &mut duplicates, opts);
         }
+    }
+    if duplicates > MAX_DUPLICATE_KEY_WARNINGS {
+        let loc = sink.loc(1, 1);
+        let message = format!(
+            "{} more duplicate keys in this file (only the first {MAX_DUPLICATE_KEY_WARNINGS} are listed)",
+            duplicates - MAX_DUPLICATE_KEY_WARNINGS
+        );
+        sink.problem(loc, Severity::Warning, message);
     }
 }
 
 /// Parses and extracts the documents in `text[range]`. YAML problems are
-/// reported only when the part is `relevant` (can hold a fact).
+/// reported only when the part is `relevant` (can hold a fact); duplicate
+/// keys are counted in `duplicates` across the file's parts.
+#[allow(clippy::too_many_arguments)]
 fn extract_part(
     sink: &mut Sink<'_>,
     text: &str,
     lines: &Lines,
     range: std::ops::Range<usize>,
     relevant: bool,
+    duplicates: &mut usize,
     opts: &ExtractOptions,
 ) {
     let start = range.start;
@@ -92,6 +115,28 @@ fn extract_part(
         if let Some(r) = doc.root() {
             end_char = end_char.max(doc.node(r).end.index);
         }
+        let found = if relevant {
+            doc.duplicate_keys()
+        } else {
+            Vec::new()
+        };
+        for (first, again) in found {
+            *duplicates += 1;
+            if *duplicates > MAX_DUPLICATE_KEY_WARNINGS {
+                continue;
+            }
+            let (f, a) = (doc.node(first).start, doc.node(again).start);
+            let loc = sink.loc(a.line + line_base, a.col);
+            let message = format!(
+                "duplicate key {} in one mapping (first at line {} column {}): YAML requires \
+                 unique keys and strict readers reject the file; certdrift, like most \
+                 readers, uses the last value",
+                show_key(doc.str(again).unwrap_or_default()),
+                f.line + line_base,
+                f.col
+            );
+            sink.problem(loc, Severity::Warning, message);
+        }
     }
     let Some(err) = &stream.error else { return };
     if !relevant {
@@ -122,6 +167,15 @@ fn extract_part(
     sink.pem_text(rest, "file (after YAML error)", file_trust, true, &|off| {
         file_at(from + off)
     });
+}
+
+/// A mapping key for a message: quoted when short, else only its length.
+fn show_key(key: &str) -> String {
+    if key.chars().count() <= 40 && !key.chars().any(char::is_control) {
+        format!("{key:?}")
+    } else {
+        format!("of {} characters", key.chars().count())
+    }
 }
 
 /// A Kubernetes object: `kind` plus `metadata`.
@@ -193,6 +247,8 @@ fn path_string(path: &[PathSeg]) -> String {
 enum Holds {
     Pem,
     Base64,
+    /// A `!!binary` scalar: base64 whatever its key.
+    Binary,
     Kubeconfig,
 }
 
@@ -221,7 +277,11 @@ fn extract_doc(
         let kube_data = matches!(root_kind, Some("Secret" | "ConfigMap")) || is_list;
         let named_b64 = last_key.is_some_and(|k| BASE64_KEYS.contains(&k));
         let nested = depth < MAX_NESTING && looks_like_kubeconfig(value);
-        if !(pem || kube_data || named_b64 || nested) {
+        let binary = matches!(
+            &doc.node(id).kind,
+            yaml::Kind::Scalar { tag: Some(t), .. } if t == "!!binary"
+        );
+        if !(pem || kube_data || named_b64 || nested || binary) {
             return;
         }
         let (obj, inner) = object_for(doc, root, &root_obj, path);
@@ -241,6 +301,8 @@ fn extract_doc(
         };
         let holds = if pem {
             Holds::Pem
+        } else if binary {
+            Holds::Binary
         } else if match (kind, inner) {
             (Some("Secret"), [PathSeg::Key(d), PathSeg::Key(_)]) => d == "data",
             (Some("ConfigMap"), [PathSeg::Key(d), PathSeg::Key(_)]) => d == "binaryData",
@@ -273,10 +335,11 @@ fn extract_doc(
         let at = |off: usize| value_location(cand, frame, node, value, off);
         let bundle = match holds {
             Holds::Pem => Some(sink.pem_text(value.as_bytes(), &via, trust, true, &at).0),
-            Holds::Base64 => {
+            Holds::Base64 | Holds::Binary => {
                 let key = data_key.or(last_key).unwrap_or("");
                 let loc = at(0);
-                base64_value(sink, value, key, &via, trust, loc, depth, opts)
+                let binary = matches!(holds, Holds::Binary);
+                base64_value(sink, value, key, &via, trust, loc, depth, binary, opts)
             }
             Holds::Kubeconfig => {
                 let loc = at(0);
@@ -364,6 +427,7 @@ fn base64_value(
     trust: bool,
     loc: Location,
     depth: u8,
+    binary: bool,
     opts: &ExtractOptions,
 ) -> Option<u32> {
     let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
@@ -379,6 +443,12 @@ fn base64_value(
                     Severity::Error,
                     format!("{via}: value is not valid base64"),
                 );
+            } else if binary {
+                sink.problem(
+                    loc,
+                    Severity::Warning,
+                    format!("{via}: !!binary value is not valid base64"),
+                );
             }
             return None;
         }
@@ -387,7 +457,9 @@ fn base64_value(
         let l = loc.clone();
         return Some(sink.pem_text(&decoded, via, trust, true, &|_| l.clone()).0);
     }
-    if decoded.first() == Some(&0x30) && names_certificate(key) {
+    // `!!binary` says nothing of what the bytes are: any DER certificate counts.
+    let der_cert = names_certificate(key) || (binary && crate::x509::parse(&decoded).is_ok());
+    if decoded.first() == Some(&0x30) && der_cert {
         let bundle = sink.new_bundle(loc.clone(), via, trust);
         sink.der_cert(&decoded, loc, via, bundle, trust);
         return Some(bundle);

@@ -39,19 +39,31 @@ impl DirSource {
     }
 
     fn path(&self, rel: &str) -> Option<PathBuf> {
-        // Never leave the root: no absolute paths, no `..`.
+        // Never leave the root: no absolute paths, no `..`, and no symlink on
+        // the way (a `data -> /etc` link would otherwise let a Hiera datadir
+        // or a policy's values file read outside the repository).
         if rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
             return None;
         }
-        Some(self.root.join(rel))
+        let mut p = self.root.clone();
+        for part in rel.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            p.push(part);
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+                return None;
+            }
+        }
+        Some(p)
     }
 }
 
 impl FileSource for DirSource {
     fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
-        let p = self
-            .path(rel)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path leaves the root"))?;
+        let p = self.path(rel).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path leaves the root (absolute, `..` or through a symbolic link)",
+            )
+        })?;
         let meta = std::fs::symlink_metadata(&p)?;
         if !meta.is_file() {
             return Err(io::Error::new(
@@ -162,5 +174,33 @@ impl FileSource for MountSource {
         }
         out.sort();
         out
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A symlink anywhere on the path is never followed: a link to a file
+    /// or a directory outside the root reads nothing there.
+    #[test]
+    fn never_reads_through_a_symlink() {
+        let t = tempfile::tempdir().unwrap();
+        let (root, outside) = (t.path().join("root"), t.path().join("outside"));
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("common.yaml"), "canary: 1\n").unwrap();
+        std::fs::write(root.join("real/common.yaml"), "ok: 1\n").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("data")).unwrap();
+        std::os::unix::fs::symlink(outside.join("common.yaml"), root.join("c.yaml")).unwrap();
+        let src = DirSource::new(&root);
+        assert_eq!(src.read("real/common.yaml").unwrap(), b"ok: 1\n");
+        for rel in ["data/common.yaml", "c.yaml", "./data/common.yaml"] {
+            let e = src.read(rel).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{rel}");
+            assert!(!src.is_file(rel), "{rel}");
+        }
+        assert!(src.list("data").is_empty());
+        assert_eq!(src.list(""), ["real/common.yaml"]);
     }
 }

@@ -3,17 +3,52 @@
 //! In: raw bytes. Out: a `String` (lossy where the input is not UTF-8, with
 //! the offset of the first bad byte) and a [`Lines`] table mapping byte
 //! offsets to 1-based line/column and back.
+//!
+//! UTF-16 and UTF-32 text is decoded when it starts with a byte order mark
+//! (what Windows editors write; YAML 1.2 allows both, section 5.2), so that a
+//! key saved as "Unicode" is not skipped as a binary file. Without a mark,
+//! bytes are read as UTF-8.
 
 /// The file's text and, when it was not valid UTF-8, where the first bad byte was.
 pub struct Decoded {
     /// The text; invalid sequences replaced by U+FFFD.
     pub text: String,
-    /// Byte offset of the first invalid UTF-8 sequence, if any.
+    /// Byte offset in `text` of the first invalid sequence (UTF-8, or an
+    /// unpaired UTF-16 surrogate / invalid UTF-32 unit), if any.
     pub invalid_at: Option<usize>,
 }
 
-/// Decodes bytes as UTF-8, replacing invalid sequences (Latin-1 files, binary junk).
+/// A byte order mark of a wide Unicode encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WideBom {
+    /// `FF FE`.
+    Utf16Le,
+    /// `FE FF`.
+    Utf16Be,
+    /// `FF FE 00 00` (checked before UTF-16LE, as YAML 1.2 does).
+    Utf32Le,
+    /// `00 00 FE FF`.
+    Utf32Be,
+}
+
+/// The UTF-16/UTF-32 byte order mark `bytes` start with, if any. Such text
+/// holds NUL bytes and must not be taken for binary.
+pub fn wide_bom(bytes: &[u8]) -> Option<WideBom> {
+    match bytes {
+        [0xFF, 0xFE, 0, 0, ..] => Some(WideBom::Utf32Le),
+        [0, 0, 0xFE, 0xFF, ..] => Some(WideBom::Utf32Be),
+        [0xFF, 0xFE, ..] => Some(WideBom::Utf16Le),
+        [0xFE, 0xFF, ..] => Some(WideBom::Utf16Be),
+        _ => None,
+    }
+}
+
+/// Decodes bytes as UTF-8, replacing invalid sequences (Latin-1 files, binary
+/// junk), or as UTF-16/UTF-32 after a byte order mark. A UTF-8 mark is dropped.
 pub fn decode(bytes: &[u8]) -> Decoded {
+    if let Some(bom) = wide_bom(bytes) {
+        return decode_wide(bytes, bom);
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => Decoded {
@@ -25,6 +60,48 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             invalid_at: Some(e.valid_up_to()),
         },
     }
+}
+
+/// UTF-16 or UTF-32 after its mark; a trailing partial unit is invalid.
+fn decode_wide(bytes: &[u8], bom: WideBom) -> Decoded {
+    let mut text = String::with_capacity(bytes.len() / 2);
+    let mut invalid_at = None;
+    let mut push = |c: Option<char>, text: &mut String| {
+        if c.is_none() && invalid_at.is_none() {
+            invalid_at = Some(text.len());
+        }
+        text.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    };
+    match bom {
+        WideBom::Utf16Le | WideBom::Utf16Be => {
+            let body = &bytes[2..];
+            let units = body.chunks_exact(2).map(|u| match bom {
+                WideBom::Utf16Le => u16::from_le_bytes([u[0], u[1]]),
+                _ => u16::from_be_bytes([u[0], u[1]]),
+            });
+            for c in char::decode_utf16(units) {
+                push(c.ok(), &mut text);
+            }
+            if !body.len().is_multiple_of(2) {
+                push(None, &mut text);
+            }
+        }
+        WideBom::Utf32Le | WideBom::Utf32Be => {
+            let body = &bytes[4..];
+            for u in body.chunks_exact(4) {
+                let u = [u[0], u[1], u[2], u[3]];
+                let v = match bom {
+                    WideBom::Utf32Le => u32::from_le_bytes(u),
+                    _ => u32::from_be_bytes(u),
+                };
+                push(char::from_u32(v), &mut text);
+            }
+            if !body.len().is_multiple_of(4) {
+                push(None, &mut text);
+            }
+        }
+    }
+    Decoded { text, invalid_at }
 }
 
 /// Rewrites every run of base64 characters (`A-Z a-z 0-9 + / =`) in `line`:
@@ -115,6 +192,46 @@ mod tests {
         assert_eq!(l.line(t, 1), Some("a: 1"));
         assert_eq!(l.indent_col(t, 3), 3);
         assert_eq!(l.line(t, 9), None);
+    }
+
+    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+        let mut out = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text.encode_utf16() {
+            out.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn utf16_and_utf32_with_a_bom_are_decoded() {
+        let t = "a: café\nb: 😀\n";
+        for be in [false, true] {
+            let d = decode(&utf16(t, be));
+            assert_eq!(d.text, t);
+            assert_eq!(d.invalid_at, None);
+        }
+        let mut le32 = vec![0xFF, 0xFE, 0, 0];
+        le32.extend(t.chars().flat_map(|c| (c as u32).to_le_bytes()));
+        assert_eq!(decode(&le32).text, t);
+        let mut be32 = vec![0, 0, 0xFE, 0xFF];
+        be32.extend(t.chars().flat_map(|c| (c as u32).to_be_bytes()));
+        assert_eq!(decode(&be32).text, t);
+        // An unpaired surrogate and a dangling byte are replaced and reported.
+        let mut bad = utf16("ok: 1\n", false);
+        bad.extend([0x00, 0xD8, b'x', 0, b'y']);
+        let d = decode(&bad);
+        assert_eq!(d.invalid_at, Some(6));
+        assert_eq!(d.text, "ok: 1\n\u{FFFD}x\u{FFFD}");
+        // No mark: UTF-8 (NUL bytes and all).
+        assert_eq!(wide_bom(b"a\0b\0"), None);
     }
 
     #[test]

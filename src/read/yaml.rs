@@ -10,6 +10,12 @@
 //!   copied, so an alias bomb ("billion laughs") costs one node per alias in the source.
 //!   [`Document::entries`], [`Document::seq`] and [`Document::scalars`] never expand aliases
 //!   recursively (merge keys are applied with a visited set).
+//! * What a naive loader would build is bounded too: every alias adds the size of its anchored
+//!   subtree (aliases inside it included), and past [`Limits::max_alias_expansion`] added nodes
+//!   the stream is refused ([`ErrorKind::AliasExpansion`]), because every other tool that reads
+//!   the file (kubectl, Helm, Ruby's YAML under Hiera) expands it. The 342-byte "billion
+//!   laughs" (9 levels of 9 aliases) would be 387 million nodes. Computed as collections close,
+//!   so it costs one counter per node.
 //! * A node count limit and an input size limit bound memory. The parser reads through
 //!   `GuardedInput`, which stops it (error [`ErrorKind::TooLarge`]) once it has read ~512Ki
 //!   tokens ahead without producing an event, which it otherwise does for a large flow
@@ -228,6 +234,9 @@ pub enum ErrorKind {
     TooLarge,
     /// An alias to an anchor not defined before it in the same document.
     UnknownAnchor,
+    /// Expanding the aliases would add more than [`Limits::max_alias_expansion`] nodes (an
+    /// alias bomb).
+    AliasExpansion,
 }
 
 /// The first error of a stream.
@@ -258,6 +267,10 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Maximum input size in bytes.
     pub max_bytes: usize,
+    /// Most nodes that expanding every alias of the stream would add (each alias counts the
+    /// expanded size of its anchored node, less one). The tree never expands them; this
+    /// refuses alias bombs that every other reader of the file would expand.
+    pub max_alias_expansion: u64,
 }
 
 impl Default for Limits {
@@ -266,6 +279,7 @@ impl Default for Limits {
             max_depth: 256,
             max_nodes: 2_000_000,
             max_bytes: 64 * 1024 * 1024,
+            max_alias_expansion: 1_000_000,
         }
     }
 }
@@ -794,6 +808,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, NodeId>,
     start: Mark,
+    /// Per node, its size with aliases expanded; 0 while a collection is still open.
+    expanded: Vec<u64>,
 }
 
 impl Builder {
@@ -804,14 +820,46 @@ impl Builder {
             stack: Vec::new(),
             anchors: HashMap::new(),
             start,
+            expanded: Vec::new(),
         }
     }
 
     fn push(&mut self, node: Node) -> NodeId {
         // The caller checks the node limit, which is below u32::MAX.
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
+        // A scalar is one node, an alias as many as its target (set by the caller), a
+        // collection is sized when it closes.
+        self.expanded
+            .push(u64::from(matches!(node.kind, Kind::Scalar { .. })));
         self.nodes.push(node);
         id
+    }
+
+    /// Expanded size of an alias's target: a collection still open (`&a [*a]`, a recursive
+    /// alias) counts as one node, as it cannot be expanded at all.
+    fn expanded_size(&self, target: NodeId) -> u64 {
+        self.expanded.get(target.idx()).copied().unwrap_or(1).max(1)
+    }
+
+    /// Sizes a collection that just closed: itself plus its children, aliases expanded.
+    fn close(&mut self, id: NodeId) {
+        let children: u64 = match self.nodes.get(id.idx()).map(|n| &n.kind) {
+            Some(Kind::Seq(items)) => items
+                .iter()
+                .map(|c| self.expanded_size(*c))
+                .fold(0, u64::saturating_add),
+            Some(Kind::Map(entries)) => entries
+                .iter()
+                .map(|(k, v)| {
+                    self.expanded_size(*k)
+                        .saturating_add(self.expanded_size(*v))
+                })
+                .fold(0, u64::saturating_add),
+            _ => 0,
+        };
+        if let Some(e) = self.expanded.get_mut(id.idx()) {
+            *e = children.saturating_add(1);
+        }
     }
 
     fn attach(&mut self, child: NodeId) {
@@ -906,6 +954,8 @@ struct Loader<'a> {
     max_nodes: usize,
     doc: Option<Builder>,
     total_nodes: usize,
+    /// Nodes that expanding the stream's aliases would add (see [`Limits::max_alias_expansion`]).
+    alias_expansion: u64,
     /// End of the previous event (where to look for a block scalar's indicator).
     prev_end: Marker,
 }
@@ -982,6 +1032,16 @@ impl Loader<'_> {
             }
             Event::Alias(id) => {
                 if let Some(&target) = b.anchors.get(&id) {
+                    let adds = b.expanded_size(target) - 1;
+                    self.alias_expansion = self.alias_expansion.saturating_add(adds);
+                    if self.alias_expansion > self.limits.max_alias_expansion {
+                        let message = format!(
+                            "aliases would expand to more than {} extra nodes (an alias bomb: \
+                             YAML readers that copy aliased nodes run out of memory)",
+                            self.limits.max_alias_expansion
+                        );
+                        return Self::fail(ErrorKind::AliasExpansion, start, message);
+                    }
                     Kind::Alias(target)
                 } else {
                     let name = self.src.alias_name(span.start);
@@ -999,12 +1059,19 @@ impl Loader<'_> {
             Kind::Map(_) => Some(true),
             _ => None,
         };
+        let alias_size = match kind {
+            Kind::Alias(target) => Some(b.expanded_size(target)),
+            _ => None,
+        };
         let id = b.push(Node {
             kind,
             start,
             end,
             anchor,
         });
+        if let (Some(size), Some(e)) = (alias_size, b.expanded.get_mut(id.idx())) {
+            *e = size;
+        }
         if anchor_id != 0 {
             b.anchors.insert(anchor_id, id);
         }
@@ -1048,6 +1115,7 @@ impl Loader<'_> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let closed = self.doc.as_mut().and_then(|b| {
                     let (Frame::Seq(id) | Frame::Map { id, .. }) = b.stack.pop()?;
+                    b.close(id);
                     b.nodes.get_mut(id.idx())
                 });
                 let end = Mark::from_marker(span.end);
@@ -1071,6 +1139,7 @@ fn run(text: &str, limits: &Limits, cap: usize, stream: &mut Stream, last_mark: 
         max_nodes: limits.max_nodes.min(u32::MAX as usize - 1),
         doc: None,
         total_nodes: 0,
+        alias_expansion: 0,
         prev_end: Marker::new(0, 1, 0),
     };
     let budget = Rc::new(Budget {
@@ -1250,7 +1319,12 @@ impl Document {
     /// `MAX_MERGE_DEPTH` levels. `f` gets the map's raw entries and whether to stop.
     fn for_each_merged_map(&self, map: NodeId, mut f: impl FnMut(&[(NodeId, NodeId)]) -> bool) {
         let map = self.resolve(map);
-        if !matches!(self.node(map).kind, Kind::Map(_)) {
+        let Kind::Map(entries) = &self.node(map).kind else {
+            return;
+        };
+        if !entries.iter().any(|&(k, _)| self.is_merge_key(k)) {
+            // The common case needs no visited set (this runs for every `get`).
+            f(entries);
             return;
         }
         let mut visited: HashSet<NodeId> = HashSet::new();
@@ -1310,6 +1384,48 @@ impl Document {
             }
             false
         });
+        out
+    }
+
+    /// Keys that repeat an earlier key of the same mapping, as (first, repeated) key nodes in
+    /// document order: one pair per repetition. Keys compare by their scalar value (aliases
+    /// resolved, so `a` and `"a"` are the same key, as they are in JSON); collection keys and
+    /// `<<` merge keys are never duplicates. [`Document::get`] and [`Document::entries`] take
+    /// the last one's value. Linear in the document.
+    #[must_use]
+    pub fn duplicate_keys(&self) -> Vec<(NodeId, NodeId)> {
+        let mut out = Vec::new();
+        let mut seen: HashMap<&str, NodeId> = HashMap::new();
+        for node in &self.nodes {
+            let Kind::Map(entries) = &node.kind else {
+                continue;
+            };
+            let key = |k: NodeId| (!self.is_merge_key(k)).then(|| self.key_str(k)).flatten();
+            if entries.len() <= 8 {
+                // Small maps (nearly all): compare pairwise, no allocation.
+                for (i, &(k, _)) in entries.iter().enumerate() {
+                    let Some(s) = key(k) else { continue };
+                    let first = entries[..i]
+                        .iter()
+                        .map(|&(f, _)| f)
+                        .find(|&f| key(f) == Some(s));
+                    if let Some(first) = first {
+                        out.push((first, k));
+                    }
+                }
+            } else {
+                seen.clear();
+                for &(k, _) in entries {
+                    let Some(s) = key(k) else { continue };
+                    match seen.get(s) {
+                        Some(&first) => out.push((first, k)),
+                        None => {
+                            seen.insert(s, k);
+                        }
+                    }
+                }
+            }
+        }
         out
     }
 
@@ -1714,7 +1830,15 @@ dup: {k: 1, j: 0, k: 2}
         }
         assert!(text.len() < 1024);
         let started = Instant::now();
-        let d = one(&text);
+        // Refused by default (see `alias_bomb_is_refused`); with the check off, the tree still
+        // holds one node per alias in the source.
+        let limits = Limits {
+            max_alias_expansion: u64::MAX,
+            ..Limits::default()
+        };
+        let mut s = parse(&text, &limits);
+        assert!(s.error.is_none(), "{:?}", s.error);
+        let d = s.docs.remove(0);
         assert!(d.len() < 150, "{} nodes", d.len());
         let i = at(&d, &["i"]);
         assert_eq!(d.seq(i).len(), 9);
@@ -1726,6 +1850,78 @@ dup: {k: 1, j: 0, k: 2}
         assert_eq!(d.entries(d.root().unwrap()).len(), 9);
         assert_eq!(d.scalars().len(), 9);
         assert!(started.elapsed().as_secs() < 5);
+    }
+
+    /// The 342-byte "billion laughs" (9 levels of 9 aliases: 387 million nodes expanded) and
+    /// a wider 1 KB one are refused at the alias that crosses the limit; earlier documents
+    /// are kept.
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut bomb = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for c in "bcdefghi".chars() {
+            let prev = (c as u8 - 1) as char;
+            bomb.push_str(&format!(
+                "{c}: &{c} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
+        }
+        assert_eq!(bomb.len(), 342);
+        let text = format!("ok: 1\n---\n{bomb}");
+        let started = Instant::now();
+        let s = parse(&text, &Limits::default());
+        assert!(started.elapsed().as_secs() < 5);
+        assert_eq!(s.docs.len(), 1, "the document before the bomb is kept");
+        let e = s.error.expect("error");
+        assert_eq!(e.kind, ErrorKind::AliasExpansion);
+        // Each alias adds its target's expanded size less one: 9 × (9, 90, 819, 7380, 66429)
+        // for b to f, 672,543 in all; g's first alias adds 597,870 and crosses the million.
+        assert_eq!((e.mark.line, e.mark.col), (9, 8), "{e}");
+
+        let mut wide = String::from("a: &a [x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x]\n");
+        for c in "bcdefghijklmnopqr".chars() {
+            let prev = (c as u8 - 1) as char;
+            wide.push_str(&format!(
+                "{c}: &{c} [{}]\n",
+                vec![format!("*{prev}"); 16].join(",")
+            ));
+        }
+        assert_eq!(wide.len(), 1000);
+        let e = parse(&wide, &Limits::default()).error.expect("error");
+        assert_eq!(e.kind, ErrorKind::AliasExpansion);
+
+        // A recursive alias expands to nothing more; merges of a shared map are fine.
+        assert!(parse("a: &a [1, *a]\n", &Limits::default()).error.is_none());
+        let mut merges = String::from("base: &b {x: 1, y: 2, z: 3}\n");
+        for i in 0..10_000 {
+            merges.push_str(&format!("k{i}: {{<<: *b, w: {i}}}\n"));
+        }
+        assert!(parse(&merges, &Limits::default()).error.is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_are_listed_at_the_repetition() {
+        let d = one("a: 1\nb:\n  x: 1\n  \"x\": 2\na: 3\nc: {<<: {}, <<: {}}\na: 4\n");
+        let dups: Vec<((u32, u32), (u32, u32))> = d
+            .duplicate_keys()
+            .into_iter()
+            .map(|(f, r)| (pos(&d, f), pos(&d, r)))
+            .collect();
+        // The root map is node 0, so its repetitions come first.
+        assert_eq!(dups, [((1, 1), (5, 1)), ((1, 1), (7, 1)), ((3, 3), (4, 3))]);
+        // The last value wins.
+        assert_eq!(d.str(at(&d, &["a"])), Some("4"));
+        // Large maps take the hashed path.
+        let mut text: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k42: again\n");
+        let d = one(&text);
+        let dups = d.duplicate_keys();
+        assert_eq!(dups.len(), 1);
+        assert_eq!(
+            (pos(&d, dups[0].0), pos(&d, dups[0].1)),
+            ((43, 1), (101, 1))
+        );
     }
 
     #[test]

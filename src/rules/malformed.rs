@@ -7,10 +7,19 @@ declare_rule! {
     /// What it detects: bad PEM (wrong boundary dashes, no END line, bad
     /// base64), base64 that does not decode where Kubernetes expects it,
     /// DER that is not a certificate, YAML that does not parse or exceeds
-    /// the reader's limits, text that is not UTF-8. Broken certificate data
-    /// is an error; YAML syntax, limits and encoding are warnings. The rest
-    /// of the file is still read: the other certificates of a bundle are
-    /// still inventoried.
+    /// the reader's limits (nesting, size, an alias bomb that would expand
+    /// past a million nodes), a mapping key given twice, text that is not
+    /// UTF-8 (UTF-16/32 with a byte order mark is decoded, not reported).
+    /// Broken certificate data is an error; YAML syntax, limits, duplicate
+    /// keys and encoding are warnings. The rest of the file is still read:
+    /// the other certificates of a bundle are still inventoried.
+    ///
+    /// Duplicate keys: YAML 1.2 requires unique keys and strict readers
+    /// (Go's yaml.v3, Kubernetes' strict field validation) reject the file,
+    /// while PyYAML and Ruby's Psych (Hiera) keep the last value. certdrift
+    /// keeps the last value for what an object means (which certificate a
+    /// Secret key holds) and still searches both values for certificates
+    /// and private keys: the shadowed one is in the repository all the same.
     ///
     /// Why it matters: a broken block is a certificate that some tools
     /// silently skip and others choke on. A CA bundle whose second block

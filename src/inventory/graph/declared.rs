@@ -63,6 +63,28 @@ fn combinations(spec: &ComponentSpec) -> Vec<BTreeMap<String, String>> {
     out
 }
 
+/// What a Hiera string that cannot be a file path is, for a message that
+/// must not quote it: inline PEM without a certificate may be a private key,
+/// and an interpolation can make a megabyte string.
+fn not_a_path(s: &str) -> Option<String> {
+    let s = s.trim();
+    if crate::read::pem::looks_like_pem(s.as_bytes()) {
+        let key = s.contains("PRIVATE KEY");
+        Some(if key {
+            "inline PEM holding a private key (not shown)".to_owned()
+        } else {
+            "inline PEM without a certificate".to_owned()
+        })
+    } else if s.chars().count() > 256 || s.chars().any(char::is_control) {
+        Some(format!(
+            "a {}-character string (not shown)",
+            s.chars().count()
+        ))
+    } else {
+        None
+    }
+}
+
 impl Builder<'_> {
     fn facts_for(&self, d: &Declared<'_>, node: Option<&str>) -> Facts {
         let mut f = d.facts.clone();
@@ -318,6 +340,11 @@ impl Builder<'_> {
                 let s = v
                     .as_str()
                     .ok_or_else(|| format!("hiera key {key} (at {loc}) is not a string"))?;
+                if let Some(what) = not_a_path(s) {
+                    return Err(format!(
+                        "hiera key {key} (at {loc}) is {what}, neither a certificate nor a path to one"
+                    ));
+                }
                 let b = self
                     .file_bundle(s.trim())
                     .map_err(|e| format!("hiera key {key} (at {loc}): {e}"))?;
@@ -618,5 +645,27 @@ impl Builder<'_> {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_a_path;
+
+    #[test]
+    fn hiera_strings_that_are_not_paths_are_described_not_quoted() {
+        assert_eq!(not_a_path("modules/profile/files/ca.pem"), None);
+        assert_eq!(not_a_path("/etc/ssl/certs/Puppet_Internal_CA.pem"), None);
+        let key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n";
+        let what = not_a_path(key).unwrap();
+        assert!(
+            what.contains("private key") && !what.contains("MHcC"),
+            "{what}"
+        );
+        let long = "x".repeat(1 << 20);
+        assert_eq!(
+            not_a_path(&long).unwrap(),
+            "a 1048576-character string (not shown)"
+        );
     }
 }
