@@ -64,7 +64,11 @@ pub struct Settings {
 pub fn discover(start: &Path) -> Option<PathBuf> {
     for dir in start.ancestors() {
         let candidate = dir.join(FILE_NAME);
-        if candidate.is_file() {
+        // A symlink is returned too (not followed): the loader refuses it.
+        if candidate
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_file() || m.file_type().is_symlink())
+        {
             return Some(candidate);
         }
         if dir.join(".git").exists() {

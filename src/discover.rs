@@ -278,14 +278,14 @@ pub fn discover_source(
 ) -> Result<Discovered, DiscoverError> {
     let excludes = build_excludes(&opts.exclude)?;
     let mut d = Discovered::default();
-    for rel in source.list("") {
+    let is_inside = |rel: &str| {
         let inside = under.is_empty()
             || under.iter().any(|u| {
                 let u = u.trim_end_matches('/');
                 u.is_empty() || rel == u || rel.starts_with(&format!("{u}/"))
             });
         let excluded = !excludes.is_empty() && {
-            let mut p = rel.as_str();
+            let mut p = rel;
             let mut hit = excludes.is_match(p);
             while let (false, Some((parent, _))) = (hit, p.rsplit_once('/')) {
                 hit = excludes.is_match(parent);
@@ -293,7 +293,21 @@ pub fn discover_source(
             }
             hit
         };
-        if !inside || excluded {
+        inside && !excluded
+    };
+    for rel in source.list("") {
+        if !is_inside(&rel) {
+            continue;
+        }
+        let size = source.size(&rel).unwrap_or(0);
+        if size > opts.max_file_size {
+            d.skipped.push(Skip {
+                reason: format!(
+                    "larger than --max-file-size ({size} > {} bytes)",
+                    opts.max_file_size
+                ),
+                path: rel,
+            });
             continue;
         }
         let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
@@ -302,9 +316,18 @@ pub fn discover_source(
             class: classify(&name),
             abs: PathBuf::from(&rel),
             rel,
-            size: 0,
+            size,
         });
     }
+    for rel in source.symlinks() {
+        if is_inside(&rel) {
+            d.skipped.push(Skip {
+                path: rel,
+                reason: SYMLINK.to_owned(),
+            });
+        }
+    }
+    d.skipped.sort();
     Ok(d)
 }
 

@@ -457,6 +457,17 @@ fn load_config(flag: Option<&Path>) -> Result<Config> {
             let Some(found) = config::discover(&cwd) else {
                 return Ok(Config::default());
             };
+            // Found, not named by the user: a pull request could point it
+            // anywhere on the machine, so a link is refused, not followed.
+            if found
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                bail!(
+                    "{} is a symbolic link; certdrift does not follow links for the settings it finds (name the file with --config)",
+                    found.display()
+                );
+            }
             // One in the current directory is named as written, so that its
             // relative `roots` stay relative in what certdrift prints.
             found

@@ -261,3 +261,17 @@ fn progress_only_when_asked_off_a_terminal() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_found_config_that_is_a_symlink_is_refused_not_followed() {
+    let t = warning_repo("");
+    let outside = tempfile::tempdir().unwrap();
+    let canary = outside.path().join("secret.yaml");
+    std::fs::write(&canary, "settings:\n  fail_on: CANARY-7f3a\n").unwrap();
+    std::fs::remove_file(t.path().join(".certdrift.yaml")).unwrap();
+    std::os::unix::fs::symlink(&canary, t.path().join(".certdrift.yaml")).unwrap();
+    let o = run_env(t.path(), &["scan"], &[("CERTDRIFT_NOW", NOW)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("CANARY") && !stdout(&o).contains("CANARY"));
+}

@@ -261,3 +261,67 @@ fn scan_and_diff_open_no_network_connection() {
     }
     eprintln!("{checked} commands checked for network access");
 }
+
+#[test]
+fn git_mode_applies_the_size_limit_and_lists_links_as_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let g = tmp.path();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(g)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    std::fs::copy(
+        repo().join("testdata/expired/pass/server.crt"),
+        g.join("a.crt"),
+    )
+    .unwrap();
+    std::fs::write(g.join("big.yaml"), format!("k: \"{}\"\n", "x".repeat(5000))).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", g.join("link.yaml")).unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "base"]);
+    std::fs::write(g.join("c.yaml"), "x: 1\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "head"]);
+    let out = run(
+        g,
+        &[
+            "diff",
+            "HEAD~1",
+            "HEAD",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--max-file-size",
+            "1000",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.trim_end().ends_with("\"complete\": false\n}"),
+        "{text}"
+    );
+    let report = json(&out);
+    let skipped = &report["summary"]["skipped"];
+    assert_eq!(skipped[0]["path"], "big.yaml");
+    assert!(skipped[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("--max-file-size"));
+    assert_eq!(skipped[1]["path"], "link.yaml");
+    assert!(skipped[1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("symbolic link"));
+}

@@ -393,6 +393,18 @@ impl FileSource for GitTree {
         self.entry(rel).map(|e| format!("{:?}:{}", e.kind, e.oid))
     }
 
+    fn size(&self, rel: &str) -> Option<u64> {
+        self.entry(rel).map(|e| e.size)
+    }
+
+    fn symlinks(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Symlink && is_safe_path(&e.path))
+            .map(|e| e.path.clone())
+            .collect()
+    }
+
     fn list(&self, dir: &str) -> Vec<String> {
         let dir = dir.trim_end_matches('/');
         if !is_safe_path(dir) {

@@ -23,6 +23,17 @@ pub trait FileSource: Send + Sync {
         let _ = rel;
         None
     }
+    /// The size in bytes of the file at `rel`, when the listing knows it
+    /// (a git tree does); `None` for files on disk (the walk stats them).
+    fn size(&self, rel: &str) -> Option<u64> {
+        let _ = rel;
+        None
+    }
+    /// Symbolic links in the source (never followed), as report-relative
+    /// paths; empty for files on disk (the walk finds them itself).
+    fn symlinks(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A directory on disk.
@@ -150,6 +161,25 @@ impl FileSource for MountSource {
 
     fn content_id(&self, rel: &str) -> Option<String> {
         self.find(rel).and_then(|(src, r)| src.content_id(r))
+    }
+
+    fn size(&self, rel: &str) -> Option<u64> {
+        self.find(rel).and_then(|(src, r)| src.size(r))
+    }
+
+    fn symlinks(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (prefix, src) in &self.mounts {
+            out.extend(src.symlinks().into_iter().map(|p| {
+                if prefix.is_empty() {
+                    p
+                } else {
+                    format!("{prefix}/{p}")
+                }
+            }));
+        }
+        out.sort();
+        out
     }
 
     fn list(&self, dir: &str) -> Vec<String> {

@@ -125,6 +125,7 @@ pub fn json(d: &DiffResult, opts: RenderOptions) -> String {
         m.insert("changed_files".into(), json!(d.changed_files));
         m.insert("unchanged_findings".into(), json!(d.unchanged_findings));
     }
+    super::json::complete_last(&mut v);
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s

@@ -52,10 +52,21 @@ fn summary(r: &ScanResult) -> Value {
     })
 }
 
-fn finish(v: Value) -> String {
+fn finish(mut v: Value) -> String {
+    complete_last(&mut v);
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Moves `complete` to the end of a report, so that a report cut short
+/// anywhere neither parses nor says `"complete": true`.
+pub(crate) fn complete_last(v: &mut Value) {
+    if let Some(m) = v.as_object_mut() {
+        if let Some(c) = m.shift_remove("complete") {
+            m.insert("complete".into(), c);
+        }
+    }
 }
 
 /// The `scan` report of `list` (all of `r`'s findings, or a diff's new ones),
