@@ -552,6 +552,13 @@ fn der_len(data: &[u8]) -> Option<usize> {
     (total <= data.len()).then_some(total)
 }
 
+/// The built-in policy, parsed once per process (parsing it per input
+/// dominated the `diff` target's time).
+fn builtin_policy() -> &'static crate::policy::Policy {
+    static POLICY: std::sync::OnceLock<crate::policy::Policy> = std::sync::OnceLock::new();
+    POLICY.get_or_init(crate::policy::builtin)
+}
+
 /// The inventory diff ([`diff::run`]): the input is a BASE tree, then
 /// [`SIDE_SEPARATOR`], then a HEAD tree (each split with [`split_files`];
 /// without the separator HEAD is BASE with its last file dropped). Both
@@ -592,7 +599,7 @@ pub fn diff(data: &[u8]) {
         warn_days: 30,
         threads: 1,
         map_paths: Vec::new(),
-        policy: crate::policy::builtin(),
+        policy: builtin_policy().clone(),
         facts: Facts::new(),
         source: None,
         baseline: None,
