@@ -14,6 +14,8 @@ pub mod diff;
 pub mod discover;
 pub mod extract;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hiera;
 pub mod inventory;
 pub mod policy;

@@ -201,7 +201,8 @@ pub struct CertInfo {
     pub sans: Vec<San>,
     /// Subject and issuer names are byte-identical.
     pub self_issued: bool,
-    /// 1, 2 or 3 (the encoded value plus one).
+    /// The encoded value plus one: 1, 2 or 3 in a valid certificate. `x509-parser` accepts
+    /// other values (a fuzzed `version 7` gives 8); they are kept as found.
     pub version: u32,
 }
 

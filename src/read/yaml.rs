@@ -343,7 +343,49 @@ fn parse_with_lookahead(text: &str, limits: &Limits, cap: usize) -> Stream {
             message: "internal error in the YAML parser (it panicked on this input)".to_string(),
         });
     }
+    clamp_to_end(&mut stream, text);
     stream
+}
+
+/// Moves marks past the last line back to the end of the text.
+///
+/// When the text does not end with a line break, `saphyr`'s scanner puts the stream end on
+/// the line after the last one, column 0 (`fetch_stream_end` "forces a new line"), so a block
+/// collection, a document or an error that ends at the end of the input would point at a line
+/// the file does not have (found by fuzzing: `a:\n  b: c` without a final newline gave the
+/// document's end line 3).
+fn clamp_to_end(stream: &mut Stream, text: &str) {
+    let mut eof = Mark::START;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        eof.index += 1;
+        if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
+            eof.line = eof.line.saturating_add(1);
+            eof.col = 1;
+        } else {
+            eof.col = eof.col.saturating_add(1);
+        }
+    }
+    if eof.col == 1 {
+        // Ends with a line break (or is empty): the scanner's marks are right.
+        return;
+    }
+    let fix = |m: &mut Mark| {
+        if m.line > eof.line {
+            *m = eof;
+        }
+    };
+    for doc in &mut stream.docs {
+        fix(&mut doc.start);
+        fix(&mut doc.end);
+        for n in &mut doc.nodes {
+            fix(&mut n.start);
+            fix(&mut n.end);
+        }
+    }
+    if let Some(e) = &mut stream.error {
+        fix(&mut e.mark);
+    }
 }
 
 /// Most lookahead units (see `GuardedInput`) the scanner may read without the parser emitting
@@ -1558,6 +1600,34 @@ impl Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzzing, target `yaml`): without a final newline, the end of the last
+    /// document and of its block collections was on a line the text does not have.
+    #[test]
+    fn marks_at_the_end_stay_on_the_last_line() {
+        for text in [
+            "a:\n  b: c",
+            "a:\r\n  b: c",
+            "- x\n- y",
+            "a: [1, 2",
+            "k: v\n---\nz: 1",
+        ] {
+            let s = parse(text, &Limits::default());
+            let lines = text.lines().count() as u32;
+            let mut marks: Vec<Mark> = s.error.iter().map(|e| e.mark).collect();
+            for d in &s.docs {
+                marks.extend([d.start, d.end]);
+                marks.extend(d.nodes().iter().flat_map(|n| [n.start, n.end]));
+            }
+            assert!(!marks.is_empty(), "{text:?}");
+            for m in marks {
+                assert!(m.line <= lines, "{text:?}: {m:?}");
+                assert!(m.index <= text.chars().count(), "{text:?}: {m:?}");
+            }
+        }
+        let s = parse("a:\n  b: cd", &Limits::default());
+        assert_eq!((s.docs[0].end.line, s.docs[0].end.col), (2, 8));
+    }
     use std::time::Instant;
 
     fn parse_ok(text: &str) -> Vec<Document> {

@@ -1,0 +1,3 @@
+#![no_main]
+//! Body: `certdrift::fuzzing::hiera` (replayed by `tests/fuzz_regressions.rs`).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| certdrift::fuzzing::hiera(data));
