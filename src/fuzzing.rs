@@ -59,6 +59,7 @@ fn limits() -> yaml::Limits {
         max_depth: 64,
         max_nodes: 50_000,
         max_bytes: 1 << 20,
+        max_alias_expansion: 200_000,
     }
 }
 
@@ -398,9 +399,21 @@ pub fn kube(data: &[u8]) {
     };
     let opts = ExtractOptions {
         yaml_limits: limits(),
+        prefilter: true,
     };
     let facts = extract::extract_read(&cand, &opts, Ok(rest.to_vec()));
     check_facts(rest, name, &facts);
+    // The prefilter never changes what a file yields.
+    let all = ExtractOptions {
+        prefilter: false,
+        ..opts
+    };
+    let unfiltered = extract::extract_read(&cand, &all, Ok(rest.to_vec()));
+    assert_eq!(
+        format!("{facts:?}"),
+        format!("{unfiltered:?}"),
+        "the prefilter changed the facts of {name}"
+    );
 }
 
 fn check_facts(data: &[u8], name: &str, facts: &FileFacts) {
@@ -594,6 +607,7 @@ pub fn diff(data: &[u8]) {
         },
         extract: ExtractOptions {
             yaml_limits: limits(),
+            prefilter: true,
         },
         now: NOW,
         warn_days: 30,
@@ -604,6 +618,7 @@ pub fn diff(data: &[u8]) {
         source: None,
         baseline: None,
         progress: None,
+        facts_cache: None,
     };
     let dopts = DiffOptions::default();
     let Ok(same) = diff::run(base.clone(), base.clone(), &opts, &dopts) else {
