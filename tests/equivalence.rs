@@ -77,3 +77,50 @@ fn generated_monorepo_does_not_depend_on_prefilter_or_threads() {
     };
     assert_same_everywhere(&tree, &[]);
 }
+
+/// Documents that hold a fact through one trigger of the prefilter only
+/// (no PEM, no kind it always keeps): each must still be read, so dropping
+/// a trigger fails here even where the larger trees above hide it.
+#[test]
+fn documents_with_a_single_trigger_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pod = |field: &str, words: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd-{field}\n  namespace: kube-system\nspec:\n  containers:\n  - name: etcd\n    image: etcd\n    {field}: [{words}]\n"
+        )
+    };
+    std::fs::write(
+        tmp.path().join("args.yaml"),
+        pod("args", "\"--cert-file=/etc/a.crt\""),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("command.yaml"),
+        pod("command", "etcd, \"--cert-file=/etc/c.crt\""),
+    )
+    .unwrap();
+    assert_same_everywhere(tmp.path(), &[]);
+    let out = run(
+        tmp.path(),
+        &[
+            "scan",
+            ".",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let report = common::json(&out);
+    let mut at: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unresolved")
+        .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
+        .collect();
+    at.sort();
+    assert_eq!(at, ["args.yaml", "command.yaml"], "{report:#}");
+}
