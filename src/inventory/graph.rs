@@ -271,6 +271,10 @@ pub struct Builder<'a> {
     /// Workloads with components by each pod label (key, value), in object
     /// order: what a Service selector can match. Filled before trusts are checked.
     by_label: BTreeMap<(&'a str, &'a str), Vec<usize>>,
+    /// Serving certificates (indexes into `graph.serves`) by each DNS/IP
+    /// subjectAltName of their leaf, lowercased (`*.x` kept as is): what a
+    /// host can match. Filled before trusts are checked.
+    by_san: BTreeMap<String, Vec<usize>>,
     /// cert-manager Certificates by the Secret they write.
     certs_by_secret: BTreeMap<&'a str, Vec<usize>>,
     /// Values files read for policy components, parsed once.
@@ -473,6 +477,7 @@ impl<'a> Builder<'a> {
             by_name,
             of_object: BTreeMap::new(),
             by_label: BTreeMap::new(),
+            by_san: BTreeMap::new(),
             values_cache: std::collections::HashMap::new(),
             certs_by_secret,
         }
@@ -1204,24 +1209,30 @@ impl<'a> Builder<'a> {
         }
         // A workload whose serving certificate names the host.
         let mut cands: Vec<(usize, usize)> = Vec::new();
-        for s in &self.graph.serves {
-            let Some(b) = s.bundle else { continue };
-            let Some(leaf) = self.certs_of(b).into_iter().next() else {
-                continue;
-            };
-            let names = leaf
-                .sans
-                .iter()
-                .any(|n| matches!(n, San::Dns(d) | San::Ip(d) if san_covers(d, host)));
-            if names {
-                let c = &self.graph.components[s.component];
-                let path = self
-                    .inv
-                    .objects
-                    .get(c.object)
-                    .map_or("", |o| o.path.as_str());
-                cands.push((distance(from, path), s.component));
-            }
+        // The serves whose leaf names `host` (`san_covers`): exactly, or by a
+        // wildcard over its first label; in serve order.
+        let wildcard = host
+            .split_once('.')
+            .filter(|(first, _)| !first.is_empty())
+            .map(|(_, tail)| format!("*.{tail}"));
+        let mut named: Vec<usize> = [Some(host.to_owned()), wildcard]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.by_san.get(&k))
+            .flatten()
+            .copied()
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        for si in named {
+            let s = &self.graph.serves[si];
+            let c = &self.graph.components[s.component];
+            let path = self
+                .inv
+                .objects
+                .get(c.object)
+                .map_or("", |o| o.path.as_str());
+            cands.push((distance(from, path), s.component));
         }
         match cands.iter().map(|c| c.0).min() {
             Some(best) => Peers::Found(cands.iter().filter(|c| c.0 == best).map(|c| c.1).collect()),
@@ -1374,6 +1385,25 @@ impl<'a> Builder<'a> {
             if let Body::Workload(pod) = &inv.objects[oi].object.body {
                 for (k, v) in &pod.labels {
                     self.by_label.entry((k, v)).or_default().push(oi);
+                }
+            }
+        }
+        for (si, sv) in self.graph.serves.iter().enumerate() {
+            let Some(b) = sv.bundle else { continue };
+            // The leaf as `certs_of` sees it: the first member inventoried.
+            let Some(leaf) = inv.bundles[b]
+                .members
+                .iter()
+                .find_map(|(fp, _)| inv.certs.get(fp))
+            else {
+                continue;
+            };
+            for n in &leaf.info.sans {
+                if let San::Dns(d) | San::Ip(d) = n {
+                    self.by_san
+                        .entry(d.to_ascii_lowercase())
+                        .or_default()
+                        .push(si);
                 }
             }
         }
