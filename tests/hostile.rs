@@ -1023,8 +1023,13 @@ fn no_private_key_material_in_any_output() {
         expected.push(("secret.yaml".to_owned(), secret.lines().count() as u64 + 1));
         secret.push_str(&format!("  {name}.key: {}\n", b64(pem.as_bytes())));
     }
-    // Hiera data also keeps keys base64-encoded (for a Secret it renders).
+    // Hiera data also keeps keys base64-encoded (for a Secret it renders):
+    // found there too, since base64 of a PEM block says what it is.
     for (name, _, pem) in &keys {
+        expected.push((
+            "data/common.yaml".to_owned(),
+            values.lines().count() as u64 + 1,
+        ));
         values.push_str(&format!("{name}_b64: {}\n", b64(pem.as_bytes())));
     }
     std::fs::write(tree.join("data/common.yaml"), &values).unwrap();
@@ -1145,5 +1150,61 @@ fn no_private_key_material_in_any_output() {
     for f in [out_file, tmp.path().join("baseline.json")] {
         let text = std::fs::read_to_string(&f).unwrap();
         assert_eq!(leak(&text, &windows), None, "{}", f.display());
+    }
+}
+
+#[test]
+fn base64_pem_under_any_key_is_read() {
+    use base64::Engine;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["api.example.org".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let values = format!(
+        "# a Helm values file: the chart copies these into a Secret\nservice:\n  tls:\n    crt: {}\n    key: {}\n",
+        b64(&cert.pem()),
+        b64(&key.serialize_pem())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("values.yaml"), &values).unwrap();
+    let out = common::run(
+        dir.path(),
+        &["inventory", ".", "--now", NOW, "--format", "json"],
+    );
+    let report = json(&out);
+    assert_eq!(
+        report["certificates"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    let keys = report["private_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{report:#}");
+    assert_eq!(keys[0]["location"]["line"], 5, "{report:#}");
+    let scan = common::run(dir.path(), &["scan", ".", "--now", NOW, "--format", "json"]);
+    let findings = json(&scan);
+    assert!(
+        findings["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "private-key-in-repo" && f["location"]["line"] == 5),
+        "{findings:#}"
+    );
+    let outer: String = b64(&key.serialize_pem());
+    let inner: String = key
+        .serialize_pem()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for window in [
+        &outer[40..56],
+        &outer[100..116],
+        &inner[20..36],
+        &inner[60..76],
+    ] {
+        assert!(!common::stdout(&scan).contains(window));
+        assert!(!common::stdout(&out).contains(window));
     }
 }

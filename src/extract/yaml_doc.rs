@@ -38,6 +38,9 @@ const BASE64_KEYS: &[&str] = &[
     "client-key-data",
 ];
 
+/// `-----BEGIN` in base64 (at the start of the encoded text).
+const BASE64_PEM: &str = "LS0tLS1CRUdJT";
+
 /// Where locations inside one YAML text point.
 enum Frame<'t> {
     /// The file itself: positions are real, once `line_base` (the lines
@@ -275,7 +278,11 @@ fn extract_doc(
         // Cheap tests first: most scalars in a manifest hold nothing of interest.
         let pem = crate::read::pem::looks_like_pem(value.as_bytes());
         let kube_data = matches!(root_kind, Some("Secret" | "ConfigMap")) || is_list;
-        let named_b64 = last_key.is_some_and(|k| BASE64_KEYS.contains(&k));
+        // Base64 of a PEM block under any key (a Helm values file's
+        // `tls: {crt: LS0t…, key: LS0t…}` on its way into a Secret): the
+        // text itself says what it is, so a key or certificate is not missed.
+        let named_b64 = last_key.is_some_and(|k| BASE64_KEYS.contains(&k))
+            || value.trim_start().starts_with(BASE64_PEM);
         let nested = depth < MAX_NESTING && looks_like_kubeconfig(value);
         let binary = matches!(
             &doc.node(id).kind,
