@@ -96,7 +96,11 @@ fn extract_part(
     let file_trust = is_trust_name(super::file_name(&cand.rel));
     if stream.error.is_some() && (part.contains("{{") || part.contains("{%")) {
         // An unrendered template (a Helm chart's `templates/`, Jinja): not
-        // YAML yet, and not a fault; look for PEM blocks only.
+        // YAML yet, and not a fault; look for PEM blocks only (there are
+        // none in a part the prefilter would skip).
+        if !relevant {
+            return;
+        }
         sink.pem_text(
             part.as_bytes(),
             "file (template)",
