@@ -1208,3 +1208,52 @@ fn base64_pem_under_any_key_is_read() {
         assert!(!common::stdout(&out).contains(window));
     }
 }
+
+#[test]
+fn der_private_keys_in_files_and_secrets_are_found() {
+    use base64::Engine;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let der = key.serialize_der();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("server.key"), &der).unwrap();
+    std::fs::write(dir.path().join("client.der"), &der).unwrap();
+    std::fs::write(
+        dir.path().join("secret.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: k\ndata:\n  tls.key: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(&der)
+        ),
+    )
+    .unwrap();
+    let out = common::run(dir.path(), &["scan", ".", "--now", NOW, "--format", "json"]);
+    let report = json(&out);
+    let mut at: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "private-key-in-repo")
+        .map(|f| {
+            (
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    at.sort();
+    assert_eq!(
+        at,
+        [
+            ("client.der".to_owned(), 1),
+            ("secret.yaml".to_owned(), 6),
+            ("server.key".to_owned(), 1)
+        ],
+        "{report:#}"
+    );
+    // No certificate-parse error for a key, and no key bytes in the report.
+    assert!(
+        common::rules_of(&report).iter().all(|r| r != "malformed"),
+        "{report:#}"
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    assert!(!common::stdout(&out).contains(&b64[30..46]));
+}

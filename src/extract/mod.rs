@@ -255,6 +255,17 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
             || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes)));
     if binary {
         match class {
+            FileClass::Der | FileClass::Pem | FileClass::Other
+                if der_private_key_kind(bytes).is_some() =>
+            {
+                sink.facts.scanned = true;
+                let location = sink.loc(1, 1);
+                sink.facts.keys.push(KeySighting {
+                    location,
+                    kind: der_private_key_kind(bytes).unwrap_or_default().to_owned(),
+                    via: "file (DER)".to_owned(),
+                });
+            }
             FileClass::Der | FileClass::Pem => {
                 sink.facts.scanned = true;
                 let trust = is_trust_name(file_name(&sink.cand.rel));
@@ -338,9 +349,62 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     }
 }
 
-/// A DER SEQUENCE header: what a binary certificate starts with.
+/// A DER SEQUENCE header: what a binary certificate or key starts with
+/// (a long-form length, or a short one that spans exactly the input).
 fn looks_der(bytes: &[u8]) -> bool {
-    bytes.len() > 4 && bytes[0] == 0x30 && matches!(bytes[1], 0x81..=0x84)
+    bytes.len() > 4
+        && bytes[0] == 0x30
+        && (matches!(bytes[1], 0x81..=0x84) || usize::from(bytes[1]) == bytes.len() - 2)
+}
+
+/// One DER element: (tag, contents, rest). Definite lengths only.
+fn der_element(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, b) = b.split_first()?;
+    let (&first, b) = b.split_first()?;
+    let (len, b) = match first {
+        0..=0x7f => (usize::from(first), b),
+        0x81..=0x84 => {
+            let n = usize::from(first - 0x80);
+            let (len, b) = (b.get(..n)?, &b[n..]);
+            (
+                len.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)),
+                b,
+            )
+        }
+        _ => return None,
+    };
+    let contents = b.get(..len)?;
+    Some((tag, contents, &b[len..]))
+}
+
+/// The kind of private key `der` holds, from its ASN.1 shape alone (the
+/// key is never decoded): PKCS#8 `PrivateKeyInfo` (version 0 or 1,
+/// AlgorithmIdentifier, OCTET STRING), PKCS#1 `RSAPrivateKey` (version 0,
+/// then INTEGERs), SEC1 `ECPrivateKey` (version 1, OCTET STRING) or PKCS#8
+/// `EncryptedPrivateKeyInfo` (AlgorithmIdentifier, OCTET STRING).
+pub(crate) fn der_private_key_kind(der: &[u8]) -> Option<&'static str> {
+    const SEQUENCE: u8 = 0x30;
+    const INTEGER: u8 = 0x02;
+    const OCTET_STRING: u8 = 0x04;
+    let (tag, body, rest) = der_element(der)?;
+    if tag != SEQUENCE || !rest.is_empty() {
+        return None;
+    }
+    let (t1, v1, rest) = der_element(body)?;
+    let (t2, _, rest) = der_element(rest)?;
+    match (t1, v1, t2) {
+        (SEQUENCE, _, OCTET_STRING) if rest.is_empty() => Some("ENCRYPTED PRIVATE KEY (DER)"),
+        (INTEGER, [0] | [1], SEQUENCE) => {
+            let (t3, _, _) = der_element(rest)?;
+            (t3 == OCTET_STRING).then_some("PRIVATE KEY (DER)")
+        }
+        (INTEGER, [0], INTEGER) => {
+            let (t3, _, _) = der_element(rest)?;
+            (t3 == INTEGER).then_some("RSA PRIVATE KEY (DER)")
+        }
+        (INTEGER, [1], OCTET_STRING) => Some("EC PRIVATE KEY (DER)"),
+        _ => None,
+    }
 }
 
 /// Prose files: their PEM blocks are examples.
@@ -355,4 +419,47 @@ fn is_documentation(rel: &str) -> bool {
 
 fn file_name(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
+}
+
+#[cfg(test)]
+mod der_key_tests {
+    use super::der_private_key_kind;
+
+    #[test]
+    fn private_keys_are_told_from_their_shape() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        assert_eq!(
+            der_private_key_kind(&key.serialize_der()),
+            Some("PRIVATE KEY (DER)")
+        );
+        let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        assert_eq!(der_private_key_kind(cert.der()), None);
+        // SEC1, PKCS#1 and EncryptedPrivateKeyInfo shapes.
+        let sec1 = [0x30, 0x07, 0x02, 0x01, 0x01, 0x04, 0x02, 0xaa, 0xbb];
+        assert_eq!(der_private_key_kind(&sec1), Some("EC PRIVATE KEY (DER)"));
+        let pkcs1 = [
+            0x30, 0x09, 0x02, 0x01, 0x00, 0x02, 0x01, 0x05, 0x02, 0x01, 0x03,
+        ];
+        assert_eq!(der_private_key_kind(&pkcs1), Some("RSA PRIVATE KEY (DER)"));
+        let enc = [0x30, 0x08, 0x30, 0x02, 0x05, 0x00, 0x04, 0x02, 0xaa, 0xbb];
+        assert_eq!(
+            der_private_key_kind(&enc),
+            Some("ENCRYPTED PRIVATE KEY (DER)")
+        );
+        // Truncated, trailing bytes, garbage: not keys, no panic.
+        for bad in [
+            &sec1[..5],
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff][..],
+            b"",
+            &[0x30][..],
+        ] {
+            assert_eq!(der_private_key_kind(bad), None);
+        }
+        let mut trailing = sec1.to_vec();
+        trailing.push(0);
+        assert_eq!(der_private_key_kind(&trailing), None);
+    }
 }

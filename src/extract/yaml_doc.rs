@@ -468,6 +468,14 @@ fn base64_value(
         let l = loc.clone();
         return Some(sink.pem_text(&decoded, via, trust, true, &|_| l.clone()).0);
     }
+    if let Some(kind) = super::der_private_key_kind(&decoded) {
+        sink.facts.keys.push(super::KeySighting {
+            location: loc,
+            kind: kind.to_owned(),
+            via: via.to_owned(),
+        });
+        return None;
+    }
     // `!!binary` says nothing of what the bytes are: any DER certificate counts.
     let der_cert = names_certificate(key) || (binary && crate::x509::parse(&decoded).is_ok());
     if decoded.first() == Some(&0x30) && der_cert {
