@@ -254,15 +254,14 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         && (bytes.contains(&0)
             || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes)));
     if binary {
+        let der_key = der_private_key_kind(bytes);
         match class {
-            FileClass::Der | FileClass::Pem | FileClass::Other
-                if der_private_key_kind(bytes).is_some() =>
-            {
+            FileClass::Der | FileClass::Pem | FileClass::Other if der_key.is_some() => {
                 sink.facts.scanned = true;
                 let location = sink.loc(1, 1);
                 sink.facts.keys.push(KeySighting {
                     location,
-                    kind: der_private_key_kind(bytes).unwrap_or_default().to_owned(),
+                    kind: der_key.unwrap_or_default().to_owned(),
                     via: "file (DER)".to_owned(),
                 });
             }
@@ -297,12 +296,15 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     }
     sink.facts.scanned = true;
     let text = decoded.text;
+    let parts = if class == FileClass::Yaml {
+        prefilter::parts(&text)
+    } else {
+        Vec::new()
+    };
     if class == FileClass::Yaml
         && opts.prefilter
         && decoded.invalid_at.is_none()
-        && !prefilter::documents(&text)
-            .into_iter()
-            .any(|r| prefilter::may_hold_facts(&text.as_bytes()[r]))
+        && !parts.iter().any(|&(_, relevant)| relevant)
     {
         // Nothing here can be a fact: not even the line index is needed.
         return;
@@ -325,7 +327,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         Location::new(cand.root, cand.rel.clone(), l, c)
     };
     match class {
-        FileClass::Yaml => yaml_doc::extract_yaml(sink, &text, &lines, opts),
+        FileClass::Yaml => yaml_doc::extract_yaml(sink, &text, &lines, parts, opts),
         FileClass::Pem | FileClass::Der => {
             let trust = is_trust_name(file_name(&sink.cand.rel));
             let (_, found) = sink.pem_text(text.as_bytes(), "file", trust, true, &file_at);

@@ -138,6 +138,18 @@ pub fn documents(text: &str) -> Vec<Range<usize>> {
     ranges
 }
 
+/// The documents of `text` (see [`documents`]), each with whether it
+/// [may hold facts](may_hold_facts).
+pub fn parts(text: &str) -> Vec<(Range<usize>, bool)> {
+    documents(text)
+        .into_iter()
+        .map(|r| {
+            let relevant = may_hold_facts(&text.as_bytes()[r.clone()]);
+            (r, relevant)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,10 +54,17 @@ enum Frame<'t> {
     Nested(Location),
 }
 
-pub(super) fn extract_yaml(sink: &mut Sink<'_>, text: &str, lines: &Lines, opts: &ExtractOptions) {
+/// Extracts the documents of `text`: `parts` are its documents with
+/// whether each can hold a fact ([`super::prefilter::parts`]).
+pub(super) fn extract_yaml(
+    sink: &mut Sink<'_>,
+    text: &str,
+    lines: &Lines,
+    parts: Vec<(std::ops::Range<usize>, bool)>,
+    opts: &ExtractOptions,
+) {
     let mut duplicates = 0;
-    for range in super::prefilter::documents(text) {
-        let relevant = super::prefilter::may_hold_facts(&text.as_bytes()[range.clone()]);
+    for (range, relevant) in parts {
         if relevant || !opts.prefilter {
             extract_part(sink, text, lines, range, relevant, &mut duplicates, opts);
         }
