@@ -33,11 +33,15 @@ use aho_corasick::{packed, AhoCorasick};
 use std::ops::Range;
 use std::sync::LazyLock;
 
+/// `-----BEGIN` in base64, starting a 3-byte group (at the start of an
+/// encoded PEM block).
+pub const BASE64_BEGIN: &str = "LS0tLS1CRUdJT";
+
 /// Byte strings whose presence makes a document worth parsing.
 const NEEDLES: &[&str] = &[
     "---BEGIN ",
     // base64("-----BEGIN") at offsets 0, 1 and 2 of a 3-byte group.
-    "LS0tLS1CRUdJT",
+    BASE64_BEGIN,
     "0tLS0tQkVHSU",
     "tLS0tLUJFR0lO",
     // Kinds kept whatever their content (`kube::object`).

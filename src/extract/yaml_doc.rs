@@ -38,9 +38,6 @@ const BASE64_KEYS: &[&str] = &[
     "client-key-data",
 ];
 
-/// `-----BEGIN` in base64 (at the start of the encoded text).
-const BASE64_PEM: &str = "LS0tLS1CRUdJT";
-
 /// Where locations inside one YAML text point.
 enum Frame<'t> {
     /// The file itself: positions are real, once `line_base` (the lines
@@ -293,7 +290,7 @@ fn extract_doc(
         // `tls: {crt: LS0t…, key: LS0t…}` on its way into a Secret): the
         // text itself says what it is, so a key or certificate is not missed.
         let named_b64 = last_key.is_some_and(|k| BASE64_KEYS.contains(&k))
-            || value.trim_start().starts_with(BASE64_PEM);
+            || value.trim_start().starts_with(super::prefilter::BASE64_BEGIN);
         let nested = depth < MAX_NESTING && looks_like_kubeconfig(value);
         let binary = matches!(
             &doc.node(id).kind,
