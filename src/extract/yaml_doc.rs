@@ -290,7 +290,9 @@ fn extract_doc(
         // `tls: {crt: LS0t…, key: LS0t…}` on its way into a Secret): the
         // text itself says what it is, so a key or certificate is not missed.
         let named_b64 = last_key.is_some_and(|k| BASE64_KEYS.contains(&k))
-            || value.trim_start().starts_with(super::prefilter::BASE64_BEGIN);
+            || value
+                .trim_start()
+                .starts_with(super::prefilter::BASE64_BEGIN);
         let nested = depth < MAX_NESTING && looks_like_kubeconfig(value);
         let binary = matches!(
             &doc.node(id).kind,
