@@ -255,7 +255,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             })
             .collect()
     });
-    let mut inventory = Inventory::build(&found.files, facts, found.skipped);
+    let mut inventory = Inventory::build(&found.files, facts, found.skipped, &opts.extract);
     let files: Option<Arc<dyn FileSource>> = match &opts.source {
         Some(src) => Some(src.clone()),
         None => opts
@@ -273,7 +273,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         hiera: hiera.as_ref(),
         facts: opts.facts.clone(),
     });
-    inventory.link(&opts.policy, opts.now, &opts.map_paths, declared.as_ref());
+    pool.install(|| {
+        inventory.link(&opts.policy, opts.now, &opts.map_paths, declared.as_ref());
+    });
     let (mut findings, mut suppressed) = rules::check(&Context {
         inventory: &inventory,
         now: opts.now,

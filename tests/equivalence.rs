@@ -124,3 +124,88 @@ fn documents_with_a_single_trigger_are_read() {
     at.sort();
     assert_eq!(at, ["args.yaml", "command.yaml"], "{report:#}");
 }
+
+/// A document that can hold only a Service is parsed when a client names
+/// it: moved out of the webhook's file among a hundred other Services
+/// (one of them broken), the webhook still reaches its workload through
+/// it, and only the broken document a client names is reported.
+#[test]
+fn services_are_parsed_when_a_client_names_them() {
+    let fixture = repo().join("testdata/trust/string-data/fail/hook.yaml");
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let mut docs: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line == "---" {
+            docs.push(String::new());
+        } else if let Some(d) = docs.last_mut() {
+            d.push_str(line);
+            d.push('\n');
+        }
+    }
+    let (svc, rest): (Vec<String>, Vec<String>) =
+        docs.into_iter().partition(|d| d.contains("kind: Service"));
+    assert_eq!(svc.len(), 1);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("apps/services")).unwrap();
+    std::fs::write(
+        tmp.path().join("apps/hook.yaml"),
+        format!("---\n{}", rest.join("---\n")),
+    )
+    .unwrap();
+    let mut services = String::new();
+    for i in 0..100 {
+        services.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: hook-{i}, namespace: apps}}\nspec:\n  selector: {{app: x{i}}}\n"
+        ));
+        if i == 50 {
+            // Broken, and named by nobody.
+            services.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: other\n");
+        }
+    }
+    services.push_str(&format!("---\n{}", svc[0]));
+    std::fs::write(tmp.path().join("apps/services/all.yaml"), services).unwrap();
+    // Broken, and it may be the Service the webhook names.
+    std::fs::write(
+        tmp.path().join("apps/services/broken.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: hook, namespace: elsewhere\n",
+    )
+    .unwrap();
+    assert_same_everywhere(tmp.path(), &[]);
+    let findings = |dir: &Path| {
+        let out = run(
+            dir,
+            &[
+                "scan",
+                ".",
+                "--now",
+                NOW,
+                "--format",
+                "json",
+                "--fail-on",
+                "never",
+            ],
+        );
+        let report = common::json(&out);
+        report["findings"].as_array().unwrap().clone()
+    };
+    let of = |fs: &[serde_json::Value], rule: &str| -> Vec<String> {
+        fs.iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| format!("{} {}", f["location"]["path"], f["message"]))
+            .collect()
+    };
+    let split = findings(tmp.path());
+    let whole = findings(fixture.parent().unwrap());
+    let mismatch = of(&split, "trust-mismatch");
+    assert_eq!(mismatch.len(), 1, "{split:#?}");
+    assert_eq!(
+        mismatch[0].replace("apps/hook.yaml", "hook.yaml"),
+        of(&whole, "trust-mismatch")[0]
+    );
+    let malformed: Vec<String> = split
+        .iter()
+        .filter(|f| f["rule"] == "malformed")
+        .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(malformed, ["apps/services/broken.yaml"], "{split:#?}");
+}

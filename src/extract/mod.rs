@@ -13,12 +13,14 @@ pub mod values;
 mod yaml_doc;
 
 pub use context::is_trust_name;
+pub(crate) use yaml_doc::deferred_services;
 
 use crate::discover::{Candidate, FileClass};
 use crate::finding::{Location, Severity};
 use crate::read::text::{decode, Lines};
 use crate::read::{pem, yaml};
 use crate::x509::{self, CertInfo};
+use prefilter::Relevance;
 use std::sync::Arc;
 
 /// One place a certificate was seen.
@@ -78,6 +80,19 @@ pub struct FileFacts {
     pub bundles: Vec<BundleFacts>,
     /// Kubernetes objects, in file order.
     pub objects: Vec<kube::Object>,
+    /// YAML documents that can hold nothing but a Service
+    /// ([`prefilter::Relevance::ServiceOnly`]), kept unparsed until a client
+    /// names a Service.
+    pub deferred: Vec<Deferred>,
+}
+
+/// A YAML document kept for later: its text and where it starts.
+#[derive(Clone, Debug)]
+pub struct Deferred {
+    /// The document, from the start of its first line.
+    pub text: String,
+    /// Lines of the file before it.
+    pub line_base: u32,
 }
 
 /// One certificate container: a PEM file, or one YAML value.
@@ -304,9 +319,22 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     if class == FileClass::Yaml
         && opts.prefilter
         && decoded.invalid_at.is_none()
-        && !parts.iter().any(|&(_, relevant)| relevant)
+        && !parts.iter().any(|&(_, r)| r == Relevance::Parse)
     {
-        // Nothing here can be a fact: not even the line index is needed.
+        // Nothing here can be a fact but a Service: not even the line
+        // index is needed.
+        let mut line = 0;
+        let mut counted = 0;
+        for (range, r) in parts {
+            if r == Relevance::ServiceOnly {
+                line += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..range.start]).count();
+                counted = range.start;
+                sink.facts.deferred.push(Deferred {
+                    text: text[range].to_owned(),
+                    line_base: u32::try_from(line).unwrap_or(u32::MAX),
+                });
+            }
+        }
         return;
     }
     let lines = Lines::new(&text);

@@ -13,6 +13,10 @@
 //! * the kinds `kube` keeps unconditionally (Secret, ConfigMap, Service,
 //!   webhook configurations, APIService, CRDs, cert-manager and
 //!   trust-manager kinds, kubeconfig `Config`);
+//!   a document whose only such string is `Service` can yield nothing but a
+//!   Service, which matters only if a client names it: it is
+//!   [deferred](Relevance::ServiceOnly) and parsed only then (see
+//!   [`crate::inventory::Inventory::materialize_services`]);
 //! * the keys that make a workload matter (`args`, `command`, `volumes`,
 //!   `volumeMounts`) and the kubeconfig/webhook keys that hold base64 or
 //!   paths (`caBundle`, `certificate-authority…`, `client-certificate…`,
@@ -23,7 +27,7 @@
 //! * anything that can hide the above from a byte search: escapes (`\`),
 //!   tags (`!`, e.g. `!!binary`), anchors (`&`, the target of an alias).
 //!
-//! The test `tests/perf_equivalence.rs` scans the test trees and a
+//! The test `tests/equivalence.rs` scans the test trees and a
 //! generated corpus with the prefilter on and off and compares the reports
 //! byte for byte. YAML syntax and limit problems are reported only for
 //! documents that pass this filter, with or without it: a document that
@@ -48,6 +52,8 @@ const NEEDLES: &[&str] = &[
     "Secret",
     "ConfigMap",
     "Service",
+    // Before `Service` so that it is the match reported at its position.
+    "APIService",
     "Webhook",
     "CustomResourceDefinition",
     "Certificate",
@@ -66,6 +72,9 @@ const NEEDLES: &[&str] = &[
     "client-key",
 ];
 
+/// Index of `Service` in [`NEEDLES`].
+const SERVICE: usize = 6;
+
 /// Single bytes that can hide the rest from a byte search: escapes, tags
 /// and anchors (searched with `memchr3`, which is much faster than adding
 /// them to the automaton).
@@ -78,11 +87,15 @@ enum Matcher {
 }
 
 impl Matcher {
-    fn is_match(&self, doc: &[u8]) -> bool {
-        match self {
-            Matcher::Packed(s) => s.find(doc).is_some(),
-            Matcher::Automaton(a) => a.is_match(doc),
-        }
+    /// Whether `doc` holds a needle other than `Service` (`Some(true)`),
+    /// only `Service` (`Some(false)`) or none (`None`).
+    fn find(&self, doc: &[u8]) -> Option<bool> {
+        let mut ids: Box<dyn Iterator<Item = usize>> = match self {
+            Matcher::Packed(s) => Box::new(s.find_iter(doc).map(|m| m.pattern().as_usize())),
+            Matcher::Automaton(a) => Box::new(a.find_iter(doc).map(|m| m.pattern().as_usize())),
+        };
+        let first = ids.next()?;
+        Some(first != SERVICE || ids.any(|id| id != SERVICE))
     }
 }
 
@@ -91,15 +104,44 @@ static MATCHER: LazyLock<Matcher> =
         || match packed::Config::new().builder().extend(NEEDLES).build() {
             Some(s) => Matcher::Packed(s),
             None => Matcher::Automaton(
-                AhoCorasick::new(NEEDLES).expect("the prefilter's needles are valid patterns"),
+                AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                    .build(NEEDLES)
+                    .expect("the prefilter's needles are valid patterns"),
             ),
         },
     );
 
+/// What a document can hold, judged from its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relevance {
+    /// Nothing: not parsed (unless the prefilter is off).
+    Skip,
+    /// At most a Service: parsed only if a client names it.
+    ServiceOnly,
+    /// Possibly any fact: parsed.
+    Parse,
+}
+
+/// What the document `doc` can hold (see the module docs).
+pub fn classify(doc: &[u8]) -> Relevance {
+    let (a, b, c) = HIDERS;
+    if memchr::memchr3(a, b, c, doc).is_some() {
+        return Relevance::Parse;
+    }
+    let found = MATCHER.find(doc);
+    if found == Some(true) || has_path_scalar(doc) {
+        Relevance::Parse
+    } else if found == Some(false) {
+        Relevance::ServiceOnly
+    } else {
+        Relevance::Skip
+    }
+}
+
 /// Whether the document `doc` can hold a fact (see the module docs).
 pub fn may_hold_facts(doc: &[u8]) -> bool {
-    let (a, b, c) = HIDERS;
-    memchr::memchr3(a, b, c, doc).is_some() || MATCHER.is_match(doc) || has_path_scalar(doc)
+    classify(doc) != Relevance::Skip
 }
 
 /// Whether some scalar of `doc` may start with `/`.
@@ -142,16 +184,62 @@ pub fn documents(text: &str) -> Vec<Range<usize>> {
     ranges
 }
 
-/// The documents of `text` (see [`documents`]), each with whether it
-/// [may hold facts](may_hold_facts).
-pub fn parts(text: &str) -> Vec<(Range<usize>, bool)> {
+/// The documents of `text` (see [`documents`]), each with what it can
+/// hold ([`classify`]).
+pub fn parts(text: &str) -> Vec<(Range<usize>, Relevance)> {
     documents(text)
         .into_iter()
         .map(|r| {
-            let relevant = may_hold_facts(&text.as_bytes()[r.clone()]);
-            (r, relevant)
+            let relevance = classify(&text.as_bytes()[r.clone()]);
+            (r, relevance)
         })
         .collect()
+}
+
+/// Whether `doc` (a [`Relevance::ServiceOnly`] document) may hold a
+/// Service named by one of `names`: whether one of them occurs in it
+/// between bytes that cannot continue a name. A Service's name is a
+/// scalar, and such a document has no escapes, tags or aliases, so its
+/// name is in its bytes as written, delimited by a blank, quote, flow
+/// indicator or line end. `names` must be free of blanks and quotes (a
+/// plain scalar folds line breaks into spaces; a single-quoted one
+/// doubles its quotes): for such a name the caller parses every document.
+pub struct NameFinder {
+    automaton: Option<AhoCorasick>,
+}
+
+impl NameFinder {
+    /// A finder for `names`; `None` when some name cannot be found by its
+    /// bytes (see above).
+    pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Option<NameFinder> {
+        let names: Vec<&str> = names.into_iter().collect();
+        if names.iter().any(|n| {
+            n.is_empty()
+                || n.bytes()
+                    .any(|b| !b.is_ascii_graphic() || b == b'\'' || b == b'"')
+        }) {
+            return None;
+        }
+        let automaton = if names.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&names).ok()?)
+        };
+        Some(NameFinder { automaton })
+    }
+
+    /// Whether `doc` may hold a Service named by one of the names.
+    pub fn may_name(&self, doc: &[u8]) -> bool {
+        let Some(a) = &self.automaton else {
+            return false;
+        };
+        let continues = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+        a.find_overlapping_iter(doc).any(|m| {
+            let before = m.start().checked_sub(1).map(|i| doc[i]);
+            let after = doc.get(m.end()).copied();
+            !before.is_some_and(continues) && !after.is_some_and(continues)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +268,32 @@ mod tests {
             split("%YAML 1.2\n---\na\n---\nb"),
             ["%YAML 1.2\n---\na\n---\nb"]
         );
+    }
+
+    #[test]
+    fn documents_that_can_only_be_a_service_are_deferred() {
+        let svc = b"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: apps}\nspec:\n  selector: {app: web}\n";
+        assert_eq!(classify(svc), Relevance::ServiceOnly);
+        assert_eq!(classify(b"kind: ServiceAccount\n"), Relevance::ServiceOnly);
+        for doc in [
+            "kind: APIService\nspec: {service: {name: m}}",
+            "kind: Service\nmetadata: {name: web, annotations: {a: /etc/x}}",
+            "kind: Service\nmetadata: &m {name: web}",
+            "kind: Service\ndata: {ca.crt: LS0tLS1CRUdJTiBDRVJU}",
+            "kind: ServiceList\nitems: [{kind: Secret}]",
+        ] {
+            assert_eq!(classify(doc.as_bytes()), Relevance::Parse, "{doc}");
+        }
+        assert_eq!(NEEDLES[SERVICE], "Service");
+        let f = NameFinder::new(["web", "etcd-a"]).unwrap();
+        assert!(f.may_name(svc));
+        assert!(f.may_name(b"metadata:\n  name: \"etcd-a\"\n"));
+        assert!(f.may_name(b"metadata: {name: 'web'}"));
+        assert!(!f.may_name(b"metadata: {name: web-2}"));
+        assert!(!f.may_name(b"metadata: {name: etcd-abc, ns: aweb}"));
+        assert!(NameFinder::new(["a b"]).is_none());
+        assert!(NameFinder::new(["it's"]).is_none());
+        assert!(!NameFinder::new([]).unwrap().may_name(svc));
     }
 
     #[test]

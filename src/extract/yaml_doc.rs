@@ -16,6 +16,7 @@
 //! Kubernetes' strict field validation) reject the file, while certdrift,
 //! like PyYAML and Ruby's Psych (Hiera), keeps the last value.
 
+use super::prefilter::Relevance;
 use super::{is_trust_name, ExtractOptions, Sink};
 use crate::discover::Candidate;
 use crate::finding::{Location, Severity};
@@ -46,6 +47,8 @@ enum Frame<'t> {
         text: &'t str,
         lines: &'t Lines,
         line_base: u32,
+        /// Lines of the file before `text` (a deferred document's).
+        line_offset: u32,
     },
     /// YAML inside a value: every fact points at that value.
     Nested(Location),
@@ -57,13 +60,28 @@ pub(super) fn extract_yaml(
     sink: &mut Sink<'_>,
     text: &str,
     lines: &Lines,
-    parts: Vec<(std::ops::Range<usize>, bool)>,
+    parts: Vec<(std::ops::Range<usize>, Relevance)>,
     opts: &ExtractOptions,
 ) {
     let mut duplicates = 0;
-    for (range, relevant) in parts {
-        if relevant || !opts.prefilter {
-            extract_part(sink, text, lines, range, relevant, &mut duplicates, opts);
+    for (range, relevance) in parts {
+        match relevance {
+            Relevance::ServiceOnly => {
+                let line_base = lines.line_col(text, range.start).0 - 1;
+                sink.facts.deferred.push(super::Deferred {
+                    text: text[range].to_owned(),
+                    line_base,
+                });
+            }
+            Relevance::Parse => {
+                let part = Part::new(text, lines, range, 0);
+                extract_part(sink, part, true, &mut duplicates, opts);
+            }
+            Relevance::Skip if !opts.prefilter => {
+                let part = Part::new(text, lines, range, 0);
+                extract_part(sink, part, false, &mut duplicates, opts);
+            }
+            Relevance::Skip => {}
         }
     }
     if duplicates > MAX_DUPLICATE_KEY_WARNINGS {
@@ -76,26 +94,75 @@ pub(super) fn extract_yaml(
     }
 }
 
-/// Parses and extracts the documents in `text[range]`. YAML problems are
-/// reported only when the part is `relevant` (can hold a fact); duplicate
-/// keys are counted in `duplicates` across the file's parts.
-#[allow(clippy::too_many_arguments)]
+/// One YAML document (or stream) to parse: `text[range]`, where `lines`
+/// indexes `text` and `text` starts `line_offset` lines into its file.
+struct Part<'t> {
+    text: &'t str,
+    lines: &'t Lines,
+    range: std::ops::Range<usize>,
+    line_offset: u32,
+}
+
+impl<'t> Part<'t> {
+    fn new(
+        text: &'t str,
+        lines: &'t Lines,
+        range: std::ops::Range<usize>,
+        line_offset: u32,
+    ) -> Self {
+        Part {
+            text,
+            lines,
+            range,
+            line_offset,
+        }
+    }
+}
+
+/// Parses a [deferred](super::Deferred) document of `cand` and returns the
+/// Services it holds and the problems met (YAML syntax, duplicate keys),
+/// and whether its YAML was cut short.
+pub(crate) fn deferred_services(
+    cand: &Candidate,
+    doc: &super::Deferred,
+    opts: &ExtractOptions,
+) -> (Vec<super::kube::Object>, Vec<super::Problem>, bool) {
+    let mut sink = Sink::new(cand);
+    let lines = Lines::new(&doc.text);
+    let part = Part::new(&doc.text, &lines, 0..doc.text.len(), doc.line_base);
+    extract_part(&mut sink, part, true, &mut 0, opts);
+    let f = sink.facts;
+    let services = f
+        .objects
+        .into_iter()
+        .filter(|o| matches!(o.body, super::kube::Body::Service { .. }))
+        .collect();
+    (services, f.problems, f.incomplete)
+}
+
+/// Parses and extracts the documents in `part`. YAML problems are reported
+/// only when the part is `relevant` (can hold a fact); duplicate keys are
+/// counted in `duplicates` across the file's parts.
 fn extract_part(
     sink: &mut Sink<'_>,
-    text: &str,
-    lines: &Lines,
-    range: std::ops::Range<usize>,
+    part: Part<'_>,
     relevant: bool,
     duplicates: &mut usize,
     opts: &ExtractOptions,
 ) {
+    let Part {
+        text,
+        lines,
+        range,
+        line_offset,
+    } = part;
     let start = range.start;
     let part = &text[range];
     let stream = yaml::parse(part, &opts.yaml_limits);
     let cand = sink.cand;
     let file_at = |off: usize| {
         let (l, c) = lines.line_col(text, start + off);
-        Location::new(cand.root, cand.rel.clone(), l, c)
+        Location::new(cand.root, cand.rel.clone(), l + line_offset, c)
     };
     let file_trust = is_trust_name(super::file_name(&cand.rel));
     if stream.error.is_some() && (part.contains("{{") || part.contains("{%")) {
@@ -114,11 +181,12 @@ fn extract_part(
         );
         return;
     }
-    let line_base = lines.line_col(text, start).0 - 1;
+    let line_base = lines.line_col(text, start).0 - 1 + line_offset;
     let frame = Frame::File {
         text,
         lines,
         line_base,
+        line_offset,
     };
     let mut end_char = 0;
     for doc in &stream.docs {
@@ -405,6 +473,7 @@ fn value_location(
             text,
             lines,
             line_base,
+            line_offset,
         } => {
             let line = node.start.line + line_base;
             let style = match &node.kind {
@@ -417,7 +486,7 @@ fn value_location(
                     // one source line per value line (literal style).
                     let before = value.get(..off).unwrap_or(value);
                     let line = line + 1 + before.matches('\n').count() as u32;
-                    loc(line, lines.indent_col(text, line))
+                    loc(line, lines.indent_col(text, line - line_offset))
                 }
                 _ => loc(line, node.start.col),
             }

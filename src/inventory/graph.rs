@@ -279,6 +279,9 @@ pub struct Builder<'a> {
     certs_by_secret: BTreeMap<&'a str, Vec<usize>>,
     /// Values files read for policy components, parsed once.
     values_cache: std::collections::HashMap<String, Option<crate::hiera::Value>>,
+    /// Services of the deferred documents that may hold a Service a trust
+    /// names, and what parsing them met; parsed before trusts are checked.
+    late: super::Materialized,
 }
 
 fn dir_of(path: &str) -> &str {
@@ -296,6 +299,18 @@ fn distance(a: &str, b: &str) -> usize {
     let pb: Vec<&str> = db.split('/').filter(|s| !s.is_empty()).collect();
     let common = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
     1 + (pa.len() - common) + (pb.len() - common)
+}
+
+/// The Service (name, namespace) a host names: `name` (in `ns`),
+/// `name.namespace` or `name.namespace.svc[.cluster.domain]`.
+fn service_ref<'h>(host: &'h str, ns: Option<&'h str>) -> Option<(&'h str, Option<&'h str>)> {
+    let parts: Vec<&str> = host.split('.').collect();
+    match parts.as_slice() {
+        [name] => Some((*name, ns)),
+        [name, n] => Some((*name, Some(*n))),
+        [name, n, "svc", ..] => Some((*name, Some(*n))),
+        _ => None,
+    }
 }
 
 fn ns_match(a: Option<&str>, b: Option<&str>) -> bool {
@@ -480,6 +495,7 @@ impl<'a> Builder<'a> {
             by_san: BTreeMap::new(),
             values_cache: std::collections::HashMap::new(),
             certs_by_secret,
+            late: super::Materialized::default(),
         }
     }
 
@@ -530,6 +546,45 @@ impl<'a> Builder<'a> {
             ));
         }
         Ok(at.first().copied())
+    }
+
+    /// The Service `name` nearest to `from` (see [`Builder::nearest`]),
+    /// among those of parsed documents and those parsed late.
+    fn nearest_service(
+        &self,
+        from: &str,
+        name: &str,
+        ns: Option<&str>,
+    ) -> Result<Option<&PlacedObject>, String> {
+        let eager = self
+            .by_name
+            .get(&("Service", name))
+            .into_iter()
+            .flatten()
+            .map(|&i| self.obj(i));
+        let late = self.late.services.iter().filter(|o| o.object.name == name);
+        let mut cands: Vec<(usize, &PlacedObject)> = eager
+            .chain(late)
+            .filter(|o| ns_match(ns, o.object.namespace.as_deref()))
+            .map(|o| (distance(from, &o.path), o))
+            .collect();
+        let Some(best) = cands.iter().map(|c| c.0).min() else {
+            return Ok(None);
+        };
+        cands.retain(|c| c.0 == best);
+        cands.sort_by(|a, b| a.1.object.location.cmp(&b.1.object.location));
+        let mut places: Vec<String> = cands
+            .iter()
+            .map(|c| c.1.object.location.to_string())
+            .collect();
+        places.dedup();
+        if places.len() > 1 {
+            return Err(format!(
+                "Service {name} is ambiguous: {} are equally near",
+                places.join(", ")
+            ));
+        }
+        Ok(cands.first().map(|c| c.1))
     }
 
     fn certs_of(&self, bundle: usize) -> Vec<&'a CertInfo> {
@@ -1162,18 +1217,10 @@ impl<'a> Builder<'a> {
 
     /// Components behind a host, seen from `from`.
     fn peers_for_host(&self, from: &str, host: &str, ns: Option<&str>) -> Peers {
-        let parts: Vec<&str> = host.split('.').collect();
-        let svc = match parts.as_slice() {
-            [name] => Some((*name, ns)),
-            [name, n] => Some((*name, Some(*n))),
-            [name, n, "svc", ..] => Some((*name, Some(*n))),
-            _ => None,
-        };
-        if let Some((name, sns)) = svc {
-            match self.nearest(from, &["Service"], name, sns) {
+        if let Some((name, sns)) = service_ref(host, ns) {
+            match self.nearest_service(from, name, sns) {
                 Err(e) => return Peers::Ambiguous(e),
-                Ok(Some(s)) => {
-                    let so = self.obj(s);
+                Ok(Some(so)) => {
                     if let Body::Service { selector } = &so.object.body {
                         if let Some((k, v)) = selector.first() {
                             let mut cands: Vec<(usize, usize)> = Vec::new();
@@ -1381,6 +1428,16 @@ impl<'a> Builder<'a> {
     /// Resolves every trust reference to its peers and verifies.
     fn check_trusts(&mut self) {
         let inv = self.inv;
+        // The Services trusts can name, parsed from deferred documents.
+        let names: std::collections::BTreeSet<&str> = self
+            .graph
+            .trusts
+            .iter()
+            .filter(|t| t.direction == Direction::Server)
+            .filter_map(|t| service_ref(t.host.as_deref()?, None))
+            .map(|(name, _)| name)
+            .collect();
+        self.late = inv.materialize_services(&names);
         for &oi in self.of_object.keys() {
             if let Body::Workload(pod) = &inv.objects[oi].object.body {
                 for (k, v) in &pod.labels {
@@ -1531,7 +1588,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Builds the graph, with the policy's declared components when `declared` is given.
-    pub fn build(mut self, declared: Option<&Declared<'_>>) -> Graph {
+    pub fn build(mut self, declared: Option<&Declared<'_>>) -> (Graph, super::Materialized) {
         for oi in 0..self.inv.objects.len() {
             match &self.obj(oi).object.body {
                 Body::Workload(pod) => self.workload(oi, pod),
@@ -1562,7 +1619,8 @@ impl<'a> Builder<'a> {
         self.check_reaches();
         self.graph.notes.sort();
         self.graph.notes.dedup();
-        self.graph
+        self.late.services.clear();
+        (self.graph, self.late)
     }
 }
 

@@ -9,10 +9,10 @@ pub mod graph;
 
 use crate::discover::{Candidate, FileClass, Skip};
 use crate::extract::kube::Object;
-use crate::extract::{FileFacts, KeySighting, Problem};
+use crate::extract::{prefilter, Deferred, ExtractOptions, FileFacts, KeySighting, Problem};
 use crate::finding::Location;
 use crate::x509::{CertInfo, Fingerprint};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// One place a certificate is referenced.
@@ -75,6 +75,33 @@ pub struct Inventory {
     pub file_bundles: HashMap<(usize, String), usize>,
     /// Components and trust edges, linked by [`Inventory::link`].
     pub graph: graph::Graph,
+    /// Documents that can hold only a Service, unparsed, in path order
+    /// (see [`Inventory::materialize_services`]).
+    pub deferred: Vec<DeferredDoc>,
+    /// How files were read: deferred documents are parsed the same way.
+    pub extract: ExtractOptions,
+}
+
+/// A [deferred](crate::extract::Deferred) YAML document and its file.
+#[derive(Clone, Debug)]
+pub struct DeferredDoc {
+    /// Root index of its file.
+    pub root: usize,
+    /// Its file's report path.
+    pub path: String,
+    /// The document.
+    pub doc: Deferred,
+}
+
+/// Services parsed from deferred documents, and what parsing them met.
+#[derive(Debug, Default)]
+pub struct Materialized {
+    /// The Services, in path order.
+    pub services: Vec<PlacedObject>,
+    /// Problems of the documents that may hold a named Service.
+    pub problems: Vec<Problem>,
+    /// Whether one of those documents was cut short.
+    pub incomplete: bool,
 }
 
 /// A Kubernetes object and where it was found.
@@ -99,9 +126,15 @@ impl PlacedObject {
 
 impl Inventory {
     /// Merges per-file facts, given in the same order as `files`.
-    pub fn build(files: &[Candidate], facts: Vec<FileFacts>, mut skipped: Vec<Skip>) -> Inventory {
+    pub fn build(
+        files: &[Candidate],
+        facts: Vec<FileFacts>,
+        mut skipped: Vec<Skip>,
+        extract: &ExtractOptions,
+    ) -> Inventory {
         let mut inv = Inventory {
             complete: true,
+            extract: extract.clone(),
             ..Inventory::default()
         };
         for (cand, f) in files.iter().zip(facts) {
@@ -159,6 +192,12 @@ impl Inventory {
                 }));
             inv.keys.extend(f.keys);
             inv.problems.extend(f.problems);
+            inv.deferred
+                .extend(f.deferred.into_iter().map(|doc| DeferredDoc {
+                    root: cand.root,
+                    path: cand.rel.clone(),
+                    doc,
+                }));
         }
         skipped.sort();
         // Symlinks and binary files hold nothing to read; anything else
@@ -178,7 +217,69 @@ impl Inventory {
         map_paths: &[(String, String)],
         declared: Option<&graph::Declared<'_>>,
     ) {
-        self.graph = graph::Builder::new(self, policy, now, map_paths).build(declared);
+        let (graph, late) = graph::Builder::new(self, policy, now, map_paths).build(declared);
+        self.graph = graph;
+        self.problems.extend(late.problems);
+        if late.incomplete {
+            self.complete = false;
+        }
+    }
+
+    /// The Services of the deferred documents that may hold one named by
+    /// `names`, with those documents' problems. A document is parsed only
+    /// if one of the names occurs in it as a whole word
+    /// ([`prefilter::NameFinder`]): a Service's name is in its document's
+    /// bytes as written. With the prefilter off every document is parsed
+    /// (the Services of the others are never looked up), and the problems
+    /// kept are the same.
+    pub fn materialize_services(&self, names: &BTreeSet<&str>) -> Materialized {
+        use rayon::prelude::*;
+        let finder = prefilter::NameFinder::new(names.iter().copied());
+        let named = |d: &DeferredDoc| {
+            finder
+                .as_ref()
+                .is_none_or(|f| f.may_name(d.doc.text.as_bytes()))
+        };
+        let parsed: Vec<_> = self
+            .deferred
+            .par_iter()
+            .filter_map(|d| {
+                let named = named(d);
+                if !named && self.extract.prefilter {
+                    return None;
+                }
+                let cand = Candidate {
+                    root: d.root,
+                    rel: d.path.clone(),
+                    abs: std::path::PathBuf::new(),
+                    size: 0,
+                    class: FileClass::Yaml,
+                };
+                let (objects, problems, incomplete) =
+                    crate::extract::deferred_services(&cand, &d.doc, &self.extract);
+                let services: Vec<PlacedObject> = objects
+                    .into_iter()
+                    .map(|object| PlacedObject {
+                        object,
+                        bundle_base: 0,
+                        root: d.root,
+                        path: d.path.clone(),
+                    })
+                    .collect();
+                Some(if named {
+                    (services, problems, incomplete)
+                } else {
+                    (services, Vec::new(), false)
+                })
+            })
+            .collect();
+        let mut out = Materialized::default();
+        for (services, problems, incomplete) in parsed {
+            out.services.extend(services);
+            out.problems.extend(problems);
+            out.incomplete |= incomplete;
+        }
+        out
     }
 
     /// Distinct certificates.
