@@ -147,7 +147,7 @@ fn read_text(
         Some(src) => src.read(&files[i].rel).ok()?,
         None => std::fs::read(&files[i].abs).ok()?,
     };
-    Some(crate::read::text::decode(&bytes).text)
+    Some(crate::read::text::decode(&bytes).text.into_owned())
 }
 
 /// Why a scan could not run.
@@ -193,6 +193,40 @@ pub fn load_hiera(
     Ok(Hiera::load(files, config, options)?)
 }
 
+/// Wall time per stage, printed to stderr when `CERTDRIFT_TIMINGS` is set:
+/// for profiling (see README, Performance), never part of a report.
+struct Stages {
+    last: std::time::Instant,
+    done: Option<Vec<String>>,
+}
+
+impl Stages {
+    fn new() -> Stages {
+        Stages {
+            last: std::time::Instant::now(),
+            done: std::env::var_os("CERTDRIFT_TIMINGS").map(|_| Vec::new()),
+        }
+    }
+
+    /// Ends the stage `name`.
+    fn mark(&mut self, name: &str) {
+        if let Some(done) = &mut self.done {
+            let now = std::time::Instant::now();
+            done.push(format!(
+                "{name} {:.1} ms",
+                (now - self.last).as_secs_f64() * 1e3
+            ));
+            self.last = now;
+        }
+    }
+
+    fn print(&self) {
+        if let Some(done) = &self.done {
+            eprintln!("certdrift timings: {}", done.join(", "));
+        }
+    }
+}
+
 /// Runs the whole pipeline.
 pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     let threads = if opts.threads == 0 {
@@ -204,6 +238,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         threads,
         ..opts.walk.clone()
     };
+    let mut stages = Stages::new();
     let found = match &opts.source {
         Some(src) => {
             let under: Vec<String> = opts
@@ -216,6 +251,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         }
         None => discover::discover(&opts.roots, &walk)?,
     };
+    stages.mark("discover");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -255,6 +291,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             })
             .collect()
     });
+    stages.mark("extract");
     let mut inventory = Inventory::build(&found.files, facts, found.skipped, &opts.extract);
     let files: Option<Arc<dyn FileSource>> = match &opts.source {
         Some(src) => Some(src.clone()),
@@ -264,6 +301,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             .filter(|r| r.is_dir())
             .map(|r| Arc::new(DirSource::new(r.clone())) as Arc<dyn FileSource>),
     };
+    stages.mark("inventory");
     let hiera = match (&opts.policy.hiera.config, &files) {
         (Some(config), Some(files)) => Some(load_hiera(opts, files.clone(), config)?),
         _ => None,
@@ -273,15 +311,19 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
         hiera: hiera.as_ref(),
         facts: opts.facts.clone(),
     });
+    stages.mark("hiera");
     pool.install(|| {
         inventory.link(&opts.policy, opts.now, &opts.map_paths, declared.as_ref());
     });
+    stages.mark("link");
     let (mut findings, mut suppressed) = rules::check(&Context {
         inventory: &inventory,
         now: opts.now,
         warn_days: opts.warn_days,
         policy: &opts.policy,
     });
+    stages.mark("rules");
+    stages.print();
     let (inline, invalid) = crate::suppress::apply(
         &mut findings,
         &|root, path| read_text(&found.files, opts.source.as_deref(), root, path),

@@ -239,7 +239,30 @@ fn is_cert_label(label: &str) -> bool {
 
 /// Reads one file and extracts its facts. Never panics on content.
 pub fn extract_file(cand: &Candidate, opts: &ExtractOptions) -> FileFacts {
-    extract_read(cand, opts, std::fs::read(&cand.abs))
+    use std::io::Read;
+    // One read buffer per worker thread: a fresh allocation per file costs
+    // page faults on every file of a large tree.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    /// A buffer grown beyond this by a large file is not kept.
+    const KEEP: usize = 4 << 20;
+    BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        let read = std::fs::File::open(&cand.abs).and_then(|mut f| {
+            buf.reserve(usize::try_from(cand.size).unwrap_or(0).saturating_add(1));
+            f.read_to_end(buf)
+        });
+        let mut sink = Sink::new(cand);
+        match read {
+            Ok(_) => extract_bytes(&mut sink, buf, opts),
+            Err(e) => sink.facts.skip = Some(format!("cannot read: {e}")),
+        }
+        if buf.capacity() > KEEP {
+            *buf = Vec::new();
+        }
+        sink.facts
+    })
 }
 
 /// Extracts facts from a file's content as read by the caller (a git blob, say).

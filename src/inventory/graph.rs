@@ -22,6 +22,7 @@ use crate::finding::Location;
 use crate::policy::{Action, Policy, Role};
 use crate::verify::{self, Usage, Verdict};
 use crate::x509::{self, CertInfo, Fingerprint, San};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A component: a workload (container), a webhook configuration, a kubeconfig.
@@ -282,7 +283,14 @@ pub struct Builder<'a> {
     /// Services of the deferred documents that may hold a Service a trust
     /// names, and what parsing them met; parsed before trusts are checked.
     late: super::Materialized,
+    /// Serves (indexes into `graph.serves`) of each component, in order.
+    serves_of: BTreeMap<usize, Vec<usize>>,
+    /// `late.services` by name.
+    late_by_name: std::collections::HashMap<String, Vec<usize>>,
 }
+
+/// A note to add once trusts are checked: where, which component, what.
+type PendingNote = (Location, Option<usize>, String);
 
 fn dir_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
@@ -294,11 +302,9 @@ fn distance(a: &str, b: &str) -> usize {
     if a == b {
         return 0;
     }
-    let (da, db) = (dir_of(a), dir_of(b));
-    let pa: Vec<&str> = da.split('/').filter(|s| !s.is_empty()).collect();
-    let pb: Vec<&str> = db.split('/').filter(|s| !s.is_empty()).collect();
-    let common = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
-    1 + (pa.len() - common) + (pb.len() - common)
+    let parts = |p| dir_of(p).split('/').filter(|s| !s.is_empty());
+    let common = parts(a).zip(parts(b)).take_while(|(x, y)| x == y).count();
+    1 + (parts(a).count() - common) + (parts(b).count() - common)
 }
 
 /// The Service (name, namespace) a host names: `name` (in `ns`),
@@ -496,6 +502,8 @@ impl<'a> Builder<'a> {
             values_cache: std::collections::HashMap::new(),
             certs_by_secret,
             late: super::Materialized::default(),
+            late_by_name: std::collections::HashMap::new(),
+            serves_of: BTreeMap::new(),
         }
     }
 
@@ -562,7 +570,12 @@ impl<'a> Builder<'a> {
             .into_iter()
             .flatten()
             .map(|&i| self.obj(i));
-        let late = self.late.services.iter().filter(|o| o.object.name == name);
+        let late = self
+            .late_by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.late.services[i]);
         let mut cands: Vec<(usize, &PlacedObject)> = eager
             .chain(late)
             .filter(|o| ns_match(ns, o.object.namespace.as_deref()))
@@ -1438,6 +1451,12 @@ impl<'a> Builder<'a> {
             .map(|(name, _)| name)
             .collect();
         self.late = inv.materialize_services(&names);
+        for (i, o) in self.late.services.iter().enumerate() {
+            self.late_by_name
+                .entry(o.object.name.clone())
+                .or_default()
+                .push(i);
+        }
         for &oi in self.of_object.keys() {
             if let Body::Workload(pod) = &inv.objects[oi].object.body {
                 for (k, v) in &pod.labels {
@@ -1446,6 +1465,7 @@ impl<'a> Builder<'a> {
             }
         }
         for (si, sv) in self.graph.serves.iter().enumerate() {
+            self.serves_of.entry(sv.component).or_default().push(si);
             let Some(b) = sv.bundle else { continue };
             // The leaf as `certs_of` sees it: the first member inventoried.
             let Some(leaf) = inv.bundles[b]
@@ -1464,127 +1484,133 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        let checked: Vec<_> = (0..self.graph.trusts.len())
+            .into_par_iter()
+            .map(|ti| self.check_trust(ti))
+            .collect();
         let mut notes = Vec::new();
-        for ti in 0..self.graph.trusts.len() {
-            let t = &self.graph.trusts[ti];
-            let comp = &self.graph.components[t.component];
-            let (from, ns) = match self.inv.objects.get(comp.object) {
-                Some(o) => (o.path.clone(), o.object.namespace.clone()),
-                None => (String::new(), None),
-            };
-            if let Anchors::Unresolved(why) = &t.anchors {
-                notes.push((
-                    t.location.clone(),
-                    Some(t.component),
-                    format!("{}: cannot follow: {why}", t.flag),
-                ));
-                continue;
-            }
-            let mut checks = Vec::new();
-            match t.direction {
-                Direction::Server => {
-                    let peers = match &t.host {
-                        Some(h) => match self.peers_for_host(&from, h, ns.as_deref()) {
-                            Peers::Found(p) => p,
-                            Peers::Ambiguous(e) => {
-                                notes.push((
-                                    t.location.clone(),
-                                    Some(t.component),
-                                    format!("{}: peer {h}: {e}", t.flag),
-                                ));
-                                continue;
-                            }
-                            Peers::None => self
-                                .by_channel(&from, &t.channel, false, t.component)
-                                .into_iter()
-                                .map(|c| c.0)
-                                .collect(),
-                        },
-                        None => self
-                            .by_channel(&from, &t.channel, false, t.component)
-                            .into_iter()
-                            .map(|c| c.0)
-                            .collect(),
-                    };
-                    let peers: BTreeSet<usize> = peers.into_iter().collect();
-                    if peers.is_empty() {
-                        let what = t
-                            .host
-                            .clone()
-                            .unwrap_or_else(|| format!("a {} server", t.channel));
-                        notes.push((
-                            t.location.clone(),
-                            Some(t.component),
-                            format!(
-                                "{}: no component in the scanned files serves {what}",
-                                t.flag
-                            ),
-                        ));
-                        continue;
-                    }
-                    for peer in peers {
-                        let served: Vec<usize> = self
-                            .graph
-                            .serves
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, s)| s.component == peer)
-                            .map(|(i, _)| i)
-                            .collect();
-                        let pick = served
-                            .iter()
-                            .copied()
-                            .find(|&i| self.graph.serves[i].channel == t.channel)
-                            .or_else(|| served.first().copied());
-                        let Some(si) = pick else {
-                            notes.push((
-                                t.location.clone(),
-                                Some(t.component),
-                                format!(
-                                    "{}: peer {} presents no serving certificate",
-                                    t.flag, self.graph.components[peer].name
-                                ),
-                            ));
-                            continue;
-                        };
-                        let s = &self.graph.serves[si];
-                        if let Source::Unresolved(why) = &s.source {
-                            notes.push((
-                                s.location.clone(),
-                                Some(peer),
-                                format!("serving certificate: cannot follow: {why}"),
-                            ));
-                            continue;
-                        }
-                        if let Some(v) =
-                            self.verdict(&t.anchors, s, Usage::ServerAuth, t.host.as_deref())
-                        {
-                            checks.push(Check {
-                                peer,
-                                presented: si,
-                                verdict: v,
-                            });
-                        }
-                    }
-                }
-                Direction::Client => {
-                    for (peer, ci) in self.by_channel(&from, &t.channel, true, t.component) {
-                        let s = &self.graph.clients[ci];
-                        if let Some(v) = self.verdict(&t.anchors, s, Usage::ClientAuth, None) {
-                            checks.push(Check {
-                                peer,
-                                presented: ci,
-                                verdict: v,
-                            });
-                        }
-                    }
-                }
-            }
+        for (ti, (checks, n)) in checked.into_iter().enumerate() {
             self.graph.trusts[ti].checks = checks;
+            notes.extend(n);
         }
         for (loc, comp, msg) in notes {
             self.note(&loc, comp, msg);
         }
+    }
+
+    /// The checks of trust `ti` (peers resolved, chains verified) and the
+    /// notes met on the way; reads the builder only, so trusts are checked
+    /// in parallel.
+    fn check_trust(&self, ti: usize) -> (Vec<Check>, Vec<PendingNote>) {
+        let mut notes = Vec::new();
+        let t = &self.graph.trusts[ti];
+        let comp = &self.graph.components[t.component];
+        let (from, ns) = match self.inv.objects.get(comp.object) {
+            Some(o) => (o.path.clone(), o.object.namespace.clone()),
+            None => (String::new(), None),
+        };
+        if let Anchors::Unresolved(why) = &t.anchors {
+            notes.push((
+                t.location.clone(),
+                Some(t.component),
+                format!("{}: cannot follow: {why}", t.flag),
+            ));
+            return (Vec::new(), notes);
+        }
+        let mut checks = Vec::new();
+        match t.direction {
+            Direction::Server => {
+                let peers = match &t.host {
+                    Some(h) => match self.peers_for_host(&from, h, ns.as_deref()) {
+                        Peers::Found(p) => p,
+                        Peers::Ambiguous(e) => {
+                            notes.push((
+                                t.location.clone(),
+                                Some(t.component),
+                                format!("{}: peer {h}: {e}", t.flag),
+                            ));
+                            return (Vec::new(), notes);
+                        }
+                        Peers::None => self
+                            .by_channel(&from, &t.channel, false, t.component)
+                            .into_iter()
+                            .map(|c| c.0)
+                            .collect(),
+                    },
+                    None => self
+                        .by_channel(&from, &t.channel, false, t.component)
+                        .into_iter()
+                        .map(|c| c.0)
+                        .collect(),
+                };
+                let peers: BTreeSet<usize> = peers.into_iter().collect();
+                if peers.is_empty() {
+                    let what = t
+                        .host
+                        .clone()
+                        .unwrap_or_else(|| format!("a {} server", t.channel));
+                    notes.push((
+                        t.location.clone(),
+                        Some(t.component),
+                        format!(
+                            "{}: no component in the scanned files serves {what}",
+                            t.flag
+                        ),
+                    ));
+                    return (Vec::new(), notes);
+                }
+                for peer in peers {
+                    let served = self.serves_of.get(&peer).map_or(&[][..], Vec::as_slice);
+                    let pick = served
+                        .iter()
+                        .copied()
+                        .find(|&i| self.graph.serves[i].channel == t.channel)
+                        .or_else(|| served.first().copied());
+                    let Some(si) = pick else {
+                        notes.push((
+                            t.location.clone(),
+                            Some(t.component),
+                            format!(
+                                "{}: peer {} presents no serving certificate",
+                                t.flag, self.graph.components[peer].name
+                            ),
+                        ));
+                        continue;
+                    };
+                    let s = &self.graph.serves[si];
+                    if let Source::Unresolved(why) = &s.source {
+                        notes.push((
+                            s.location.clone(),
+                            Some(peer),
+                            format!("serving certificate: cannot follow: {why}"),
+                        ));
+                        continue;
+                    }
+                    if let Some(v) =
+                        self.verdict(&t.anchors, s, Usage::ServerAuth, t.host.as_deref())
+                    {
+                        checks.push(Check {
+                            peer,
+                            presented: si,
+                            verdict: v,
+                        });
+                    }
+                }
+            }
+            Direction::Client => {
+                for (peer, ci) in self.by_channel(&from, &t.channel, true, t.component) {
+                    let s = &self.graph.clients[ci];
+                    if let Some(v) = self.verdict(&t.anchors, s, Usage::ClientAuth, None) {
+                        checks.push(Check {
+                            peer,
+                            presented: ci,
+                            verdict: v,
+                        });
+                    }
+                }
+            }
+        }
+        (checks, notes)
     }
 
     /// Builds the graph, with the policy's declared components when `declared` is given.

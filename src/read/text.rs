@@ -10,9 +10,10 @@
 //! bytes are read as UTF-8.
 
 /// The file's text and, when it was not valid UTF-8, where the first bad byte was.
-pub struct Decoded {
-    /// The text; invalid sequences replaced by U+FFFD.
-    pub text: String,
+pub struct Decoded<'a> {
+    /// The text (borrowed when the bytes are valid UTF-8); invalid
+    /// sequences replaced by U+FFFD.
+    pub text: std::borrow::Cow<'a, str>,
     /// Byte offset in `text` of the first invalid sequence (UTF-8, or an
     /// unpaired UTF-16 surrogate / invalid UTF-32 unit), if any.
     pub invalid_at: Option<usize>,
@@ -45,25 +46,25 @@ pub fn wide_bom(bytes: &[u8]) -> Option<WideBom> {
 
 /// Decodes bytes as UTF-8, replacing invalid sequences (Latin-1 files, binary
 /// junk), or as UTF-16/UTF-32 after a byte order mark. A UTF-8 mark is dropped.
-pub fn decode(bytes: &[u8]) -> Decoded {
+pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     if let Some(bom) = wide_bom(bytes) {
         return decode_wide(bytes, bom);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => Decoded {
-            text: s.to_owned(),
+            text: s.into(),
             invalid_at: None,
         },
         Err(e) => Decoded {
-            text: String::from_utf8_lossy(bytes).into_owned(),
+            text: String::from_utf8_lossy(bytes),
             invalid_at: Some(e.valid_up_to()),
         },
     }
 }
 
 /// UTF-16 or UTF-32 after its mark; a trailing partial unit is invalid.
-fn decode_wide(bytes: &[u8], bom: WideBom) -> Decoded {
+fn decode_wide(bytes: &[u8], bom: WideBom) -> Decoded<'static> {
     let mut text = String::with_capacity(bytes.len() / 2);
     let mut invalid_at = None;
     let mut push = |c: Option<char>, text: &mut String| {
@@ -101,7 +102,10 @@ fn decode_wide(bytes: &[u8], bom: WideBom) -> Decoded {
             }
         }
     }
-    Decoded { text, invalid_at }
+    Decoded {
+        text: text.into(),
+        invalid_at,
+    }
 }
 
 /// Rewrites every run of base64 characters (`A-Z a-z 0-9 + / =`) in `line`:
@@ -209,7 +213,8 @@ mod tests {
     fn utf16_and_utf32_with_a_bom_are_decoded() {
         let t = "a: café\nb: 😀\n";
         for be in [false, true] {
-            let d = decode(&utf16(t, be));
+            let bytes = utf16(t, be);
+            let d = decode(&bytes);
             assert_eq!(d.text, t);
             assert_eq!(d.invalid_at, None);
         }
