@@ -685,8 +685,10 @@ pub fn run(
         o.facts_cache = Some(cache.clone());
         crate::scan::scan(&o)
     };
+    let mut stages = crate::scan::Stages::new();
     let b = side(&base)?;
     let h = side(&head)?;
+    stages.mark("both sides");
     let paths: BTreeSet<&str> = b
         .files
         .iter()
@@ -701,7 +703,9 @@ pub fn run(
         })
         .map(str::to_owned)
         .collect();
+    stages.mark("changed files");
     let mut d = diff(b, h, changed, diff_opts);
+    stages.mark("diff");
     // HEAD's own findings met its inline comments in its scan; the diff's
     // findings (source-change, trust-change) meet them here. An invalid
     // comment the HEAD scan already reported (new, or unchanged and hidden)
@@ -716,12 +720,15 @@ pub fn run(
     crate::finding::sort_suppressed(&mut d.head.suppressed);
     d.findings.extend(invalid);
     sort_findings(&mut d.findings);
+    stages.mark("suppress");
     d.add_file_diffs(&|p| {
         (
             base.read(p).unwrap_or_default(),
             head.read(p).unwrap_or_default(),
         )
     });
+    stages.mark("file diffs");
+    stages.print();
     Ok(d)
 }
 

@@ -625,9 +625,14 @@ fn diff_sources(
         if bp.is_dir() && hp.is_dir() {
             return Ok((Arc::new(DirSource::new(bp)), Arc::new(DirSource::new(hp))));
         }
-        let open =
-            |rev: &str| -> Result<Arc<dyn FileSource>> { Ok(Arc::new(GitTree::open(repo, rev)?)) };
-        return Ok((open(b)?, open(h)?));
+        // Both trees are listed at once: `ls-tree -l` reads every blob's size.
+        let (tb, th) = std::thread::scope(|s| {
+            let tb = s.spawn(|| GitTree::open(repo, b));
+            let th = GitTree::open(repo, h);
+            (tb.join(), th)
+        });
+        let tb = tb.map_err(|_| anyhow::anyhow!("internal error listing {b}"))?;
+        return Ok((Arc::new(tb?), Arc::new(th?)));
     }
     if base.is_some() || head.is_some() {
         bail!("with --root, name revisions with --rev NAME=BASE..HEAD instead of BASE HEAD");
@@ -892,7 +897,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 suppress.show_suppressed,
                 |f: ScanFormatArg, opts| report::render_scan(&result, f.into(), opts),
             )?;
-            Ok(exit_for(&result, fail_on))
+            let code = exit_for(&result, fail_on);
+            // The process ends here: freeing the model would only cost time.
+            std::mem::forget(result);
+            Ok(code)
         }
         Command::Inventory {
             scan,
@@ -977,17 +985,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let failing = fail_on
                 .threshold()
                 .is_some_and(|t| d.findings.iter().any(|f| f.severity >= t));
-            Ok(
-                match (
-                    failing,
-                    detailed_exitcode,
-                    d.changes.is_empty() && d.findings.is_empty(),
-                ) {
-                    (true, _, _) => ExitCode::from(1),
-                    (false, true, false) => ExitCode::from(3),
-                    _ => ExitCode::SUCCESS,
-                },
-            )
+            let quiet = d.changes.is_empty() && d.findings.is_empty();
+            // The process ends here: freeing both models would only cost time.
+            std::mem::forget(d);
+            Ok(match (failing, detailed_exitcode, quiet) {
+                (true, _, _) => ExitCode::from(1),
+                (false, true, false) => ExitCode::from(3),
+                _ => ExitCode::SUCCESS,
+            })
         }
         Command::Probe {
             scan,

@@ -59,6 +59,8 @@ pub struct ScanOptions {
 #[derive(Debug, Default)]
 pub struct FactsCache {
     map: std::sync::Mutex<std::collections::HashMap<(String, String), crate::extract::FileFacts>>,
+    /// Chain verdicts, shared the same way.
+    verdicts: crate::verify::VerdictCache,
 }
 
 impl FactsCache {
@@ -195,13 +197,13 @@ pub fn load_hiera(
 
 /// Wall time per stage, printed to stderr when `CERTDRIFT_TIMINGS` is set:
 /// for profiling (see README, Performance), never part of a report.
-struct Stages {
+pub(crate) struct Stages {
     last: std::time::Instant,
     done: Option<Vec<String>>,
 }
 
 impl Stages {
-    fn new() -> Stages {
+    pub(crate) fn new() -> Stages {
         Stages {
             last: std::time::Instant::now(),
             done: std::env::var_os("CERTDRIFT_TIMINGS").map(|_| Vec::new()),
@@ -209,7 +211,7 @@ impl Stages {
     }
 
     /// Ends the stage `name`.
-    fn mark(&mut self, name: &str) {
+    pub(crate) fn mark(&mut self, name: &str) {
         if let Some(done) = &mut self.done {
             let now = std::time::Instant::now();
             done.push(format!(
@@ -220,7 +222,7 @@ impl Stages {
         }
     }
 
-    fn print(&self) {
+    pub(crate) fn print(&self) {
         if let Some(done) = &self.done {
             eprintln!("certdrift timings: {}", done.join(", "));
         }
@@ -313,7 +315,13 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
     });
     stages.mark("hiera");
     pool.install(|| {
-        inventory.link(&opts.policy, opts.now, &opts.map_paths, declared.as_ref());
+        inventory.link(
+            &opts.policy,
+            opts.now,
+            &opts.map_paths,
+            declared.as_ref(),
+            opts.facts_cache.as_deref().map(|c| &c.verdicts),
+        );
     });
     stages.mark("link");
     let (mut findings, mut suppressed) = rules::check(&Context {

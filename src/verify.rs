@@ -119,7 +119,7 @@ use x509_parser::certificate::X509Certificate;
 use crate::x509::{self, CertInfo, Fingerprint, HashAlg, Issuance, KeyKind, San};
 
 /// The purpose a certificate is verified for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Usage {
     ServerAuth,
     ClientAuth,
@@ -236,6 +236,55 @@ pub fn verify(
     match (v.run(), usage, name) {
         (Verdict::Valid, Usage::ServerAuth, Some(name)) => check_name(leaf, name),
         (verdict, _, _) => verdict,
+    }
+}
+
+/// What decides a verdict: the chain's and the anchors' fingerprints, in
+/// order, the time, the usage and the name.
+type VerdictKey = (
+    Vec<Fingerprint>,
+    Vec<Fingerprint>,
+    i64,
+    Usage,
+    Option<String>,
+);
+
+/// Verdicts shared by the scans of a diff: a chain and trust bundle that
+/// did not change between the two sides is verified once.
+#[derive(Debug, Default)]
+pub struct VerdictCache {
+    map: std::sync::Mutex<HashMap<VerdictKey, Verdict>>,
+}
+
+impl VerdictCache {
+    /// [`verify`], or the verdict it gave before for the same inputs.
+    pub fn verify(
+        &self,
+        chain: &[&CertInfo],
+        anchors: &[&CertInfo],
+        now: i64,
+        usage: Usage,
+        name: Option<&str>,
+    ) -> Verdict {
+        let fps = |cs: &[&CertInfo]| cs.iter().map(|c| c.fingerprint.clone()).collect();
+        let key = (
+            fps(chain),
+            fps(anchors),
+            now,
+            usage,
+            name.map(str::to_owned),
+        );
+        let lock = || {
+            self.map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(v) = lock().get(&key) {
+            return v.clone();
+        }
+        let v = verify(chain, anchors, now, usage, name);
+        lock().insert(key, v.clone());
+        v
     }
 }
 

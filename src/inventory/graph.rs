@@ -283,6 +283,8 @@ pub struct Builder<'a> {
     /// Services of the deferred documents that may hold a Service a trust
     /// names, and what parsing them met; parsed before trusts are checked.
     late: super::Materialized,
+    /// Verdicts shared with another scan (the other side of a diff).
+    pub verdicts: Option<&'a crate::verify::VerdictCache>,
     /// Serves (indexes into `graph.serves`) of each component, in order.
     serves_of: BTreeMap<usize, Vec<usize>>,
     /// `late.services` by name.
@@ -302,9 +304,31 @@ fn distance(a: &str, b: &str) -> usize {
     if a == b {
         return 0;
     }
-    let parts = |p| dir_of(p).split('/').filter(|s| !s.is_empty());
-    let common = parts(a).zip(parts(b)).take_while(|(x, y)| x == y).count();
-    1 + (parts(a).count() - common) + (parts(b).count() - common)
+    let (da, db) = (dir_of(a), dir_of(b));
+    let plain = |d: &str| !d.starts_with('/') && !d.ends_with('/') && !d.contains("//");
+    if !plain(da) || !plain(db) {
+        return distance_by_parts(da, db);
+    }
+    // Directories without empty components: count in bytes, no allocation
+    // (this runs for every candidate of every lookup).
+    let slashes = |s: &str| memchr::memchr_iter(b'/', s.as_bytes()).count();
+    let parts = |d: &str| if d.is_empty() { 0 } else { slashes(d) + 1 };
+    let same = da
+        .bytes()
+        .zip(db.bytes())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let ends_part = |d: &str| d.len() == same || d.as_bytes()[same] == b'/';
+    let common = slashes(&da[..same]) + usize::from(same > 0 && ends_part(da) && ends_part(db));
+    1 + (parts(da) - common) + (parts(db) - common)
+}
+
+/// [`distance`] of two directories, by their non-empty components.
+fn distance_by_parts(da: &str, db: &str) -> usize {
+    let pa: Vec<&str> = da.split('/').filter(|s| !s.is_empty()).collect();
+    let pb: Vec<&str> = db.split('/').filter(|s| !s.is_empty()).collect();
+    let common = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
+    1 + (pa.len() - common) + (pb.len() - common)
 }
 
 /// The Service (name, namespace) a host names: `name` (in `ns`),
@@ -504,6 +528,7 @@ impl<'a> Builder<'a> {
             late: super::Materialized::default(),
             late_by_name: std::collections::HashMap::new(),
             serves_of: BTreeMap::new(),
+            verdicts: None,
         }
     }
 
@@ -1360,7 +1385,10 @@ impl<'a> Builder<'a> {
                 if chain.is_empty() {
                     return None;
                 }
-                Some(verify::verify(&chain, &anchor_certs, self.now, usage, host))
+                Some(match self.verdicts {
+                    Some(cache) => cache.verify(&chain, &anchor_certs, self.now, usage, host),
+                    None => verify::verify(&chain, &anchor_certs, self.now, usage, host),
+                })
             }
             (
                 Source::CertManager {
@@ -1690,6 +1718,35 @@ mod tests {
         assert_eq!(split_host_port("[::1]:443"), ("::1".into(), Some(443)));
         assert_eq!(split_host_port("a.b"), ("a.b".into(), None));
         assert_eq!(split_host_port("::1"), ("::1".into(), None));
+    }
+
+    #[test]
+    fn distance_counts_directory_steps() {
+        let paths = [
+            "x.yaml",
+            "a/x.yaml",
+            "a/y.yaml",
+            "ab/x.yaml",
+            "a/b/x.yaml",
+            "a/bc/x.yaml",
+            "a/b/c/x.yaml",
+            "b/x.yaml",
+            "a//b/x.yaml",
+            "/a/b/x.yaml",
+            "a/b/",
+        ];
+        for a in paths {
+            for b in paths {
+                let want = if a == b {
+                    0
+                } else {
+                    distance_by_parts(dir_of(a), dir_of(b))
+                };
+                assert_eq!(distance(a, b), want, "{a} {b}");
+            }
+        }
+        assert_eq!(distance("a/b/x.yaml", "a/c/y.yaml"), 3);
+        assert_eq!(distance("a/x.yaml", "ab/y.yaml"), 3);
     }
 
     #[test]

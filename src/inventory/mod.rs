@@ -216,8 +216,11 @@ impl Inventory {
         now: i64,
         map_paths: &[(String, String)],
         declared: Option<&graph::Declared<'_>>,
+        verdicts: Option<&crate::verify::VerdictCache>,
     ) {
-        let (graph, late) = graph::Builder::new(self, policy, now, map_paths).build(declared);
+        let mut builder = graph::Builder::new(self, policy, now, map_paths);
+        builder.verdicts = verdicts;
+        let (graph, late) = builder.build(declared);
         self.graph = graph;
         self.problems.extend(late.problems);
         if late.incomplete {

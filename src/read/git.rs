@@ -9,7 +9,13 @@
 //! Three git commands do the work: `rev-parse --verify REV^{commit}` resolves
 //! the revision, `ls-tree -r -z -l --full-tree` lists the tree (streamed, so a
 //! 100 MB listing is never held twice), and one long-lived
-//! `cat-file --batch` process, behind a mutex, serves every blob read.
+//! `cat-file --batch` process, behind a mutex, serves every blob read that
+//! the working tree cannot: a file of the repository's working tree whose
+//! git blob id (SHA-1, or SHA-256, of `blob <size>\0` and its bytes) is the
+//! entry's is the blob, byte for byte, and is read from there in parallel
+//! (`rev-parse --show-toplevel` finds it; none for a bare repository). In
+//! CI the checked-out revision is usually one side of the diff, so most
+//! blobs of both sides come from files, not from git's object store.
 //!
 //! Every git runs with `LC_ALL=C`, `GIT_CONFIG_NOSYSTEM=1`, no pager, no
 //! terminal prompt, no lazy fetch from a promisor remote, `core.quotepath=off`,
@@ -134,6 +140,8 @@ pub struct GitTree {
     commit: String,
     entries: Vec<Entry>,
     cat: Mutex<Option<CatFile>>,
+    /// The working tree's top directory, if the repository has one.
+    worktree: Option<PathBuf>,
 }
 
 impl fmt::Debug for GitTree {
@@ -210,11 +218,20 @@ impl GitTree {
         }
 
         let entries = list_tree(repo, &commit, under)?;
+        // A bare repository has no working tree: git says so and fails.
+        let worktree = run(git(repo).args(["rev-parse", "--show-toplevel"]))
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
         Ok(GitTree {
             repo: repo.to_path_buf(),
             commit,
             entries,
             cat: Mutex::new(None),
+            worktree,
         })
     }
 
@@ -264,7 +281,28 @@ impl GitTree {
                 ),
             ));
         }
+        if let Some(bytes) = self.worktree_blob(entry) {
+            return Ok(bytes);
+        }
         self.cat_blob(path, &entry.oid, max)
+    }
+
+    /// The blob of `entry` read from the working tree: the file at its path
+    /// if it is a regular file of the blob's size whose git blob id is the
+    /// entry's (so it is the blob, whatever was checked out or edited).
+    fn worktree_blob(&self, entry: &Entry) -> Option<Vec<u8>> {
+        let path = self.worktree.as_ref()?.join(&entry.path);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.file_type().is_file() || meta.len() != entry.size {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(entry.size).ok()?.saturating_add(1));
+        std::fs::File::open(&path)
+            .ok()?
+            .take(entry.size.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .ok()?;
+        (blob_id(&bytes, entry.oid.len())? == entry.oid).then_some(bytes)
     }
 
     /// The regular-file entry at `path`, or the error reading it should give.
@@ -475,6 +513,30 @@ fn is_safe_path(path: &str) -> bool {
 }
 
 /// Full hex object id (SHA-1 or SHA-256).
+/// The git object id of a blob holding `bytes`: SHA-1 (40 hex digits) or,
+/// in a SHA-256 repository, SHA-256 (64) of `blob <size>\0` and the bytes.
+fn blob_id(bytes: &[u8], hex_len: usize) -> Option<String> {
+    let header = format!("blob {}\0", bytes.len());
+    match hex_len {
+        // The `sha1` crate uses the CPU's SHA instructions (3-4 times
+        // ring's portable SHA-1 here).
+        40 => {
+            use sha1::Digest;
+            let mut h = sha1::Sha1::new();
+            h.update(header.as_bytes());
+            h.update(bytes);
+            Some(hex::encode(h.finalize()))
+        }
+        64 => {
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            ctx.update(header.as_bytes());
+            ctx.update(bytes);
+            Some(hex::encode(ctx.finish()))
+        }
+        _ => None,
+    }
+}
+
 fn is_oid(s: &str) -> bool {
     matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -1273,7 +1335,9 @@ mod tests {
     #[test]
     fn cat_file_is_restarted_after_a_crash() {
         let f = fixture();
-        let t = GitTree::open(f.repo(), "HEAD").expect("open");
+        let mut t = GitTree::open(f.repo(), "HEAD").expect("open");
+        // Blobs through cat-file, not from the working tree.
+        t.worktree = None;
         assert_eq!(t.read_blob("README.md").expect("first"), b"hello\n");
         assert!(t.crash_cat_file());
         assert_eq!(t.read_blob("certs/a.pem").expect("after crash"), b"A2\n");
@@ -1284,7 +1348,9 @@ mod tests {
     #[test]
     fn cat_file_that_keeps_failing_is_an_error() {
         let f = fixture();
-        let t = GitTree::open(f.repo(), "HEAD").expect("open");
+        let mut t = GitTree::open(f.repo(), "HEAD").expect("open");
+        // Blobs through cat-file, not from the working tree.
+        t.worktree = None;
         // The repository disappears: every cat-file exits at once.
         std::fs::remove_dir_all(f.repo().join(".git")).expect("remove .git");
         let err = t.read_blob("README.md").expect_err("no repository left");
@@ -1386,7 +1452,9 @@ mod tests {
     #[test]
     fn drop_reaps_cat_file() {
         let f = fixture();
-        let t = GitTree::open(f.repo(), "HEAD").expect("open");
+        let mut t = GitTree::open(f.repo(), "HEAD").expect("open");
+        // Blobs through cat-file, not from the working tree.
+        t.worktree = None;
         t.read_blob("README.md").expect("read");
         let pid = t
             .lock_cat()
@@ -1396,5 +1464,91 @@ mod tests {
         drop(t);
         // Reaped: no such process (not even a zombie) remains.
         assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    }
+}
+
+#[cfg(test)]
+mod worktree_tests {
+    use super::*;
+
+    fn sh(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn blob_ids_are_gits() {
+        let dir = tempfile::tempdir().unwrap();
+        for bytes in [&b""[..], b"hello", b"a\0b\r\n", &[0xffu8; 70_000][..]] {
+            let p = dir.path().join("f");
+            std::fs::write(&p, bytes).unwrap();
+            let want = sh(dir.path(), &["hash-object", "--no-filters", "f"]);
+            assert_eq!(blob_id(bytes, 40).as_deref(), Some(want.as_str()));
+        }
+        assert_eq!(blob_id(b"x", 41), None);
+    }
+
+    /// A working-tree file is read instead of the blob only when it is the
+    /// blob: edited (even to the same size), replaced by a symlink or
+    /// removed, the revision's content still comes from git.
+    #[test]
+    fn worktree_files_stand_in_for_identical_blobs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        sh(d, &["init", "-q"]);
+        std::fs::write(d.join("same.yaml"), "a: 1\n").unwrap();
+        std::fs::write(d.join("edited.yaml"), "b: 1\n").unwrap();
+        std::fs::write(d.join("gone.yaml"), "c: 1\n").unwrap();
+        std::fs::write(d.join("linked.yaml"), "d: 1\n").unwrap();
+        sh(d, &["add", "-A"]);
+        sh(d, &["commit", "-qm", "one"]);
+        std::fs::write(d.join("edited.yaml"), "b: 2\n").unwrap();
+        std::fs::remove_file(d.join("gone.yaml")).unwrap();
+        std::fs::remove_file(d.join("linked.yaml")).unwrap();
+        std::os::unix::fs::symlink("same.yaml", d.join("linked.yaml")).unwrap();
+        let t = GitTree::open(d, "HEAD").unwrap();
+        assert_eq!(
+            t.worktree.as_deref(),
+            Some(d.canonicalize().unwrap().as_path())
+        );
+        for (path, want) in [
+            ("same.yaml", "a: 1\n"),
+            ("edited.yaml", "b: 1\n"),
+            ("gone.yaml", "c: 1\n"),
+            ("linked.yaml", "d: 1\n"),
+        ] {
+            assert_eq!(t.read_blob(path).unwrap(), want.as_bytes(), "{path}");
+        }
+        let entry = t.entry("same.yaml").unwrap();
+        assert!(t.worktree_blob(entry).is_some());
+        assert!(t.worktree_blob(t.entry("edited.yaml").unwrap()).is_none());
+        // A bare clone has no working tree: every blob comes from git.
+        let bare = tempfile::tempdir().unwrap();
+        sh(
+            bare.path(),
+            &["clone", "-q", "--bare", d.to_str().unwrap(), "r.git"],
+        );
+        let t = GitTree::open(&bare.path().join("r.git"), "HEAD").unwrap();
+        assert!(t.worktree.is_none());
+        assert_eq!(t.read_blob("same.yaml").unwrap(), b"a: 1\n");
     }
 }
