@@ -258,7 +258,10 @@ pub fn diff(
     opts: &DiffOptions,
 ) -> DiffResult {
     let changed_set: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
-    let (b, h) = (snapshot(&base.inventory), snapshot(&head.inventory));
+    let (b, h) = rayon::join(
+        || snapshot(&base.inventory),
+        || snapshot(&head.inventory),
+    );
     let mut changes = Vec::new();
     let mut findings = Vec::new();
     let names: BTreeSet<&String> = b.keys().chain(h.keys()).collect();

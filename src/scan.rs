@@ -276,16 +276,23 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             })
             .map(|f| match &opts.source {
                 Some(src) => {
+                    let too_large = f.size > opts.walk.max_file_size;
+                    let refused = || Err(std::io::Error::other("larger than --max-file-size"));
                     let extract = || {
-                        let bytes = if f.size > opts.walk.max_file_size {
-                            Err(std::io::Error::other("larger than --max-file-size"))
-                        } else {
-                            src.read(&f.rel)
-                        };
+                        let bytes = if too_large { refused() } else { src.read(&f.rel) };
                         extract::extract_read(f, &opts.extract, bytes)
                     };
                     match (&opts.facts_cache, src.content_id(&f.rel)) {
                         (Some(cache), Some(id)) => cache.get_or_extract(&f.rel, id, extract),
+                        (Some(cache), None) if !too_large => {
+                            // Files on disk: identified by their bytes, once read.
+                            match src.read_identified(&f.rel) {
+                                (bytes, Some(id)) => cache.get_or_extract(&f.rel, id, || {
+                                    extract::extract_read(f, &opts.extract, bytes)
+                                }),
+                                (bytes, None) => extract::extract_read(f, &opts.extract, bytes),
+                            }
+                        }
                         _ => extract(),
                     }
                 }

@@ -23,6 +23,15 @@ pub trait FileSource: Send + Sync {
         let _ = rel;
         None
     }
+    /// Reads `rel` and gives its content identifier too: for a source
+    /// without free identifiers (files on disk), one computed from the
+    /// bytes read (SHA-256) and remembered, so that [`content_id`]
+    /// returns it from then on.
+    ///
+    /// [`content_id`]: FileSource::content_id
+    fn read_identified(&self, rel: &str) -> (io::Result<Vec<u8>>, Option<String>) {
+        (self.read(rel), self.content_id(rel))
+    }
     /// The size in bytes of the file at `rel`, when the listing knows it
     /// (a git tree does); `None` for files on disk (the walk stats them).
     fn size(&self, rel: &str) -> Option<u64> {
@@ -41,12 +50,23 @@ pub trait FileSource: Send + Sync {
 pub struct DirSource {
     /// The root directory.
     pub root: PathBuf,
+    /// Content identifiers of the files read by `read_identified`.
+    ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl DirSource {
     /// A source over `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DirSource { root: root.into() }
+        DirSource {
+            root: root.into(),
+            ids: Default::default(),
+        }
+    }
+
+    fn ids(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn path(&self, rel: &str) -> Option<PathBuf> {
@@ -68,6 +88,21 @@ impl DirSource {
 }
 
 impl FileSource for DirSource {
+    fn content_id(&self, rel: &str) -> Option<String> {
+        self.ids().get(rel).cloned()
+    }
+
+    fn read_identified(&self, rel: &str) -> (io::Result<Vec<u8>>, Option<String>) {
+        use sha2::Digest;
+        let read = self.read(rel);
+        let id = read.as_ref().ok().map(|bytes| {
+            let id = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+            self.ids().insert(rel.to_owned(), id.clone());
+            id
+        });
+        (read, id)
+    }
+
     fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
         let p = self.path(rel).ok_or_else(|| {
             io::Error::new(
@@ -161,6 +196,13 @@ impl FileSource for MountSource {
 
     fn content_id(&self, rel: &str) -> Option<String> {
         self.find(rel).and_then(|(src, r)| src.content_id(r))
+    }
+
+    fn read_identified(&self, rel: &str) -> (io::Result<Vec<u8>>, Option<String>) {
+        match self.find(rel) {
+            Some((src, r)) => src.read_identified(r),
+            None => (self.read(rel), None),
+        }
     }
 
     fn size(&self, rel: &str) -> Option<u64> {
