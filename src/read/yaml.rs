@@ -444,9 +444,18 @@ impl<'a> GuardedInput<'a> {
 
     /// Consumes the next character, counting it toward the budget if `counted`.
     fn consume(&mut self, counted: bool) -> Option<char> {
-        let mut chars = self.rest.chars();
-        let c = chars.next()?;
-        self.rest = chars.as_str();
+        let c = match *self.rest.as_bytes().first()? {
+            b if b.is_ascii() => {
+                self.rest = &self.rest[1..];
+                char::from(b)
+            }
+            _ => {
+                let mut chars = self.rest.chars();
+                let c = chars.next()?;
+                self.rest = chars.as_str();
+                c
+            }
+        };
         let blank = matches!(c, ' ' | '\t' | '\n' | '\r');
         let flow = matches!(c, ',' | '[' | ']' | '{' | '}');
         if counted && !blank && (self.after_blank || flow || c == ':' || c == '?') {
@@ -498,16 +507,122 @@ impl Input for GuardedInput<'_> {
         }
     }
 
+    // The peeks below read bytes where the text is ASCII, as `saphyr`'s
+    // `StrInput` does; every character they test for is ASCII.
+
+    #[inline]
     fn peek(&self) -> char {
-        self.rest.chars().next().unwrap_or('\0')
+        match self.rest.as_bytes().first() {
+            Some(&b) if b.is_ascii() => char::from(b),
+            _ => self.rest.chars().next().unwrap_or('\0'),
+        }
     }
 
+    #[inline]
     fn peek_nth(&self, n: usize) -> char {
-        self.rest.chars().nth(n).unwrap_or('\0')
+        match self.rest.as_bytes().get(..=n) {
+            Some(head) if head.is_ascii() => char::from(head[n]),
+            _ => self.rest.chars().nth(n).unwrap_or('\0'),
+        }
     }
 
+    #[inline]
     fn peek_opt(&self) -> Option<char> {
-        self.rest.chars().next()
+        match self.rest.as_bytes().first() {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            _ => self.rest.chars().next(),
+        }
+    }
+
+    #[inline]
+    fn next_is_document_indicator(&self) -> bool {
+        let b = self.rest.as_bytes();
+        b.len() >= 3
+            && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0))
+            && (b[0] == b'.' || b[0] == b'-')
+            && b[0] == b[1]
+            && b[1] == b[2]
+    }
+
+    #[inline]
+    fn next_is_document_start(&self) -> bool {
+        let b = self.rest.as_bytes();
+        b.len() >= 3 && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0)) && b[..3] == *b"---"
+    }
+
+    #[inline]
+    fn next_is_document_end(&self) -> bool {
+        let b = self.rest.as_bytes();
+        b.len() >= 3 && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0)) && b[..3] == *b"..."
+    }
+
+    #[inline]
+    fn next_is_blank_or_break(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    }
+
+    #[inline]
+    fn next_is_blank_or_breakz(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_none_or(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\0'))
+    }
+
+    #[inline]
+    fn next_is_blank(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| matches!(b, b' ' | b'\t'))
+    }
+
+    #[inline]
+    fn next_is_break(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| matches!(b, b'\n' | b'\r'))
+    }
+
+    #[inline]
+    fn next_is_breakz(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_none_or(|&b| matches!(b, b'\n' | b'\r' | b'\0'))
+    }
+
+    #[inline]
+    fn next_is_z(&self) -> bool {
+        self.rest.as_bytes().first().is_none_or(|&b| b == 0)
+    }
+
+    #[inline]
+    fn next_is_flow(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| matches!(b, b',' | b'[' | b']' | b'{' | b'}'))
+    }
+
+    #[inline]
+    fn next_is_digit(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_digit)
+    }
+
+    #[inline]
+    fn next_is_alpha(&self) -> bool {
+        self.rest
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
 
     fn skip_while_non_breakz(&mut self) -> usize {
