@@ -258,10 +258,7 @@ pub fn diff(
     opts: &DiffOptions,
 ) -> DiffResult {
     let changed_set: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
-    let (b, h) = rayon::join(
-        || snapshot(&base.inventory),
-        || snapshot(&head.inventory),
-    );
+    let (b, h) = rayon::join(|| snapshot(&base.inventory), || snapshot(&head.inventory));
     let mut changes = Vec::new();
     let mut findings = Vec::new();
     let names: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
@@ -686,11 +683,15 @@ pub fn run(
         let mut o = opts.clone();
         o.source = Some(src.clone());
         o.facts_cache = Some(cache.clone());
-        crate::scan::scan(&o)
+        o
     };
+    let (ob, oh) = (side(&base), side(&head));
     let mut stages = crate::scan::Stages::new();
-    let b = side(&base)?;
-    let h = side(&head)?;
+    // BASE's files first, so that HEAD finds the unchanged ones parsed; then
+    // HEAD's scan runs beside the rest of BASE's (model, graph, rules).
+    let read = crate::scan::read(&ob)?;
+    let (b, h) = rayon::join(|| crate::scan::finish(&ob, read), || crate::scan::scan(&oh));
+    let (b, h) = (b?, h?);
     stages.mark("both sides");
     let paths: BTreeSet<&str> = b
         .files

@@ -59,8 +59,8 @@ pub struct ScanOptions {
 #[derive(Debug, Default)]
 pub struct FactsCache {
     map: std::sync::Mutex<std::collections::HashMap<(String, String), crate::extract::FileFacts>>,
-    /// Chain verdicts, shared the same way.
-    verdicts: crate::verify::VerdictCache,
+    /// Deferred Services and chain verdicts, shared the same way.
+    link: crate::inventory::LinkCache,
 }
 
 impl FactsCache {
@@ -231,6 +231,20 @@ impl Stages {
 
 /// Runs the whole pipeline.
 pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
+    finish(opts, read(opts)?)
+}
+
+/// The files of a scan and their facts: the first half of [`scan`].
+pub struct Read {
+    found: discover::Discovered,
+    facts: Vec<extract::FileFacts>,
+    pool: rayon::ThreadPool,
+    stages: Stages,
+}
+
+/// Discovers and reads the files of a scan (in parallel): the first half of
+/// [`scan`]; [`finish`] does the rest.
+pub fn read(opts: &ScanOptions) -> Result<Read, ScanError> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -279,7 +293,11 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
                     let too_large = f.size > opts.walk.max_file_size;
                     let refused = || Err(std::io::Error::other("larger than --max-file-size"));
                     let extract = || {
-                        let bytes = if too_large { refused() } else { src.read(&f.rel) };
+                        let bytes = if too_large {
+                            refused()
+                        } else {
+                            src.read(&f.rel)
+                        };
                         extract::extract_read(f, &opts.extract, bytes)
                     };
                     match (&opts.facts_cache, src.content_id(&f.rel)) {
@@ -301,6 +319,23 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             .collect()
     });
     stages.mark("extract");
+    Ok(Read {
+        found,
+        facts,
+        pool,
+        stages,
+    })
+}
+
+/// Builds the model from what [`read`] found, links and checks it: the
+/// second half of [`scan`].
+pub fn finish(opts: &ScanOptions, read: Read) -> Result<ScanResult, ScanError> {
+    let Read {
+        found,
+        facts,
+        pool,
+        mut stages,
+    } = read;
     let mut inventory = Inventory::build(&found.files, facts, found.skipped, &opts.extract);
     let files: Option<Arc<dyn FileSource>> = match &opts.source {
         Some(src) => Some(src.clone()),
@@ -327,7 +362,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanResult, ScanError> {
             opts.now,
             &opts.map_paths,
             declared.as_ref(),
-            opts.facts_cache.as_deref().map(|c| &c.verdicts),
+            opts.facts_cache.as_deref().map(|c| &c.link),
         );
     });
     stages.mark("link");

@@ -284,7 +284,7 @@ pub struct Builder<'a> {
     /// names, and what parsing them met; parsed before trusts are checked.
     late: super::Materialized,
     /// Verdicts shared with another scan (the other side of a diff).
-    pub verdicts: Option<&'a crate::verify::VerdictCache>,
+    pub cache: Option<&'a super::LinkCache>,
     /// Serves (indexes into `graph.serves`) of each component, in order.
     serves_of: BTreeMap<usize, Vec<usize>>,
     /// `late.services` by name.
@@ -528,7 +528,7 @@ impl<'a> Builder<'a> {
             late: super::Materialized::default(),
             late_by_name: std::collections::HashMap::new(),
             serves_of: BTreeMap::new(),
-            verdicts: None,
+            cache: None,
         }
     }
 
@@ -1385,8 +1385,12 @@ impl<'a> Builder<'a> {
                 if chain.is_empty() {
                     return None;
                 }
-                Some(match self.verdicts {
-                    Some(cache) => cache.verify(&chain, &anchor_certs, self.now, usage, host),
+                Some(match self.cache {
+                    Some(cache) => {
+                        cache
+                            .verdicts
+                            .verify(&chain, &anchor_certs, self.now, usage, host)
+                    }
                     None => verify::verify(&chain, &anchor_certs, self.now, usage, host),
                 })
             }
@@ -1478,7 +1482,7 @@ impl<'a> Builder<'a> {
             .filter_map(|t| service_ref(t.host.as_deref()?, None))
             .map(|(name, _)| name)
             .collect();
-        self.late = inv.materialize_services(&names);
+        self.late = inv.materialize_services(&names, self.cache);
         for (i, o) in self.late.services.iter().enumerate() {
             self.late_by_name
                 .entry(o.object.name.clone())

@@ -93,6 +93,37 @@ pub struct DeferredDoc {
     pub doc: Deferred,
 }
 
+/// What the scans of a diff share once the files are read: the Services
+/// of deferred documents (parsed once for both sides when unchanged) and
+/// chain verdicts.
+#[derive(Debug, Default)]
+pub struct LinkCache {
+    /// Verdicts by chain, anchors, time, usage and name.
+    pub verdicts: crate::verify::VerdictCache,
+    /// Parsed deferred documents by (root, path, first line, text).
+    services: std::sync::Mutex<HashMap<ServiceKey, Parsed>>,
+}
+
+type ServiceKey = (usize, String, u32, String);
+type Parsed = (Vec<Object>, Vec<Problem>, bool);
+
+impl LinkCache {
+    fn parsed(&self, d: &DeferredDoc, parse: impl FnOnce() -> Parsed) -> Parsed {
+        let key = (d.root, d.path.clone(), d.doc.line_base, d.doc.text.clone());
+        let lock = || {
+            self.services
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(p) = lock().get(&key) {
+            return p.clone();
+        }
+        let p = parse();
+        lock().insert(key, p.clone());
+        p
+    }
+}
+
 /// Services parsed from deferred documents, and what parsing them met.
 #[derive(Debug, Default)]
 pub struct Materialized {
@@ -216,10 +247,10 @@ impl Inventory {
         now: i64,
         map_paths: &[(String, String)],
         declared: Option<&graph::Declared<'_>>,
-        verdicts: Option<&crate::verify::VerdictCache>,
+        cache: Option<&LinkCache>,
     ) {
         let mut builder = graph::Builder::new(self, policy, now, map_paths);
-        builder.verdicts = verdicts;
+        builder.cache = cache;
         let (graph, late) = builder.build(declared);
         self.graph = graph;
         self.problems.extend(late.problems);
@@ -235,7 +266,11 @@ impl Inventory {
     /// bytes as written. With the prefilter off every document is parsed
     /// (the Services of the others are never looked up), and the problems
     /// kept are the same.
-    pub fn materialize_services(&self, names: &BTreeSet<&str>) -> Materialized {
+    pub fn materialize_services(
+        &self,
+        names: &BTreeSet<&str>,
+        cache: Option<&LinkCache>,
+    ) -> Materialized {
         use rayon::prelude::*;
         let finder = prefilter::NameFinder::new(names.iter().copied());
         let named = |d: &DeferredDoc| {
@@ -258,8 +293,11 @@ impl Inventory {
                     size: 0,
                     class: FileClass::Yaml,
                 };
-                let (objects, problems, incomplete) =
-                    crate::extract::deferred_services(&cand, &d.doc, &self.extract);
+                let parse = || crate::extract::deferred_services(&cand, &d.doc, &self.extract);
+                let (objects, problems, incomplete) = match cache {
+                    Some(c) => c.parsed(d, parse),
+                    None => parse(),
+                };
                 let services: Vec<PlacedObject> = objects
                     .into_iter()
                     .map(|object| PlacedObject {

@@ -547,13 +547,17 @@ impl Input for GuardedInput<'_> {
     #[inline]
     fn next_is_document_start(&self) -> bool {
         let b = self.rest.as_bytes();
-        b.len() >= 3 && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0)) && b[..3] == *b"---"
+        b.len() >= 3
+            && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0))
+            && b[..3] == *b"---"
     }
 
     #[inline]
     fn next_is_document_end(&self) -> bool {
         let b = self.rest.as_bytes();
-        b.len() >= 3 && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0)) && b[..3] == *b"..."
+        b.len() >= 3
+            && (b.len() == 3 || matches!(b[3], b' ' | b'\t' | b'\n' | b'\r' | 0))
+            && b[..3] == *b"..."
     }
 
     #[inline]
@@ -611,10 +615,7 @@ impl Input for GuardedInput<'_> {
 
     #[inline]
     fn next_is_digit(&self) -> bool {
-        self.rest
-            .as_bytes()
-            .first()
-            .is_some_and(u8::is_ascii_digit)
+        self.rest.as_bytes().first().is_some_and(u8::is_ascii_digit)
     }
 
     #[inline]
