@@ -289,7 +289,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     // UTF-16/32 text (with its byte order mark) holds NUL bytes but is text.
     let wide = crate::read::text::wide_bom(bytes).is_some();
     let binary = !wide
-        && (bytes.contains(&0)
+        && (memchr::memchr(0, bytes).is_some()
             || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes)));
     if binary {
         let der_key = der_private_key_kind(bytes);

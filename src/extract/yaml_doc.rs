@@ -516,7 +516,12 @@ fn base64_value(
     binary: bool,
     opts: &ExtractOptions,
 ) -> Option<u32> {
-    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    // Base64 in a plain scalar has no blanks: copied only when it has.
+    let compact: std::borrow::Cow<'_, str> = if value.chars().any(char::is_whitespace) {
+        value.chars().filter(|c| !c.is_whitespace()).collect()
+    } else {
+        value.into()
+    };
     if compact.is_empty() {
         return None;
     }
