@@ -504,6 +504,8 @@ pub fn diff(
     }
     sort_findings(&mut findings);
     changes.sort_by(|a, b| (&a.component, a.what).cmp(&(&b.component, b.what)));
+    // BASE's model is freed off the report's path.
+    rayon::spawn(move || drop((base, b, h)));
     DiffResult {
         head,
         changes,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::diff::{self, DiffOptions};
 use crate::discover::{classify, Candidate, FileClass, WalkOptions};
-use crate::extract::{self, ExtractOptions, FileFacts};
+use crate::extract::{self, prefilter, ExtractOptions, FileFacts};
 use crate::finding::Location;
 use crate::hiera::{Facts, Hiera, HieraOptions, Merge};
 use crate::read::source::FileSource;
@@ -403,6 +403,28 @@ pub fn kube(data: &[u8]) {
     };
     let facts = extract::extract_read(&cand, &opts, Ok(rest.to_vec()));
     check_facts(rest, name, &facts);
+    // A deferred document is parsed only if a client's name occurs in it:
+    // every Service it holds must be found by its own name.
+    for doc in &facts.deferred {
+        let (services, problems, _) = extract::deferred_services(&cand, doc, &opts);
+        let late = FileFacts {
+            objects: services,
+            problems,
+            ..FileFacts::default()
+        };
+        check_facts(rest, name, &late);
+        for o in &late.objects {
+            // (An unnamed one is looked up by parsing every document.)
+            if let Some(finder) = prefilter::NameFinder::new([o.name.as_str()]) {
+                assert!(
+                    finder.may_name(doc.text.as_bytes()),
+                    "Service {:?} not found by its name in {:?}",
+                    o.name,
+                    doc.text
+                );
+            }
+        }
+    }
     // The prefilter never changes what a file yields.
     let all = ExtractOptions {
         prefilter: false,
@@ -441,6 +463,7 @@ fn check_facts(data: &[u8], name: &str, facts: &FileFacts) {
     facts.keys.iter().for_each(|k| check(&k.location));
     facts.problems.iter().for_each(|p| check(&p.location));
     facts.bundles.iter().for_each(|b| check(&b.location));
+    facts.objects.iter().for_each(|o| check(&o.location));
     let shown = format!("{:?} {:?}", facts.keys, facts.problems);
     assert_no_key_material(data, &shown);
 }

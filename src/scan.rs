@@ -4,7 +4,11 @@
 //! In: [`ScanOptions`]. Out: a [`ScanResult`] with the inventory, the
 //! sorted findings and the suppressed ones, ready for any renderer. Same
 //! input, same result, whatever the thread count: files are extracted in
-//! parallel but merged in path order.
+//! parallel but merged in path order. [`read`] and [`finish`] are the two
+//! halves of [`scan`], so that `diff` can start HEAD's scan as soon as
+//! BASE's files are read; [`FactsCache`] carries what the two sides share
+//! (facts by content id, deferred Services, chain verdicts).
+//! `CERTDRIFT_TIMINGS=1` prints each stage's wall time to stderr.
 
 use crate::baseline::Baseline;
 use crate::discover::{self, DiscoverError, WalkOptions};

@@ -301,6 +301,9 @@ impl Reader<'_> {
     }
 }
 
+/// The name of an object without `metadata.name`.
+pub const UNNAMED: &str = "?";
+
 /// The objects of one document: one, several for a `List`, none if it is not Kubernetes.
 pub fn objects(
     doc: &Document,
@@ -419,7 +422,7 @@ fn object(r: &Reader<'_>, node: NodeId) -> Option<Object> {
     Some(Object {
         name: r
             .string(node, &["metadata", "name"])
-            .unwrap_or_else(|| "?".into()),
+            .unwrap_or_else(|| UNNAMED.into()),
         namespace: r.string(node, &["metadata", "namespace"]),
         labels: r.map_pairs(node, &["metadata", "labels"]),
         location: (r.locate)(kind_node),

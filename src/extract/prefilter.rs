@@ -210,11 +210,14 @@ pub struct NameFinder {
 
 impl NameFinder {
     /// A finder for `names`; `None` when some name cannot be found by its
-    /// bytes (see above).
+    /// bytes (see above), or is the name of an object that has none
+    /// ([`super::kube::UNNAMED`]).
     pub fn new<'n>(names: impl IntoIterator<Item = &'n str>) -> Option<NameFinder> {
         let names: Vec<&str> = names.into_iter().collect();
+        // The name an object without one gets is not in its bytes either.
         if names.iter().any(|n| {
             n.is_empty()
+                || *n == super::kube::UNNAMED
                 || n.bytes()
                     .any(|b| !b.is_ascii_graphic() || b == b'\'' || b == b'"')
         }) {
@@ -293,6 +296,7 @@ mod tests {
         assert!(!f.may_name(b"metadata: {name: etcd-abc, ns: aweb}"));
         assert!(NameFinder::new(["a b"]).is_none());
         assert!(NameFinder::new(["it's"]).is_none());
+        assert!(NameFinder::new([crate::extract::kube::UNNAMED]).is_none());
         assert!(!NameFinder::new([]).unwrap().may_name(svc));
     }
 
