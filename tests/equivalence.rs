@@ -81,6 +81,24 @@ fn generated_monorepo_does_not_depend_on_prefilter_or_threads() {
 /// Documents that hold a fact through one trigger of the prefilter only
 /// (no PEM, no kind it always keeps): each must still be read, so dropping
 /// a trigger fails here even where the larger trees above hide it.
+/// The findings of `certdrift scan .` in `dir`, as JSON values.
+fn findings(dir: &Path) -> Vec<serde_json::Value> {
+    let out = run(
+        dir,
+        &[
+            "scan",
+            ".",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    common::json(&out)["findings"].as_array().unwrap().clone()
+}
+
 #[test]
 fn documents_with_a_single_trigger_are_read() {
     let tmp = tempfile::tempdir().unwrap();
@@ -100,29 +118,14 @@ fn documents_with_a_single_trigger_are_read() {
     )
     .unwrap();
     assert_same_everywhere(tmp.path(), &[]);
-    let out = run(
-        tmp.path(),
-        &[
-            "scan",
-            ".",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-        ],
-    );
-    let report = common::json(&out);
-    let mut at: Vec<String> = report["findings"]
-        .as_array()
-        .unwrap()
+    let report = findings(tmp.path());
+    let mut at: Vec<String> = report
         .iter()
         .filter(|f| f["rule"] == "unresolved")
         .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
         .collect();
     at.sort();
-    assert_eq!(at, ["args.yaml", "command.yaml"], "{report:#}");
+    assert_eq!(at, ["args.yaml", "command.yaml"], "{report:#?}");
 }
 
 /// A document that can hold only a Service is parsed when a client names
@@ -171,23 +174,6 @@ fn services_are_parsed_when_a_client_names_them() {
     )
     .unwrap();
     assert_same_everywhere(tmp.path(), &[]);
-    let findings = |dir: &Path| {
-        let out = run(
-            dir,
-            &[
-                "scan",
-                ".",
-                "--now",
-                NOW,
-                "--format",
-                "json",
-                "--fail-on",
-                "never",
-            ],
-        );
-        let report = common::json(&out);
-        report["findings"].as_array().unwrap().clone()
-    };
     let of = |fs: &[serde_json::Value], rule: &str| -> Vec<String> {
         fs.iter()
             .filter(|f| f["rule"] == rule)
