@@ -295,10 +295,9 @@ pub fn read(opts: &ScanOptions) -> Result<Read, ScanError> {
             .map(|f| match &opts.source {
                 Some(src) => {
                     let too_large = f.size > opts.walk.max_file_size;
-                    let refused = || Err(std::io::Error::other("larger than --max-file-size"));
                     let extract = || {
                         let bytes = if too_large {
-                            refused()
+                            Err(std::io::Error::other("larger than --max-file-size"))
                         } else {
                             src.read(&f.rel)
                         };

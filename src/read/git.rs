@@ -1465,35 +1465,6 @@ mod tests {
         // Reaped: no such process (not even a zombie) remains.
         assert!(!Path::new(&format!("/proc/{pid}")).exists());
     }
-}
-
-#[cfg(test)]
-mod worktree_tests {
-    use super::*;
-
-    fn sh(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args([
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.invalid"])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
 
     #[test]
     fn blob_ids_are_gits() {
@@ -1501,7 +1472,7 @@ mod worktree_tests {
         for bytes in [&b""[..], b"hello", b"a\0b\r\n", &[0xffu8; 70_000][..]] {
             let p = dir.path().join("f");
             std::fs::write(&p, bytes).unwrap();
-            let want = sh(dir.path(), &["hash-object", "--no-filters", "f"]);
+            let want = sh(dir.path(), &["hash-object", "--no-filters", "f"], None);
             assert_eq!(blob_id(bytes, 40).as_deref(), Some(want.as_str()));
         }
         assert_eq!(blob_id(b"x", 41), None);
@@ -1514,13 +1485,13 @@ mod worktree_tests {
     fn worktree_files_stand_in_for_identical_blobs_only() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        sh(d, &["init", "-q"]);
+        sh(d, &["init", "-q"], None);
         std::fs::write(d.join("same.yaml"), "a: 1\n").unwrap();
         std::fs::write(d.join("edited.yaml"), "b: 1\n").unwrap();
         std::fs::write(d.join("gone.yaml"), "c: 1\n").unwrap();
         std::fs::write(d.join("linked.yaml"), "d: 1\n").unwrap();
-        sh(d, &["add", "-A"]);
-        sh(d, &["commit", "-qm", "one"]);
+        sh(d, &["add", "-A"], None);
+        sh(d, &["commit", "-qm", "one"], None);
         std::fs::write(d.join("edited.yaml"), "b: 2\n").unwrap();
         std::fs::remove_file(d.join("gone.yaml")).unwrap();
         std::fs::remove_file(d.join("linked.yaml")).unwrap();
@@ -1543,10 +1514,8 @@ mod worktree_tests {
         assert!(t.worktree_blob(t.entry("edited.yaml").unwrap()).is_none());
         // A bare clone has no working tree: every blob comes from git.
         let bare = tempfile::tempdir().unwrap();
-        sh(
-            bare.path(),
-            &["clone", "-q", "--bare", d.to_str().unwrap(), "r.git"],
-        );
+        let repo = d.to_str().unwrap();
+        sh(bare.path(), &["clone", "-q", "--bare", repo, "r.git"], None);
         let t = GitTree::open(&bare.path().join("r.git"), "HEAD").unwrap();
         assert!(t.worktree.is_none());
         assert_eq!(t.read_blob("same.yaml").unwrap(), b"a: 1\n");
