@@ -399,7 +399,7 @@ pub fn kube(data: &[u8]) {
     };
     let opts = ExtractOptions {
         yaml_limits: limits(),
-        prefilter: true,
+        ..ExtractOptions::default()
     };
     let facts = extract::extract_read(&cand, &opts, Ok(rest.to_vec()));
     check_facts(rest, name, &facts);
@@ -630,7 +630,7 @@ pub fn diff(data: &[u8]) {
         },
         extract: ExtractOptions {
             yaml_limits: limits(),
-            prefilter: true,
+            ..ExtractOptions::default()
         },
         now: NOW,
         warn_days: 30,

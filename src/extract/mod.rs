@@ -114,6 +114,8 @@ pub struct ExtractOptions {
     /// Skip YAML documents that cannot hold a fact without parsing them
     /// (see [`prefilter`]); off only to check that it loses nothing.
     pub prefilter: bool,
+    /// Certificates parsed so far (shared by the clones of these options).
+    pub certs: Arc<CertCache>,
 }
 
 impl Default for ExtractOptions {
@@ -121,7 +123,39 @@ impl Default for ExtractOptions {
         ExtractOptions {
             yaml_limits: yaml::Limits::default(),
             prefilter: true,
+            certs: Arc::default(),
         }
+    }
+}
+
+/// Parsed certificates by fingerprint: a certificate seen in many places
+/// (a CA in every `caBundle` of a cluster) is parsed once and shared.
+#[derive(Default)]
+pub struct CertCache {
+    map: std::sync::Mutex<std::collections::HashMap<x509::Fingerprint, Arc<CertInfo>>>,
+}
+
+impl std::fmt::Debug for CertCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertCache").finish_non_exhaustive()
+    }
+}
+
+impl CertCache {
+    /// The parsed certificate `der`, from the cache or parsed now.
+    fn parse(&self, der: &[u8]) -> Result<Arc<CertInfo>, x509::X509Error> {
+        let fp = x509::Fingerprint::of(der);
+        let lock = || {
+            self.map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(c) = lock().get(&fp) {
+            return Ok(c.clone());
+        }
+        let cert = Arc::new(x509::parse(der)?);
+        lock().insert(fp, cert.clone());
+        Ok(cert)
     }
 }
 
@@ -129,13 +163,15 @@ impl Default for ExtractOptions {
 pub(crate) struct Sink<'a> {
     pub cand: &'a Candidate,
     pub facts: FileFacts,
+    certs: Arc<CertCache>,
 }
 
 impl<'a> Sink<'a> {
-    fn new(cand: &'a Candidate) -> Self {
+    fn new(cand: &'a Candidate, opts: &ExtractOptions) -> Self {
         Sink {
             cand,
             facts: FileFacts::default(),
+            certs: opts.certs.clone(),
         }
     }
 
@@ -169,9 +205,9 @@ impl<'a> Sink<'a> {
         bundle: u32,
         trust: bool,
     ) {
-        match x509::parse(der) {
+        match self.certs.parse(der) {
             Ok(cert) => self.facts.certs.push(CertSighting {
-                cert: Arc::new(cert),
+                cert,
                 location,
                 via: via.to_owned(),
                 bundle,
@@ -253,7 +289,7 @@ pub fn extract_file(cand: &Candidate, opts: &ExtractOptions) -> FileFacts {
             buf.reserve(usize::try_from(cand.size).unwrap_or(0).saturating_add(1));
             f.read_to_end(buf)
         });
-        let mut sink = Sink::new(cand);
+        let mut sink = Sink::new(cand, opts);
         match read {
             Ok(_) => extract_bytes(&mut sink, buf, opts),
             Err(e) => sink.facts.skip = Some(format!("cannot read: {e}")),
@@ -271,7 +307,7 @@ pub fn extract_read(
     opts: &ExtractOptions,
     read: std::io::Result<Vec<u8>>,
 ) -> FileFacts {
-    let mut sink = Sink::new(cand);
+    let mut sink = Sink::new(cand, opts);
     let bytes = match read {
         Ok(b) => b,
         Err(e) => {

@@ -127,7 +127,7 @@ pub(crate) fn deferred_services(
     doc: &super::Deferred,
     opts: &ExtractOptions,
 ) -> (Vec<super::kube::Object>, Vec<super::Problem>, bool) {
-    let mut sink = Sink::new(cand);
+    let mut sink = Sink::new(cand, opts);
     let lines = Lines::new(&doc.text);
     let part = Part::new(&doc.text, &lines, 0..doc.text.len(), doc.line_base);
     extract_part(&mut sink, part, true, &mut 0, opts);
