@@ -18,6 +18,7 @@ pub mod finding;
 pub mod fuzzing;
 pub mod hiera;
 pub mod inventory;
+mod memo;
 pub mod policy;
 pub mod probe;
 pub mod read;

@@ -253,7 +253,7 @@ type VerdictKey = (
 /// did not change between the two sides is verified once.
 #[derive(Debug, Default)]
 pub struct VerdictCache {
-    map: std::sync::Mutex<HashMap<VerdictKey, Verdict>>,
+    map: crate::memo::Memo<VerdictKey, Verdict>,
 }
 
 impl VerdictCache {
@@ -274,17 +274,8 @@ impl VerdictCache {
             usage,
             name.map(str::to_owned),
         );
-        let lock = || {
-            self.map
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(v) = lock().get(&key) {
-            return v.clone();
-        }
-        let v = verify(chain, anchors, now, usage, name);
-        lock().insert(key, v.clone());
-        v
+        self.map
+            .get_or_insert_with(key, || verify(chain, anchors, now, usage, name))
     }
 }
 

@@ -130,31 +130,21 @@ impl Default for ExtractOptions {
 
 /// Parsed certificates by fingerprint: a certificate seen in many places
 /// (a CA in every `caBundle` of a cluster) is parsed once and shared.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CertCache {
-    map: std::sync::Mutex<std::collections::HashMap<x509::Fingerprint, Arc<CertInfo>>>,
-}
-
-impl std::fmt::Debug for CertCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertCache").finish_non_exhaustive()
-    }
+    map: crate::memo::Memo<x509::Fingerprint, Arc<CertInfo>>,
 }
 
 impl CertCache {
-    /// The parsed certificate `der`, from the cache or parsed now.
+    /// The parsed certificate `der`, from the cache or parsed now (a
+    /// certificate that does not parse is not kept).
     fn parse(&self, der: &[u8]) -> Result<Arc<CertInfo>, x509::X509Error> {
         let fp = x509::Fingerprint::of(der);
-        let lock = || {
-            self.map
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(c) = lock().get(&fp) {
-            return Ok(c.clone());
+        if let Some(c) = self.map.get(&fp) {
+            return Ok(c);
         }
         let cert = Arc::new(x509::parse(der)?);
-        lock().insert(fp, cert.clone());
+        self.map.insert(fp, cert.clone());
         Ok(cert)
     }
 }

@@ -101,7 +101,7 @@ pub struct LinkCache {
     /// Verdicts by chain, anchors, time, usage and name.
     pub verdicts: crate::verify::VerdictCache,
     /// Parsed deferred documents by (root, path, first line, text).
-    services: std::sync::Mutex<HashMap<ServiceKey, Parsed>>,
+    services: crate::memo::Memo<ServiceKey, Parsed>,
 }
 
 type ServiceKey = (usize, String, u32, String);
@@ -110,17 +110,7 @@ type Parsed = (Vec<Object>, Vec<Problem>, bool);
 impl LinkCache {
     fn parsed(&self, d: &DeferredDoc, parse: impl FnOnce() -> Parsed) -> Parsed {
         let key = (d.root, d.path.clone(), d.doc.line_base, d.doc.text.clone());
-        let lock = || {
-            self.services
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(p) = lock().get(&key) {
-            return p.clone();
-        }
-        let p = parse();
-        lock().insert(key, p.clone());
-        p
+        self.services.get_or_insert_with(key, parse)
     }
 }
 
