@@ -38,6 +38,9 @@ pub struct Candidate {
     pub size: u64,
     /// Format guessed from the name.
     pub class: FileClass,
+    /// Named on the command line (not found by the walk): always read, and
+    /// read as YAML whenever it parses as YAML, whatever its name.
+    pub explicit: bool,
 }
 
 /// A file that was not read, and why.
@@ -110,12 +113,84 @@ pub fn classify(name: &str) -> FileClass {
     let lower = name.to_ascii_lowercase();
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     match ext {
-        "yaml" | "yml" | "eyaml" | "json" => FileClass::Yaml,
+        "yaml" | "yml" | "eyaml" | "json" | "jsonc" | "ndjson" | "jsonl" => FileClass::Yaml,
         "pem" | "crt" | "cer" | "cert" | "key" | "ca-bundle" => FileClass::Pem,
         "der" => FileClass::Der,
         _ if lower.starts_with("ca-bundle") => FileClass::Pem,
         _ => FileClass::Other,
     }
+}
+
+/// Whether the content of a text file that its name does not mark as YAML
+/// (`admin.conf`, `kubeconfig-tls`, `*.golden`, `*.expected`, `*.tpl`, no
+/// extension) is YAML that kubectl, Helm or Puppet would load: a Kubernetes
+/// object stream (`apiVersion:` and `kind:` keys), a kubeconfig
+/// (`clusters:` with `users:` or `contexts:`), or Hiera data (a
+/// `class::param:` key), each as a key at the start of a line (after
+/// indentation and `- `), or as a JSON member. Source code and prose keep
+/// their own reading (PEM blocks only): a Go test's embedded manifest is not
+/// a file anything loads.
+pub fn sniff_yaml(name: &str, text: &[u8]) -> bool {
+    const NOT_CONFIG: &[&str] = &[
+        "go", "rs", "py", "rb", "java", "kt", "scala", "js", "mjs", "ts", "tsx", "jsx", "c", "h",
+        "cc", "cpp", "hpp", "cs", "php", "pl", "pm", "sh", "bash", "zsh", "ps1", "lua", "swift",
+        "erb", "epp", "pp", "md", "markdown", "rst", "txt", "adoc", "html", "htm", "org", "tex",
+        "xml", "toml", "ini", "properties", "sql", "proto", "tf", "hcl", "cue", "jsonnet",
+        "libsonnet", "mod", "sum", "lock", "svg", "csv", "tsv", "diff", "patch",
+    ];
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    if NOT_CONFIG.contains(&ext) {
+        return false;
+    }
+    let (mut api, mut kind, mut clusters, mut users) = (false, false, false, false);
+    for line in text.split(|&b| b == b'\n') {
+        let key_at_start = line.first().is_some_and(|b| !b.is_ascii_whitespace());
+        let mut l = line.trim_ascii_start();
+        while let Some(rest) = l.strip_prefix(b"- ") {
+            l = rest.trim_ascii_start();
+        }
+        let l = l.strip_prefix(b"\"").unwrap_or(l);
+        let key = |k: &[u8]| {
+            l.strip_prefix(k).is_some_and(|r| {
+                let r = r.strip_prefix(b"\"").unwrap_or(r);
+                r.first() == Some(&b':')
+                    && r.get(1).is_none_or(|c| c.is_ascii_whitespace() || *c == b'"')
+            })
+        };
+        api |= key(b"apiVersion");
+        kind |= key(b"kind");
+        clusters |= key(b"clusters");
+        users |= key(b"users") || key(b"contexts");
+        if (api && kind) || (clusters && users) || (key_at_start && is_hiera_key(line)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `profile::etcd::use_pki:` at the start of a line: a Puppet class
+/// parameter, which only Hiera data holds.
+fn is_hiera_key(line: &[u8]) -> bool {
+    let Some(colon) = line.windows(2).position(|w| w[0] == b':' && w[1] != b':') else {
+        return false;
+    };
+    let (key, rest) = line.split_at(colon);
+    let key = key.strip_suffix(b":").unwrap_or(key);
+    // `a::b` with a word on each side of every `::`, then `: ` or end of line.
+    let words_ok = key
+        .split(|&b| b == b':')
+        .enumerate()
+        .all(|(i, w)| {
+            if i % 2 == 1 {
+                w.is_empty()
+            } else {
+                !w.is_empty() && w.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+            }
+        });
+    key.windows(2).any(|w| w == b"::")
+        && words_ok
+        && rest.get(1).is_none_or(|c| c.is_ascii_whitespace())
 }
 
 fn build_excludes(globs: &[String]) -> Result<GlobSet, DiscoverError> {
@@ -174,6 +249,7 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
                     rel: name,
                     abs: root.clone(),
                     size: meta.len(),
+                    explicit: true,
                 });
             continue;
         }
@@ -252,6 +328,7 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
                     rel,
                     abs: entry.into_path(),
                     size,
+                    explicit: false,
                 };
                 found
                     .lock()
@@ -317,6 +394,7 @@ pub fn discover_source(
             abs: PathBuf::from(&rel),
             rel,
             size,
+            explicit: false,
         });
     }
     for rel in source.symlinks() {
@@ -344,6 +422,27 @@ mod tests {
         assert_eq!(classify("ca-bundle.trust.txt"), FileClass::Pem);
         assert_eq!(classify("root.der"), FileClass::Der);
         assert_eq!(classify("README.md"), FileClass::Other);
+    }
+
+    #[test]
+    fn sniffs_yaml_by_content() {
+        let kubeconfig = b"apiVersion: v1\nclusters:\n- cluster:\n    server: https://x\n  name: x\nusers:\n- name: u\n";
+        assert!(sniff_yaml("admin.conf", kubeconfig));
+        assert!(sniff_yaml("kubeconfig-tls", kubeconfig));
+        let manifests = b"# rendered\n---\nkind: Secret\napiVersion: v1\ndata: {}\n";
+        assert!(sniff_yaml("install_default.golden", manifests));
+        assert!(sniff_yaml("x.expected", b"items:\n- apiVersion: v1\n  kind: List\n"));
+        assert!(sniff_yaml("x.golden", b"{\"apiVersion\": \"v1\", \"kind\": \"Secret\"}"));
+        assert!(sniff_yaml("common", b"---\nprofile::etcd::use_pki: true\n"));
+        assert!(sniff_yaml("common", b"profile::etcd::hosts:\n  - a\n"));
+        // Source code and prose keep their own reading; other text is not YAML.
+        assert!(!sniff_yaml("main_test.go", manifests));
+        assert!(!sniff_yaml("README.md", manifests));
+        assert!(!sniff_yaml("nginx.conf", b"server {\n  listen 443 ssl;\n}\n"));
+        assert!(!sniff_yaml("notes", b"kind: of a note\n"));
+        assert!(!sniff_yaml("x.rb", b"profile::etcd::use_pki: true\n"));
+        assert!(!sniff_yaml("run", b"  indented::key: x\n"));
+        assert!(!sniff_yaml("run", b"a::b:c\n"));
     }
 
     #[test]

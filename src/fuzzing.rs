@@ -396,6 +396,7 @@ pub fn kube(data: &[u8]) {
         abs: PathBuf::from(name),
         size: rest.len() as u64,
         class,
+        explicit: false,
     };
     let opts = ExtractOptions {
         yaml_limits: limits(),

@@ -75,6 +75,9 @@ pub struct FileFacts {
     pub skip: Option<String>,
     /// Whether the file's YAML stream was cut short by an error or a limit.
     pub incomplete: bool,
+    /// Whether part of the file was read as an unevaluated template (PEM
+    /// blocks and base64 `key: value` literals only).
+    pub template: bool,
     /// Certificate containers (a file, a YAML value), indexed by `CertSighting::bundle`;
     /// empty ones too, so that a reference to a value that holds no certificate can say so.
     pub bundles: Vec<BundleFacts>,
@@ -311,12 +314,23 @@ pub fn extract_read(
 
 /// Extracts facts from a file's content (also used for git blobs later).
 pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOptions) {
-    let class = sink.cand.class;
+    let mut class = sink.cand.class;
     // UTF-16/32 text (with its byte order mark) holds NUL bytes but is text.
     let wide = crate::read::text::wide_bom(bytes).is_some();
     let binary = !wide
         && (memchr::memchr(0, bytes).is_some()
             || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes)));
+    if class == FileClass::Other && !binary {
+        // What kubectl, Helm or Hiera would load is YAML whatever its name.
+        let sniffed = if wide {
+            crate::discover::sniff_yaml(&sink.cand.rel, decode(bytes).text.as_bytes())
+        } else {
+            crate::discover::sniff_yaml(&sink.cand.rel, bytes)
+        };
+        if sniffed || (sink.cand.explicit && parses_as_yaml_structure(bytes, opts)) {
+            class = FileClass::Yaml;
+        }
+    }
     if binary {
         let der_key = der_private_key_kind(bytes);
         match class {
@@ -351,11 +365,17 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         }
         return;
     }
-    if class == FileClass::Other && !wide && !pem::looks_like_pem(bytes) {
+    // A file named on the command line is always read (and counted).
+    let read_anyway = sink.cand.explicit;
+    if class == FileClass::Other && !wide && !read_anyway && !pem::looks_like_pem(bytes) {
         return;
     }
     let decoded = decode(bytes);
-    if class == FileClass::Other && wide && !pem::looks_like_pem(decoded.text.as_bytes()) {
+    if class == FileClass::Other
+        && wide
+        && !read_anyway
+        && !pem::looks_like_pem(decoded.text.as_bytes())
+    {
         return;
     }
     sink.facts.scanned = true;
@@ -426,6 +446,18 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
             }
         }
     }
+}
+
+/// Whether `bytes` (a file named on the command line whose name and content
+/// say nothing) parse as a YAML mapping or sequence: then it is read as YAML.
+fn parses_as_yaml_structure(bytes: &[u8], opts: &ExtractOptions) -> bool {
+    let text = decode(bytes).text;
+    let stream = yaml::parse(&text, &opts.yaml_limits);
+    stream.error.is_none()
+        && stream.docs.iter().any(|d| {
+            d.root()
+                .is_some_and(|r| !matches!(d.node(d.resolve(r)).kind, yaml::Kind::Scalar { .. }))
+        })
 }
 
 /// A DER SEQUENCE header: what a binary certificate or key starts with

@@ -25,8 +25,11 @@ use crate::read::yaml::{self, Document, NodeId, PathSeg, Style};
 use base64::Engine;
 use std::collections::HashMap;
 
-/// How deep YAML found inside a YAML string is followed.
-const MAX_NESTING: u8 = 1;
+/// How deep YAML found inside a YAML string is followed (a kubeconfig in a
+/// values file's manifest string, base64 of values YAML in a Secret). Each
+/// level reads at most the text of the level above (aliases are not
+/// followed), so this bounds the work at this many times the file.
+const MAX_NESTING: u8 = 3;
 
 /// Most duplicate-key warnings per file; the rest are counted in one more.
 const MAX_DUPLICATE_KEY_WARNINGS: usize = 20;
@@ -41,14 +44,18 @@ const BASE64_KEYS: &[&str] = &[
 
 /// Where locations inside one YAML text point.
 enum Frame<'t> {
-    /// The file itself: positions are real, once `line_base` (the lines
-    /// before the parsed document) is added.
+    /// The file itself, or a literal block scalar of it: positions are
+    /// real once `line_base` (the lines before the parsed document) and
+    /// `col_shift` (the block scalar's indentation) are added.
     File {
         text: &'t str,
         lines: &'t Lines,
         line_base: u32,
-        /// Lines of the file before `text` (a deferred document's).
+        /// Lines of the file before `text` (a deferred document's, or a
+        /// block scalar's first content line less one).
         line_offset: u32,
+        /// Columns before `text`'s lines (a block scalar's indentation).
+        col_shift: u32,
     },
     /// YAML inside a value: every fact points at that value.
     Nested(Location),
@@ -101,6 +108,10 @@ struct Part<'t> {
     lines: &'t Lines,
     range: std::ops::Range<usize>,
     line_offset: u32,
+    /// Columns before `text`'s lines in the file (a block scalar's indentation).
+    col_shift: u32,
+    /// How many YAML strings deep `text` is (0: the file itself).
+    depth: u8,
 }
 
 impl<'t> Part<'t> {
@@ -115,6 +126,8 @@ impl<'t> Part<'t> {
             lines,
             range,
             line_offset,
+            col_shift: 0,
+            depth: 0,
         }
     }
 }
@@ -155,6 +168,8 @@ fn extract_part(
         lines,
         range,
         line_offset,
+        col_shift,
+        depth,
     } = part;
     let start = range.start;
     let part = &text[range];
@@ -162,8 +177,14 @@ fn extract_part(
     let cand = sink.cand;
     let file_at = |off: usize| {
         let (l, c) = lines.line_col(text, start + off);
-        Location::new(cand.root, cand.rel.clone(), l + line_offset, c)
+        Location::new(cand.root, cand.rel.clone(), l + line_offset, c + col_shift)
     };
+    if depth > 0 && stream.error.is_some() {
+        // YAML-looking text in a string that does not parse as YAML (a
+        // script quoting a manifest): read as text, as any string is.
+        sink.pem_text(part.as_bytes(), "file (YAML in a string)", false, true, &file_at);
+        return;
+    }
     let file_trust = is_trust_name(super::file_name(&cand.rel));
     if stream.error.is_some() && (part.contains("{{") || part.contains("{%")) {
         // An unrendered template (a Helm chart's `templates/`, Jinja): not
@@ -172,13 +193,12 @@ fn extract_part(
         if !relevant {
             return;
         }
-        sink.pem_text(
-            part.as_bytes(),
-            "file (template)",
-            file_trust,
-            true,
-            &file_at,
-        );
+        let err = stream.error.as_ref().map(|e| e.mark);
+        let error_at = err.map_or(file_at(0), |m| {
+            let line_base = lines.line_col(text, start).0 - 1 + line_offset;
+            sink.loc(m.line + line_base, m.col + col_shift)
+        });
+        template_part(sink, part, file_trust, &file_at, error_at, opts);
         return;
     }
     let line_base = lines.line_col(text, start).0 - 1 + line_offset;
@@ -187,10 +207,11 @@ fn extract_part(
         lines,
         line_base,
         line_offset,
+        col_shift,
     };
     let mut end_char = 0;
     for doc in &stream.docs {
-        extract_doc(sink, doc, &frame, 0, opts);
+        extract_doc(sink, doc, &frame, depth, opts);
         if let Some(r) = doc.root() {
             end_char = end_char.max(doc.node(r).end.index);
         }
@@ -205,14 +226,14 @@ fn extract_part(
                 continue;
             }
             let (f, a) = (doc.node(first).start, doc.node(again).start);
-            let loc = sink.loc(a.line + line_base, a.col);
+            let loc = sink.loc(a.line + line_base, a.col + col_shift);
             let message = format!(
                 "duplicate key {} in one mapping (first at line {} column {}): YAML requires \
                  unique keys and strict readers reject the file; certdrift, like most \
                  readers, uses the last value",
                 show_key(doc.str(again).unwrap_or_default()),
                 f.line + line_base,
-                f.col
+                f.col + col_shift
             );
             sink.problem(loc, Severity::Warning, message);
         }
@@ -222,7 +243,7 @@ fn extract_part(
         return;
     }
     sink.facts.incomplete = true;
-    let loc = sink.loc(err.mark.line + line_base, err.mark.col);
+    let loc = sink.loc(err.mark.line + line_base, err.mark.col + col_shift);
     let what = match err.kind {
         yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor => "YAML does not parse",
         _ => "YAML limit reached",
@@ -246,6 +267,85 @@ fn extract_part(
     sink.pem_text(rest, "file (after YAML error)", file_trust, true, &|off| {
         file_at(from + off)
     });
+}
+
+/// Reads an unevaluated template (a Helm chart's `templates/`, Jinja) that
+/// does not parse as YAML: PEM blocks anywhere, and base64 literals on
+/// `key: value` lines (a Secret's `tls.key: LS0t…` inside `{{- range }}`),
+/// judged as the same key's value in a parsed document would be. Says once
+/// per file, at the first place the YAML reader stopped, that the file was
+/// read this way.
+fn template_part(
+    sink: &mut Sink<'_>,
+    part: &str,
+    file_trust: bool,
+    file_at: &dyn Fn(usize) -> Location,
+    error_at: Location,
+    opts: &ExtractOptions,
+) {
+    let (_, mut found) = sink.pem_text(part.as_bytes(), "file (template)", file_trust, true, file_at);
+    let mut offset = 0;
+    for line in part.split_inclusive('\n') {
+        if let Some((key, value, at)) = base64_line(line) {
+            let via = format!("file (template) key {key}");
+            let trust = is_trust_name(key);
+            let before = sink.facts.certs.len() + sink.facts.keys.len();
+            base64_value(sink, value, key, &via, trust, file_at(offset + at), 0, false, opts);
+            found += sink.facts.certs.len() + sink.facts.keys.len() - before;
+        }
+        offset += line.len();
+    }
+    if !sink.facts.template {
+        sink.facts.template = true;
+        let what = if found == 0 {
+            "no certificate or key literal was found"
+        } else {
+            "its certificate and key literals were checked"
+        };
+        sink.problem(
+            error_at,
+            Severity::Note,
+            format!(
+                "read as an unevaluated template (it is not YAML until rendered): only PEM \
+                 blocks and base64 `key: value` literals are checked, and {what}; scan the \
+                 rendered output for the rest"
+            ),
+        );
+    }
+}
+
+/// `key: value` where value is a base64 literal of at least 16 characters
+/// (optionally quoted): the key, the value and the value's byte offset.
+fn base64_line(line: &str) -> Option<(&str, &str, usize)> {
+    let body = line.trim_end();
+    let indent = body.len() - body.trim_start().len();
+    let mut rest = &body[indent..];
+    let mut at = indent;
+    while let Some(r) = rest.strip_prefix("- ") {
+        let r2 = r.trim_start();
+        at += rest.len() - r2.len();
+        rest = r2;
+    }
+    let colon = rest.find(": ")?;
+    let key = rest[..colon].trim_matches(|c| c == '"' || c == '\'');
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)) {
+        return None;
+    }
+    let after = &rest[colon + 1..];
+    let value = after.trim_start();
+    at += colon + 1 + (after.len() - value.len());
+    let (value, at) = match value.as_bytes().first() {
+        Some(q @ (b'"' | b'\'')) => {
+            let inner = value[1..].strip_suffix(*q as char)?;
+            (inner, at + 1)
+        }
+        _ => (value, at),
+    };
+    let is_b64 = value.len() >= 16
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+    is_b64.then_some((key, value, at))
 }
 
 /// A mapping key for a message: quoted when short, else only its length.
@@ -328,7 +428,8 @@ enum Holds {
     Base64,
     /// A `!!binary` scalar: base64 whatever its key.
     Binary,
-    Kubeconfig,
+    /// YAML that kubectl would load (objects, a kubeconfig): parsed again.
+    Yaml,
 }
 
 fn extract_doc(
@@ -361,7 +462,7 @@ fn extract_doc(
             || value
                 .trim_start()
                 .starts_with(super::prefilter::BASE64_BEGIN);
-        let nested = depth < MAX_NESTING && looks_like_kubeconfig(value);
+        let nested = depth < MAX_NESTING && holds_yaml(value);
         let binary = matches!(
             &doc.node(id).kind,
             yaml::Kind::Scalar { tag: Some(t), .. } if t == "!!binary"
@@ -384,7 +485,9 @@ fn extract_doc(
             }
             _ => None,
         };
-        let holds = if pem {
+        let holds = if nested {
+            Holds::Yaml
+        } else if pem {
             Holds::Pem
         } else if binary {
             Holds::Binary
@@ -394,8 +497,6 @@ fn extract_doc(
             _ => named_b64,
         } {
             Holds::Base64
-        } else if nested {
-            Holds::Kubeconfig
         } else {
             return;
         };
@@ -426,9 +527,8 @@ fn extract_doc(
                 let binary = matches!(holds, Holds::Binary);
                 base64_value(sink, value, key, &via, trust, loc, depth, binary, opts)
             }
-            Holds::Kubeconfig => {
-                let loc = at(0);
-                nested_yaml(sink, value.as_bytes(), loc, depth, opts);
+            Holds::Yaml => {
+                nested_in_scalar(sink, frame, node, value, depth, opts);
                 None
             }
         };
@@ -441,11 +541,15 @@ fn extract_doc(
         let node = doc.node(id);
         match frame {
             Frame::Nested(loc) => loc.clone(),
-            Frame::File { line_base, .. } => Location::new(
+            Frame::File {
+                line_base,
+                col_shift,
+                ..
+            } => Location::new(
                 cand.root,
                 cand.rel.clone(),
                 node.start.line + line_base,
-                node.start.col,
+                node.start.col + col_shift,
             ),
         }
     };
@@ -456,6 +560,73 @@ fn extract_doc(
 
 fn looks_like_kubeconfig(s: &str) -> bool {
     BASE64_KEYS[1..].iter().any(|k| s.contains(k))
+}
+
+/// Whether a string is itself YAML that kubectl would load: a kubeconfig,
+/// or a stream of Kubernetes objects (a values file's `extraManifests`, a
+/// ConfigMap holding manifests), recognised as a file's content is.
+fn holds_yaml(s: &str) -> bool {
+    s.contains('\n') && (looks_like_kubeconfig(s) || crate::discover::sniff_yaml("", s.as_bytes()))
+}
+
+/// Reads the YAML in scalar `node` (whose value is `value`). In a literal
+/// block scalar every value line is a line of the text above it, shifted
+/// by the block's indentation, so facts keep their own line and column;
+/// in any other style (quoted, folded) they point at the value.
+fn nested_in_scalar(
+    sink: &mut Sink<'_>,
+    frame: &Frame<'_>,
+    node: &yaml::Node,
+    value: &str,
+    depth: u8,
+    opts: &ExtractOptions,
+) {
+    let literal = matches!(
+        node.kind,
+        yaml::Kind::Scalar {
+            style: Style::Literal,
+            ..
+        }
+    );
+    if let (
+        true,
+        Frame::File {
+            text,
+            lines,
+            line_base,
+            line_offset,
+            col_shift,
+        },
+    ) = (literal, frame)
+    {
+        // Content starts on the line after the indicator; the block's
+        // indentation is that of its first non-blank line.
+        let first = node.start.line + line_base + 1;
+        let indent = value
+            .split('\n')
+            .enumerate()
+            .find(|(_, l)| !l.trim().is_empty())
+            .and_then(|(k, l)| {
+                let file_line = first + k as u32 - line_offset;
+                let lead = (l.len() - l.trim_start_matches(' ').len()) as u32;
+                Some(lines.indent_col(text, file_line).checked_sub(1 + lead)?)
+            });
+        if let Some(indent) = indent {
+            let inner = Lines::new(value);
+            let part = Part {
+                text: value,
+                lines: &inner,
+                range: 0..value.len(),
+                line_offset: first - 1,
+                col_shift: col_shift + indent,
+                depth: depth + 1,
+            };
+            extract_part(sink, part, true, &mut 0, opts);
+            return;
+        }
+    }
+    let loc = value_location(sink.cand, frame, node, value, 0);
+    nested_yaml(sink, value.as_bytes(), loc, depth, opts);
 }
 
 /// Location of byte `off` inside a scalar's value.
@@ -474,6 +645,7 @@ fn value_location(
             lines,
             line_base,
             line_offset,
+            col_shift,
         } => {
             let line = node.start.line + line_base;
             let style = match &node.kind {
@@ -486,9 +658,9 @@ fn value_location(
                     // one source line per value line (literal style).
                     let before = value.get(..off).unwrap_or(value);
                     let line = line + 1 + before.matches('\n').count() as u32;
-                    loc(line, lines.indent_col(text, line - line_offset))
+                    loc(line, lines.indent_col(text, line - line_offset) + col_shift)
                 }
-                _ => loc(line, node.start.col),
+                _ => loc(line, node.start.col + col_shift),
             }
         }
     }
@@ -544,6 +716,12 @@ fn base64_value(
             return None;
         }
     };
+    if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(holds_yaml) {
+        // Base64 of YAML (a kubeconfig in a Secret, values in linkerd's
+        // `linkerd-config-overrides`): read as YAML, facts at the value.
+        nested_yaml(sink, &decoded, loc, depth, opts);
+        return None;
+    }
     if crate::read::pem::looks_like_pem(&decoded) {
         let l = loc.clone();
         return Some(sink.pem_text(&decoded, via, trust, true, &|_| l.clone()).0);
@@ -563,9 +741,7 @@ fn base64_value(
         sink.der_cert(&decoded, loc, via, bundle, trust);
         return Some(bundle);
     }
-    if depth < MAX_NESTING && std::str::from_utf8(&decoded).is_ok_and(looks_like_kubeconfig) {
-        nested_yaml(sink, &decoded, loc, depth, opts);
-    } else if names_certificate(key) && !key.to_ascii_lowercase().contains("key") {
+    if names_certificate(key) && !key.to_ascii_lowercase().contains("key") {
         sink.problem(
             loc,
             Severity::Error,
@@ -584,10 +760,15 @@ fn lenient_base64(s: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// YAML inside a value (a kubeconfig in a ConfigMap): facts point at the value.
+/// YAML inside a value (a kubeconfig in a ConfigMap): facts point at the
+/// value. Text that does not parse is searched for PEM blocks instead.
 fn nested_yaml(sink: &mut Sink<'_>, bytes: &[u8], loc: Location, depth: u8, opts: &ExtractOptions) {
     let text = String::from_utf8_lossy(bytes);
     let stream = yaml::parse(&text, &opts.yaml_limits);
+    if stream.error.is_some() {
+        sink.pem_text(text.as_bytes(), "file (YAML in a string)", false, true, &|_| loc.clone());
+        return;
+    }
     let frame = Frame::Nested(loc);
     for doc in &stream.docs {
         extract_doc(sink, doc, &frame, depth + 1, opts);

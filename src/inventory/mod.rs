@@ -282,6 +282,7 @@ impl Inventory {
                     abs: std::path::PathBuf::new(),
                     size: 0,
                     class: FileClass::Yaml,
+                    explicit: false,
                 };
                 let parse = || crate::extract::deferred_services(&cand, &d.doc, &self.extract);
                 let (objects, problems, incomplete) = match cache {
