@@ -379,9 +379,18 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         return;
     }
     sink.facts.scanned = true;
-    let text = decoded.text;
+    let mut text = decoded.text;
     let parts = if class == FileClass::Yaml {
-        prefilter::parts(&text)
+        match json_flavour(&sink.cand.rel, &text) {
+            JsonFlavour::Lines => json_lines(&text),
+            JsonFlavour::Commented => {
+                // JSONC (VS Code settings, devcontainer.json): comments
+                // blanked out, lines and columns kept.
+                text = std::borrow::Cow::Owned(blank_json_comments(&text));
+                prefilter::parts(&text)
+            }
+            JsonFlavour::Plain => prefilter::parts(&text),
+        }
     } else {
         Vec::new()
     };
@@ -446,6 +455,105 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
             }
         }
     }
+}
+
+/// What kind of JSON a YAML-class file holds, when its own syntax is not
+/// one that YAML reads as it is.
+#[derive(Debug, PartialEq, Eq)]
+enum JsonFlavour {
+    /// YAML, or JSON that is YAML as it is.
+    Plain,
+    /// JSON with `//` or `/* */` comments (JSONC).
+    Commented,
+    /// One JSON value per line (NDJSON, JSON Lines).
+    Lines,
+}
+
+fn json_flavour(rel: &str, text: &str) -> JsonFlavour {
+    let lower = file_name(rel).to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    let first = text.trim_start_matches('\u{feff}').trim_start().as_bytes().first().copied();
+    let json_like = matches!(ext, "json" | "jsonc" | "ndjson" | "jsonl") && matches!(first, Some(b'{' | b'['));
+    if !json_like {
+        return JsonFlavour::Plain;
+    }
+    let mut values = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let one_per_line = values.clone().count() > 1
+        && values.all(|l| {
+            (l.starts_with('{') && l.ends_with('}')) || (l.starts_with('[') && l.ends_with(']'))
+        });
+    if matches!(ext, "ndjson" | "jsonl") || one_per_line {
+        JsonFlavour::Lines
+    } else if has_json_comment(text) {
+        JsonFlavour::Commented
+    } else {
+        JsonFlavour::Plain
+    }
+}
+
+/// Calls `f` with the byte range of every `//` or `/* */` comment outside
+/// JSON strings.
+fn json_comments(text: &str, mut f: impl FnMut(std::ops::Range<usize>)) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        match (in_str, b[i], b.get(i + 1)) {
+            (true, b'\\', _) => i += 1,
+            (true, b'"', _) | (false, b'"', _) => in_str = !in_str,
+            (false, b'/', Some(b'/')) => {
+                let end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |e| i + e);
+                f(i..end);
+                i = end;
+                continue;
+            }
+            (false, b'/', Some(b'*')) => {
+                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |e| i + 2 + e + 2);
+                f(i..end);
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+fn has_json_comment(text: &str) -> bool {
+    let mut any = false;
+    json_comments(text, |_| any = true);
+    any
+}
+
+/// `text` with every JSON comment replaced by spaces (line breaks kept, one
+/// space per character, so lines and columns stay).
+fn blank_json_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    json_comments(text, |r| {
+        out.push_str(&text[last..r.start]);
+        for c in text[r.clone()].chars() {
+            out.push(if c == '\n' || c == '\r' { c } else { ' ' });
+        }
+        last = r.end;
+    });
+    out.push_str(&text[last..]);
+    out
+}
+
+/// NDJSON: every line is its own document.
+fn json_lines(text: &str) -> Vec<(std::ops::Range<usize>, Relevance)> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let range = start..start + line.len();
+        start = range.end;
+        if !line.trim().is_empty() {
+            let relevance = prefilter::classify(line.as_bytes());
+            parts.push((range, relevance));
+        }
+    }
+    parts
 }
 
 /// Whether `bytes` (a file named on the command line whose name and content
@@ -530,6 +638,28 @@ fn is_documentation(rel: &str) -> bool {
 
 fn file_name(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn json_flavours() {
+        assert_eq!(json_flavour("a.json", "{\"a\": 1}\n"), JsonFlavour::Plain);
+        assert_eq!(json_flavour("a.yaml", "{a: 1} // x\n"), JsonFlavour::Plain);
+        let jsonc = "{\n  // the image\n  \"image\": \"http://x\", /* inline */ \"b\": 2\n}\n";
+        assert_eq!(json_flavour("devcontainer.json", jsonc), JsonFlavour::Commented);
+        let blanked = blank_json_comments(jsonc);
+        assert_eq!(blanked.len(), jsonc.len());
+        assert!(blanked.contains("\"http://x\""));
+        assert!(!blanked.contains("image\n") && !blanked.contains("inline"));
+        assert_eq!(blanked.lines().count(), jsonc.lines().count());
+        let nd = "{\"a\": 1}\n{\"b\": 2}\n";
+        assert_eq!(json_flavour("events.json", nd), JsonFlavour::Lines);
+        assert_eq!(json_flavour("events.ndjson", "{\"a\": 1}\n"), JsonFlavour::Lines);
+        assert_eq!(json_lines(nd).iter().map(|(r, _)| r.clone()).collect::<Vec<_>>(), [0..9, 9..18]);
+    }
 }
 
 #[cfg(test)]
