@@ -132,16 +132,76 @@ pub fn classify(name: &str) -> FileClass {
 /// a file anything loads.
 pub fn sniff_yaml(name: &str, text: &[u8]) -> bool {
     const NOT_CONFIG: &[&str] = &[
-        "go", "rs", "py", "rb", "java", "kt", "scala", "js", "mjs", "ts", "tsx", "jsx", "c", "h",
-        "cc", "cpp", "hpp", "cs", "php", "pl", "pm", "sh", "bash", "zsh", "ps1", "lua", "swift",
-        "erb", "epp", "pp", "md", "markdown", "rst", "txt", "adoc", "html", "htm", "org", "tex",
-        "xml", "toml", "ini", "properties", "sql", "proto", "tf", "hcl", "cue", "jsonnet",
-        "libsonnet", "mod", "sum", "lock", "svg", "csv", "tsv", "diff", "patch",
+        "go",
+        "rs",
+        "py",
+        "rb",
+        "java",
+        "kt",
+        "scala",
+        "js",
+        "mjs",
+        "ts",
+        "tsx",
+        "jsx",
+        "c",
+        "h",
+        "cc",
+        "cpp",
+        "hpp",
+        "cs",
+        "php",
+        "pl",
+        "pm",
+        "sh",
+        "bash",
+        "zsh",
+        "ps1",
+        "lua",
+        "swift",
+        "erb",
+        "epp",
+        "pp",
+        "md",
+        "markdown",
+        "rst",
+        "txt",
+        "adoc",
+        "html",
+        "htm",
+        "org",
+        "tex",
+        "xml",
+        "toml",
+        "ini",
+        "properties",
+        "sql",
+        "proto",
+        "tf",
+        "hcl",
+        "cue",
+        "jsonnet",
+        "libsonnet",
+        "mod",
+        "sum",
+        "lock",
+        "svg",
+        "csv",
+        "tsv",
+        "diff",
+        "patch",
     ];
     let lower = name.to_ascii_lowercase();
     let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
     if NOT_CONFIG.contains(&ext) {
         return false;
+    }
+    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    if matches!(first, Some(b'{' | b'[')) {
+        // JSON: the members may share a line.
+        let has = |k: &[u8]| memchr::memmem::find(text, k).is_some();
+        return (has(b"\"apiVersion\"") && has(b"\"kind\""))
+            || (has(b"\"clusters\"") && (has(b"\"users\"") || has(b"\"contexts\"")));
     }
     let (mut api, mut kind, mut clusters, mut users) = (false, false, false, false);
     for line in text.split(|&b| b == b'\n') {
@@ -155,7 +215,8 @@ pub fn sniff_yaml(name: &str, text: &[u8]) -> bool {
             l.strip_prefix(k).is_some_and(|r| {
                 let r = r.strip_prefix(b"\"").unwrap_or(r);
                 r.first() == Some(&b':')
-                    && r.get(1).is_none_or(|c| c.is_ascii_whitespace() || *c == b'"')
+                    && r.get(1)
+                        .is_none_or(|c| c.is_ascii_whitespace() || *c == b'"')
             })
         };
         api |= key(b"apiVersion");
@@ -172,25 +233,27 @@ pub fn sniff_yaml(name: &str, text: &[u8]) -> bool {
 /// `profile::etcd::use_pki:` at the start of a line: a Puppet class
 /// parameter, which only Hiera data holds.
 fn is_hiera_key(line: &[u8]) -> bool {
-    let Some(colon) = line.windows(2).position(|w| w[0] == b':' && w[1] != b':') else {
-        return false;
+    // The key runs to the first `:` that is not half of a `::`.
+    let mut i = 0;
+    let colon = loop {
+        match (line.get(i), line.get(i + 1)) {
+            (Some(b':'), Some(b':')) => i += 2,
+            (Some(b':'), _) => break i,
+            (Some(_), _) => i += 1,
+            (None, _) => return false,
+        }
     };
-    let (key, rest) = line.split_at(colon);
-    let key = key.strip_suffix(b":").unwrap_or(key);
-    // `a::b` with a word on each side of every `::`, then `: ` or end of line.
-    let words_ok = key
-        .split(|&b| b == b':')
-        .enumerate()
-        .all(|(i, w)| {
-            if i % 2 == 1 {
-                w.is_empty()
-            } else {
-                !w.is_empty() && w.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
-            }
-        });
+    let key = &line[..colon];
+    let words_ok = key.split(|&b| b == b':').enumerate().all(|(i, w)| {
+        if i % 2 == 1 {
+            w.is_empty()
+        } else {
+            !w.is_empty() && w.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        }
+    });
     key.windows(2).any(|w| w == b"::")
         && words_ok
-        && rest.get(1).is_none_or(|c| c.is_ascii_whitespace())
+        && line.get(colon + 1).is_none_or(|c| c.is_ascii_whitespace())
 }
 
 fn build_excludes(globs: &[String]) -> Result<GlobSet, DiscoverError> {
@@ -431,14 +494,23 @@ mod tests {
         assert!(sniff_yaml("kubeconfig-tls", kubeconfig));
         let manifests = b"# rendered\n---\nkind: Secret\napiVersion: v1\ndata: {}\n";
         assert!(sniff_yaml("install_default.golden", manifests));
-        assert!(sniff_yaml("x.expected", b"items:\n- apiVersion: v1\n  kind: List\n"));
-        assert!(sniff_yaml("x.golden", b"{\"apiVersion\": \"v1\", \"kind\": \"Secret\"}"));
+        assert!(sniff_yaml(
+            "x.expected",
+            b"items:\n- apiVersion: v1\n  kind: List\n"
+        ));
+        assert!(sniff_yaml(
+            "x.golden",
+            b"{\"apiVersion\": \"v1\", \"kind\": \"Secret\"}"
+        ));
         assert!(sniff_yaml("common", b"---\nprofile::etcd::use_pki: true\n"));
         assert!(sniff_yaml("common", b"profile::etcd::hosts:\n  - a\n"));
         // Source code and prose keep their own reading; other text is not YAML.
         assert!(!sniff_yaml("main_test.go", manifests));
         assert!(!sniff_yaml("README.md", manifests));
-        assert!(!sniff_yaml("nginx.conf", b"server {\n  listen 443 ssl;\n}\n"));
+        assert!(!sniff_yaml(
+            "nginx.conf",
+            b"server {\n  listen 443 ssl;\n}\n"
+        ));
         assert!(!sniff_yaml("notes", b"kind: of a note\n"));
         assert!(!sniff_yaml("x.rb", b"profile::etcd::use_pki: true\n"));
         assert!(!sniff_yaml("run", b"  indented::key: x\n"));

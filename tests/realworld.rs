@@ -28,14 +28,26 @@ fn realworld_corpus_matches_the_independent_reader() {
         serde_json::from_slice(&std::fs::read(corpus.join("EXPECTED.json")).unwrap()).unwrap();
     let out = run(
         &corpus,
-        &["inventory", ".", "--format", "json", "--now", NOW, "--fail-on", "never"],
+        &[
+            "inventory",
+            ".",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+            "--fail-on",
+            "never",
+        ],
     );
     let inv = json(&out);
 
     // What certdrift found, per file.
     let mut certs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for c in set_of(&inv, "certificates") {
-        let fp = c["fingerprint"].as_str().unwrap().trim_start_matches("sha256:");
+        let fp = c["fingerprint"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:");
         for r in set_of(c, "references") {
             let path = r["path"].as_str().unwrap().to_owned();
             certs.entry(path).or_default().insert(fp.to_owned());
@@ -80,7 +92,9 @@ fn realworld_corpus_matches_the_independent_reader() {
             gaps.push(format!("{path}: certificates not found: {missing:?}"));
         }
 
-        let want: BTreeSet<u64> = set_of(e, "private_keys").map(|l| l.as_u64().unwrap()).collect();
+        let want: BTreeSet<u64> = set_of(e, "private_keys")
+            .map(|l| l.as_u64().unwrap())
+            .collect();
         let have = keys.get(path).cloned().unwrap_or_default();
         if want != have {
             gaps.push(format!(
@@ -119,7 +133,10 @@ fn realworld_corpus_matches_the_independent_reader() {
                 (f["rule"] == "malformed" && line_of(f) == l)
                     || f["message"].as_str().unwrap().contains("no PEM block")
             }) {
-                gaps.push(format!("{path}:{l}: {} misreported: {}", o["type"], f["message"]));
+                gaps.push(format!(
+                    "{path}:{l}: {} misreported: {}",
+                    o["type"], f["message"]
+                ));
             }
             if o["type"] == "X509 CRL" && !crls.get(path).is_some_and(|c| c.contains(&l)) {
                 gaps.push(format!("{path}:{l}: CRL not in the inventory"));

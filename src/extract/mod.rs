@@ -472,8 +472,14 @@ enum JsonFlavour {
 fn json_flavour(rel: &str, text: &str) -> JsonFlavour {
     let lower = file_name(rel).to_ascii_lowercase();
     let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
-    let first = text.trim_start_matches('\u{feff}').trim_start().as_bytes().first().copied();
-    let json_like = matches!(ext, "json" | "jsonc" | "ndjson" | "jsonl") && matches!(first, Some(b'{' | b'['));
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .as_bytes()
+        .first()
+        .copied();
+    let json_like =
+        matches!(ext, "json" | "jsonc" | "ndjson" | "jsonl") && matches!(first, Some(b'{' | b'['));
     if !json_like {
         return JsonFlavour::Plain;
     }
@@ -508,7 +514,8 @@ fn json_comments(text: &str, mut f: impl FnMut(std::ops::Range<usize>)) {
                 continue;
             }
             (false, b'/', Some(b'*')) => {
-                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |e| i + 2 + e + 2);
+                let end =
+                    memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |e| i + 2 + e + 2);
                 f(i..end);
                 i = end;
                 continue;
@@ -649,7 +656,10 @@ mod json_tests {
         assert_eq!(json_flavour("a.json", "{\"a\": 1}\n"), JsonFlavour::Plain);
         assert_eq!(json_flavour("a.yaml", "{a: 1} // x\n"), JsonFlavour::Plain);
         let jsonc = "{\n  // the image\n  \"image\": \"http://x\", /* inline */ \"b\": 2\n}\n";
-        assert_eq!(json_flavour("devcontainer.json", jsonc), JsonFlavour::Commented);
+        assert_eq!(
+            json_flavour("devcontainer.json", jsonc),
+            JsonFlavour::Commented
+        );
         let blanked = blank_json_comments(jsonc);
         assert_eq!(blanked.len(), jsonc.len());
         assert!(blanked.contains("\"http://x\""));
@@ -657,8 +667,17 @@ mod json_tests {
         assert_eq!(blanked.lines().count(), jsonc.lines().count());
         let nd = "{\"a\": 1}\n{\"b\": 2}\n";
         assert_eq!(json_flavour("events.json", nd), JsonFlavour::Lines);
-        assert_eq!(json_flavour("events.ndjson", "{\"a\": 1}\n"), JsonFlavour::Lines);
-        assert_eq!(json_lines(nd).iter().map(|(r, _)| r.clone()).collect::<Vec<_>>(), [0..9, 9..18]);
+        assert_eq!(
+            json_flavour("events.ndjson", "{\"a\": 1}\n"),
+            JsonFlavour::Lines
+        );
+        assert_eq!(
+            json_lines(nd)
+                .iter()
+                .map(|(r, _)| r.clone())
+                .collect::<Vec<_>>(),
+            [0..9, 9..18]
+        );
     }
 }
 

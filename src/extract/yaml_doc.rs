@@ -182,7 +182,13 @@ fn extract_part(
     if depth > 0 && stream.error.is_some() {
         // YAML-looking text in a string that does not parse as YAML (a
         // script quoting a manifest): read as text, as any string is.
-        sink.pem_text(part.as_bytes(), "file (YAML in a string)", false, true, &file_at);
+        sink.pem_text(
+            part.as_bytes(),
+            "file (YAML in a string)",
+            false,
+            true,
+            &file_at,
+        );
         return;
     }
     let file_trust = is_trust_name(super::file_name(&cand.rel));
@@ -283,32 +289,48 @@ fn template_part(
     error_at: Location,
     opts: &ExtractOptions,
 ) {
-    let (_, mut found) = sink.pem_text(part.as_bytes(), "file (template)", file_trust, true, file_at);
+    let (_, mut found) = sink.pem_text(
+        part.as_bytes(),
+        "file (template)",
+        file_trust,
+        true,
+        file_at,
+    );
     let mut offset = 0;
     for line in part.split_inclusive('\n') {
         if let Some((key, value, at)) = base64_line(line) {
             let via = format!("file (template) key {key}");
             let trust = is_trust_name(key);
             let before = sink.facts.certs.len() + sink.facts.keys.len();
-            base64_value(sink, value, key, &via, trust, file_at(offset + at), 0, false, opts);
+            base64_value(
+                sink,
+                value,
+                key,
+                &via,
+                trust,
+                file_at(offset + at),
+                0,
+                false,
+                opts,
+            );
             found += sink.facts.certs.len() + sink.facts.keys.len() - before;
         }
         offset += line.len();
     }
     if !sink.facts.template {
         sink.facts.template = true;
-        let what = if found == 0 {
-            "no certificate or key literal was found"
-        } else {
-            "its certificate and key literals were checked"
+        let what = match found {
+            0 => "none found".to_owned(),
+            1 => "1 found".to_owned(),
+            n => format!("{n} found"),
         };
         sink.problem(
             error_at,
             Severity::Note,
             format!(
-                "read as an unevaluated template (it is not YAML until rendered): only PEM \
-                 blocks and base64 `key: value` literals are checked, and {what}; scan the \
-                 rendered output for the rest"
+                "read as an unevaluated template (not YAML until rendered): only its PEM blocks \
+                 and base64 `key: value` literals were checked ({what}); scan the rendered \
+                 output for the rest"
             ),
         );
     }
@@ -328,7 +350,11 @@ fn base64_line(line: &str) -> Option<(&str, &str, usize)> {
     }
     let colon = rest.find(": ")?;
     let key = rest[..colon].trim_matches(|c| c == '"' || c == '\'');
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)) {
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+    {
         return None;
     }
     let after = &rest[colon + 1..];
@@ -609,7 +635,7 @@ fn nested_in_scalar(
             .and_then(|(k, l)| {
                 let file_line = first + k as u32 - line_offset;
                 let lead = (l.len() - l.trim_start_matches(' ').len()) as u32;
-                Some(lines.indent_col(text, file_line).checked_sub(1 + lead)?)
+                lines.indent_col(text, file_line).checked_sub(1 + lead)
             });
         if let Some(indent) = indent {
             let inner = Lines::new(value);
@@ -766,7 +792,13 @@ fn nested_yaml(sink: &mut Sink<'_>, bytes: &[u8], loc: Location, depth: u8, opts
     let text = String::from_utf8_lossy(bytes);
     let stream = yaml::parse(&text, &opts.yaml_limits);
     if stream.error.is_some() {
-        sink.pem_text(text.as_bytes(), "file (YAML in a string)", false, true, &|_| loc.clone());
+        sink.pem_text(
+            text.as_bytes(),
+            "file (YAML in a string)",
+            false,
+            true,
+            &|_| loc.clone(),
+        );
         return;
     }
     let frame = Frame::Nested(loc);
