@@ -191,9 +191,13 @@ pub fn sniff_yaml(name: &str, text: &[u8]) -> bool {
         "diff",
         "patch",
     ];
-    let lower = name.to_ascii_lowercase();
-    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
-    if NOT_CONFIG.contains(&ext) {
+    // Every extension counts: `README.md.gotmpl` is prose, `x.go.golden` Go.
+    let lower = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    if lower
+        .split('.')
+        .skip(1)
+        .any(|ext| NOT_CONFIG.contains(&ext))
+    {
         return false;
     }
     let first = text.iter().find(|b| !b.is_ascii_whitespace());
@@ -507,6 +511,8 @@ mod tests {
         // Source code and prose keep their own reading; other text is not YAML.
         assert!(!sniff_yaml("main_test.go", manifests));
         assert!(!sniff_yaml("README.md", manifests));
+        assert!(!sniff_yaml("charts/x/README.md.gotmpl", manifests));
+        assert!(sniff_yaml("charts/x/values.yaml.gotmpl", manifests));
         assert!(!sniff_yaml(
             "nginx.conf",
             b"server {\n  listen 443 ssl;\n}\n"

@@ -199,12 +199,7 @@ fn extract_part(
         if !relevant {
             return;
         }
-        let err = stream.error.as_ref().map(|e| e.mark);
-        let error_at = err.map_or(file_at(0), |m| {
-            let line_base = lines.line_col(text, start).0 - 1 + line_offset;
-            sink.loc(m.line + line_base, m.col + col_shift)
-        });
-        template_part(sink, part, file_trust, &file_at, error_at, opts);
+        template_part(sink, part, file_trust, &file_at, opts);
         return;
     }
     let line_base = lines.line_col(text, start).0 - 1 + line_offset;
@@ -278,18 +273,16 @@ fn extract_part(
 /// Reads an unevaluated template (a Helm chart's `templates/`, Jinja) that
 /// does not parse as YAML: PEM blocks anywhere, and base64 literals on
 /// `key: value` lines (a Secret's `tls.key: LS0t…` inside `{{- range }}`),
-/// judged as the same key's value in a parsed document would be. Says once
-/// per file, at the first place the YAML reader stopped, that the file was
-/// read this way.
+/// judged as the same key's value in a parsed document would be. The file
+/// is listed in the report's summary as read this way.
 fn template_part(
     sink: &mut Sink<'_>,
     part: &str,
     file_trust: bool,
     file_at: &dyn Fn(usize) -> Location,
-    error_at: Location,
     opts: &ExtractOptions,
 ) {
-    let (_, mut found) = sink.pem_text(
+    sink.pem_text(
         part.as_bytes(),
         "file (template)",
         file_trust,
@@ -301,39 +294,12 @@ fn template_part(
         if let Some((key, value, at)) = base64_line(line) {
             let via = format!("file (template) key {key}");
             let trust = is_trust_name(key);
-            let before = sink.facts.certs.len() + sink.facts.keys.len();
-            base64_value(
-                sink,
-                value,
-                key,
-                &via,
-                trust,
-                file_at(offset + at),
-                0,
-                false,
-                opts,
-            );
-            found += sink.facts.certs.len() + sink.facts.keys.len() - before;
+            let loc = file_at(offset + at);
+            base64_value(sink, value, key, &via, trust, loc, 0, false, opts);
         }
         offset += line.len();
     }
-    if !sink.facts.template {
-        sink.facts.template = true;
-        let what = match found {
-            0 => "none found".to_owned(),
-            1 => "1 found".to_owned(),
-            n => format!("{n} found"),
-        };
-        sink.problem(
-            error_at,
-            Severity::Note,
-            format!(
-                "read as an unevaluated template (not YAML until rendered): only its PEM blocks \
-                 and base64 `key: value` literals were checked ({what}); scan the rendered \
-                 output for the rest"
-            ),
-        );
-    }
+    sink.facts.template = true;
 }
 
 /// `key: value` where value is a base64 literal of at least 16 characters

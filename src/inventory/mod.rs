@@ -65,6 +65,9 @@ pub struct Inventory {
     pub files_scanned: usize,
     /// Files not read, with why.
     pub skipped: Vec<Skip>,
+    /// Files (or parts) read as unevaluated templates: only their PEM
+    /// blocks and base64 `key: value` literals were checked.
+    pub templates: Vec<String>,
     /// Whether every file was read to its end.
     pub complete: bool,
     /// Certificate sightings, counting repeats.
@@ -171,6 +174,9 @@ impl Inventory {
             }
             if f.incomplete {
                 inv.complete = false;
+            }
+            if f.template {
+                inv.templates.push(cand.rel.clone());
             }
             // File-local bundle indexes become global ones by an offset.
             let base = inv.bundles.len();

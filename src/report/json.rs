@@ -40,6 +40,7 @@ fn summary(r: &ScanResult) -> Value {
         "files_scanned": inv.files_scanned,
         "files_skipped": inv.skipped.len(),
         "skipped": inv.skipped.iter().map(|s| json!({"path": s.path, "reason": s.reason})).collect::<Vec<_>>(),
+        "templates": inv.templates,
         "certificates": inv.sightings,
         "distinct_certificates": inv.distinct(),
         "private_keys": inv.keys.len(),

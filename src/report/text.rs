@@ -106,6 +106,22 @@ fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
             skips.len() - MAX_SKIPS
         );
     }
+    match inv.templates.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(
+                out,
+                "template: {one} (read unevaluated: only its PEM blocks and base64 `key: value` literals were checked)"
+            );
+        }
+        many => {
+            let _ = writeln!(
+                out,
+                "templates: {} files read unevaluated (only their PEM blocks and base64 `key: value` literals were checked; `--format json` lists them; scan rendered output for the rest)",
+                many.len()
+            );
+        }
+    }
     let (e, w, n) = super::counts(list);
     let _ = writeln!(
         out,
