@@ -159,8 +159,6 @@ pub fn sniff_yaml(name: &str, text: &[u8]) -> bool {
         "ps1",
         "lua",
         "swift",
-        "erb",
-        "epp",
         "pp",
         "md",
         "markdown",
@@ -519,6 +517,7 @@ mod tests {
         ));
         assert!(!sniff_yaml("notes", b"kind: of a note\n"));
         assert!(!sniff_yaml("x.rb", b"profile::etcd::use_pki: true\n"));
+        assert!(sniff_yaml("kubeconfig.erb", kubeconfig));
         assert!(!sniff_yaml("run", b"  indented::key: x\n"));
         assert!(!sniff_yaml("run", b"a::b:c\n"));
     }

@@ -188,6 +188,25 @@ fn unevaluated_templates_are_read_for_literals() {
         keys_at(&report),
         [("templates/secrets.yaml".to_owned(), 8, 13)]
     );
+    // A Puppet ERB template of a kubeconfig, with a key literal in it.
+    std::fs::write(
+        dir.path().join("templates/kubeconfig.erb"),
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: <%= @server %>\n  name: <%= @name %>\nusers:\n- name: admin\n  user:\n    client-key-data: {}\n",
+            b64(&key)
+        ),
+    )
+    .unwrap();
+    let (report, _) = scan(dir.path(), &["--fail-on", "error", "."]);
+    assert_eq!(
+        keys_at(&report),
+        [
+            ("templates/kubeconfig.erb".to_owned(), 10, 22),
+            ("templates/secrets.yaml".to_owned(), 8, 13)
+        ]
+    );
+    std::fs::remove_file(dir.path().join("templates/kubeconfig.erb")).unwrap();
+    let (report, _) = scan(dir.path(), &["--fail-on", "error", "."]);
     // Said once, in the summary: no finding per template.
     assert_eq!(report["findings"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(

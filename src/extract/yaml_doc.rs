@@ -192,10 +192,11 @@ fn extract_part(
         return;
     }
     let file_trust = is_trust_name(super::file_name(&cand.rel));
-    if stream.error.is_some() && (part.contains("{{") || part.contains("{%")) {
-        // An unrendered template (a Helm chart's `templates/`, Jinja): not
-        // YAML yet, and not a fault; look for PEM blocks only (there are
-        // none in a part the prefilter would skip).
+    if stream.error.is_some() && ["{{", "{%", "<%"].iter().any(|t| part.contains(t)) {
+        // An unrendered template (a Helm chart's `templates/`, Jinja, a
+        // Puppet ERB/EPP template of a kubeconfig): not YAML yet, and not a
+        // fault; read for literals only (there are none in a part the
+        // prefilter would skip).
         if !relevant {
             return;
         }
