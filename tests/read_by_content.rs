@@ -157,6 +157,13 @@ fn yaml_inside_yaml_strings_keeps_its_own_lines() {
     assert_eq!(refs[0]["column"], 9);
     assert_eq!(refs[0]["via"], "Secret web-tls key tls.crt");
 
+    // An annotation is not a manifest: kubectl's last-applied copy of an
+    // object is not a second object (no second finding for its fault).
+    let webhook = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: w\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n      {\"apiVersion\":\"admissionregistration.k8s.io/v1\",\"kind\":\"ValidatingWebhookConfiguration\",\"metadata\":{\"name\":\"w\"},\"webhooks\":[{\"name\":\"a.example\",\"clientConfig\":{\"caBundle\":\"bm90IGEgY2VydAo=\"}}]}\nwebhooks:\n- name: a.example\n  clientConfig:\n    caBundle: bm90IGEgY2VydAo=\n";
+    std::fs::write(dir.path().join("values.yaml"), webhook).unwrap();
+    let (report, _) = scan(dir.path(), &["."]);
+    assert!(places(&report).iter().all(|p| p.2 == 11), "{report}");
+
     // Base64 of YAML (a kubeconfig in a Secret) is read too.
     let kubeconfig = format!(
         "apiVersion: v1\nclusters: []\nusers:\n- name: u\n  user:\n    client-key-data: {}\n",

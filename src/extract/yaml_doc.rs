@@ -455,7 +455,12 @@ fn extract_doc(
             || value
                 .trim_start()
                 .starts_with(super::prefilter::BASE64_BEGIN);
-        let nested = depth < MAX_NESTING && holds_yaml(value);
+        // Annotations are not applied: `last-applied-configuration` is the
+        // object's own earlier copy (its strings are still searched).
+        let in_annotations = path
+            .windows(2)
+            .any(|w| matches!(w, [PathSeg::Key(m), PathSeg::Key(a)] if m == "metadata" && a == "annotations"));
+        let nested = depth < MAX_NESTING && !in_annotations && holds_yaml(value);
         let binary = matches!(
             &doc.node(id).kind,
             yaml::Kind::Scalar { tag: Some(t), .. } if t == "!!binary"
