@@ -371,7 +371,7 @@ fn emit<F: Copy>(
         ..render
     };
     for (f, path) in outputs {
-        std::fs::write(path, text_of(*f, plain))
+        report::file::write_atomic(path, text_of(*f, plain).as_bytes())
             .with_context(|| format!("cannot write --output {}", path.display()))?;
     }
     print(&text_of(format, render))
@@ -852,7 +852,31 @@ fn exit_for(result: &scan::ScanResult, fail_on: FailOn) -> ExitCode {
     }
 }
 
+/// Whether certdrift was started with standard output closed (`>&-`): a
+/// gate whose report goes nowhere must not pass. Rust's runtime reopens a
+/// closed standard descriptor on `/dev/null` for reading and writing before
+/// `main`, which a shell's `>/dev/null` (write-only) never does; Linux's
+/// `/proc/self/fdinfo` tells the two apart. Elsewhere: not detected.
+fn stdout_was_closed() -> bool {
+    let target = std::fs::read_link("/proc/self/fd/1");
+    if !target.is_ok_and(|t| t == Path::new("/dev/null")) {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/1") else {
+        return false;
+    };
+    const O_ACCMODE: u32 = 0o3;
+    const O_RDWR: u32 = 0o2;
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| flags & O_ACCMODE == O_RDWR)
+}
+
 fn print(s: &str) -> Result<()> {
+    if stdout_was_closed() {
+        anyhow::bail!("cannot write output: standard output is closed");
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
@@ -885,7 +909,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut result = run_scan_with(&opts, &scan)?;
             if let Some(path) = &write_baseline {
                 let text = certdrift::baseline::render(&result.findings);
-                std::fs::write(path, &text)
+                report::file::write_atomic(path, text.as_bytes())
                     .with_context(|| format!("cannot write --write-baseline {}", path.display()))?;
                 let written = Baseline::parse(&path.display().to_string(), &text)?;
                 result.apply_baseline(&written, &opts.policy);
