@@ -81,7 +81,13 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 /// Reads the `settings:` of a config file's `text`; `file` names it in
 /// errors, and relative `roots` and `policies` are resolved against `base`
 /// (the file's directory; empty or `.` leaves them as written).
-pub fn parse(file: &str, text: &str, base: &Path) -> Result<Settings, PolicyError> {
+///
+/// `confined`: the file was found in the repository, not named by the user,
+/// so a pull request may have written it: its `roots`, `policies` and
+/// `map_paths` targets must stay inside `base` (no absolute path, no `..`,
+/// no symbolic link on the way), or the file is refused with the place of
+/// the offending path. Nothing outside the repository is opened or quoted.
+pub fn parse(file: &str, text: &str, base: &Path, confined: bool) -> Result<Settings, PolicyError> {
     let mut settings = Settings::default();
     let Some((doc, root)) = crate::policy::first_document(file, text)? else {
         return Ok(settings);
@@ -105,12 +111,31 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Settings, PolicyErro
             base.join(p)
         }
     };
+    let inside = |v: yaml::NodeId, what: &str, list: Vec<String>| {
+        if confined {
+            for path in &list {
+                if let Err(why) = stays_inside(base, path) {
+                    return Err(p.err(
+                        v,
+                        format!(
+                            "{what} {path:?} {why}: a repository's own settings stay inside it \
+                             (name files outside it on the command line or with --config)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(list)
+    };
     for (key, v) in p.fields(node, "settings", KEYS)? {
         if doc.is_null(v) {
             continue;
         }
         match key.as_str() {
-            "roots" => settings.roots = p.strings(v, "roots")?.into_iter().map(resolve).collect(),
+            "roots" => {
+                let list = inside(v, "roots entry", p.strings(v, "roots")?)?;
+                settings.roots = list.into_iter().map(resolve).collect();
+            }
             "exclude" => {
                 settings.exclude = p.strings(v, "exclude")?;
                 for g in &settings.exclude {
@@ -119,7 +144,8 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Settings, PolicyErro
                 }
             }
             "policies" => {
-                settings.policies = p.strings(v, "policies")?.into_iter().map(resolve).collect();
+                let list = inside(v, "policies entry", p.strings(v, "policies")?)?;
+                settings.policies = list.into_iter().map(resolve).collect();
             }
             "facts" => {
                 for (name, k, fv) in p.map(v, "facts")? {
@@ -129,9 +155,9 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Settings, PolicyErro
             }
             "map_paths" => {
                 for (host, _, rv) in p.map(v, "map_paths")? {
-                    settings
-                        .map_paths
-                        .push((host, p.str(rv, "a map_paths entry")?));
+                    let target = p.str(rv, "a map_paths entry")?;
+                    let target = inside(rv, "map_paths target", vec![target])?;
+                    settings.map_paths.push((host, target.concat()));
                 }
             }
             "fail_on" => settings.fail_on = Some(one_of(&p, v, "fail_on", FAIL_ON)?),
@@ -147,6 +173,30 @@ pub fn parse(file: &str, text: &str, base: &Path) -> Result<Settings, PolicyErro
         }
     }
     Ok(settings)
+}
+
+/// Why `written` (a path from a repository's settings) would leave `base`:
+/// absolute, a `..` component, or a symbolic link on the way.
+fn stays_inside(base: &Path, written: &str) -> Result<(), &'static str> {
+    let path = Path::new(written);
+    if path.is_absolute() || written.starts_with('~') {
+        return Err("is absolute");
+    }
+    let mut at = base.to_path_buf();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => continue,
+            std::path::Component::Normal(part) => at.push(part),
+            _ => return Err("leaves the repository (`..`)"),
+        }
+        if at
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err("goes through a symbolic link");
+        }
+    }
+    Ok(())
 }
 
 fn one_of(
@@ -220,14 +270,14 @@ mod tests {
     use super::*;
 
     fn parse_err(text: &str) -> String {
-        parse("c.yaml", text, Path::new(""))
+        parse("c.yaml", text, Path::new(""), false)
             .unwrap_err()
             .to_string()
     }
 
     #[test]
     fn starter_parses_as_settings_and_as_policy() {
-        let s = parse(FILE_NAME, STARTER, Path::new("")).unwrap();
+        let s = parse(FILE_NAME, STARTER, Path::new(""), false).unwrap();
         assert_eq!(s.roots, [PathBuf::from(".")]);
         assert_eq!(s.fail_on.as_deref(), Some("error"));
         assert_eq!(s.warn_days, Some(30));
@@ -236,11 +286,42 @@ mod tests {
     }
 
     #[test]
+    fn repository_settings_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("in")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("out")).unwrap();
+        let parse_in = |text: &str| parse("c.yaml", text, dir.path(), true);
+        assert!(parse_in("settings: {roots: [., in, ./in/x], policies: [in/p.yaml]}").is_ok());
+        for (bad, why) in [
+            (
+                "settings: {roots: [../../outside]}",
+                "leaves the repository",
+            ),
+            ("settings: {roots: [/abs/path]}", "is absolute"),
+            ("settings: {policies: [out/passwd]}", "symbolic link"),
+            (
+                "settings: {policies: [in/../../x]}",
+                "leaves the repository",
+            ),
+            (
+                "settings: {map_paths: {/etc/pki: ../x}}",
+                "leaves the repository",
+            ),
+        ] {
+            let e = parse_in(bad).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains("c.yaml:1:"), "{bad}: {e}");
+        }
+        // Named by the user, a file may point anywhere.
+        assert!(parse("c.yaml", "settings: {roots: [/abs]}", dir.path(), false).is_ok());
+    }
+
+    #[test]
     fn every_setting() {
         let s = parse(
             "c.yaml",
             "settings:\n  roots: [a, /abs, .]\n  exclude: ['vendor/**']\n  facts: {role: etcd, trusted.certname: n1, os: {family: Debian}}\n  policies: p.yaml\n  fail_on: warning\n  warn_days: 7\n  format: sarif\n  map_paths: {/etc/pki: pki}\n",
             Path::new("/repo"),
+            false,
         )
         .unwrap();
         assert_eq!(
@@ -263,12 +344,12 @@ mod tests {
 
     #[test]
     fn no_settings_is_all_defaults() {
-        let s = parse("c.yaml", "version: 1\nsettings:\n", Path::new("")).unwrap();
+        let s = parse("c.yaml", "version: 1\nsettings:\n", Path::new(""), false).unwrap();
         assert!(s.roots.is_empty() && s.fail_on.is_none() && s.warn_days.is_none());
-        let s = parse("c.yaml", "", Path::new("")).unwrap();
+        let s = parse("c.yaml", "", Path::new(""), false).unwrap();
         assert!(s.format.is_none());
         // Not a mapping: the policy parser says so, with its position.
-        assert!(parse("c.yaml", "[a]\n", Path::new("")).is_ok());
+        assert!(parse("c.yaml", "[a]\n", Path::new(""), false).is_ok());
     }
 
     #[test]

@@ -479,7 +479,8 @@ fn load_config(flag: Option<&Path>) -> Result<Config> {
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read config {}", file.display()))?;
     let base = file.parent().unwrap_or(Path::new(""));
-    let settings = config::parse(&file.display().to_string(), &text, base)?;
+    let confined = flag.is_none();
+    let settings = config::parse(&file.display().to_string(), &text, base, confined)?;
     Ok(Config {
         file: Some(file),
         settings,
@@ -515,9 +516,19 @@ fn load_policy(
     files: &[PathBuf],
 ) -> Result<certdrift::policy::Policy> {
     let mut policy = certdrift::policy::builtin();
-    let local = root
-        .map(|r| r.join(config::FILE_NAME))
-        .filter(|p| p.is_file());
+    let local = root.map(|r| r.join(config::FILE_NAME));
+    if let Some(l) = &local {
+        // The repository's own file: a link could point anywhere.
+        if l.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            bail!(
+                "{} is a symbolic link; certdrift does not follow links for the policy it finds (name the file with --policy)",
+                l.display()
+            );
+        }
+    }
+    let local = local.filter(|p| p.is_file());
     let same = |a: &Path, b: &Path| {
         a.canonicalize()
             .ok()
