@@ -16,6 +16,7 @@ pub mod extract;
 pub mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gate;
 pub mod hiera;
 pub mod inventory;
 mod memo;

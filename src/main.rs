@@ -730,6 +730,17 @@ fn run_scan_with(opts: &ScanOptions, a: &ScanArgs) -> Result<scan::ScanResult> {
 
 /// The scan `a` and the config ask for, over `roots`.
 fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanOptions> {
+    let policy = load_policy(roots.first(), cfg, &a.policy)?;
+    scan_options_with(a, cfg, roots, policy)
+}
+
+/// [`scan_options`] with the policy given (`diff`: BASE's).
+fn scan_options_with(
+    a: &ScanArgs,
+    cfg: &Config,
+    roots: Vec<PathBuf>,
+    policy: certdrift::policy::Policy,
+) -> Result<ScanOptions> {
     let s = &cfg.settings;
     let opts = ScanOptions {
         walk: WalkOptions {
@@ -749,7 +760,7 @@ fn scan_options(a: &ScanArgs, cfg: &Config, roots: Vec<PathBuf>) -> Result<ScanO
             .into_iter()
             .chain(s.map_paths.iter().cloned())
             .collect(),
-        policy: load_policy(roots.first(), cfg, &a.policy)?,
+        policy,
         facts: parse_facts(load_facts(cfg, a.facts.as_deref())?, &a.fact)?,
         source: None,
         baseline: None,
@@ -979,12 +990,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
             all,
             suppress,
         } => {
-            let cfg = load()?;
+            let (base_src, head_src) =
+                diff_sources(base.as_deref(), head.as_deref(), &repo, &roots, &revs)?;
+            // The gate's configuration is BASE's (or the one the job names),
+            // never the change's: HEAD's is compared and reported.
+            let base_label = base.as_deref().unwrap_or("BASE");
+            let head_label = head.as_deref().unwrap_or("HEAD");
+            let base_gate = certdrift::gate::read(&*base_src, base_label)?;
+            let head_gate = certdrift::gate::read(&*head_src, head_label).unwrap_or_default();
+            let (cfg, gate_policy) = if config.is_some() {
+                let cfg = load()?;
+                let policy = load_policy(None, &cfg, &scan.policy)?;
+                (cfg, policy)
+            } else {
+                let mut policy = certdrift::gate::policy(&base_gate, base_label)?;
+                for f in &scan.policy {
+                    let text = std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read policy {}", f.display()))?;
+                    policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
+                }
+                let cfg = Config {
+                    file: None,
+                    settings: base_gate.settings.clone(),
+                };
+                (cfg, policy)
+            };
             let s = &cfg.settings;
             let format = layered(format, s.format.as_deref(), DiffFormatArg::Text);
             let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
-            let (base_src, head_src) =
-                diff_sources(base.as_deref(), head.as_deref(), &repo, &roots, &revs)?;
             // PATHS name prefixes inside both sides; the config's `roots`
             // (directories of this checkout) do not apply.
             let paths = if scan.paths.is_empty() {
@@ -992,13 +1025,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 scan.paths.clone()
             };
-            let mut opts = scan_options(&scan, &cfg, paths)?;
+            let gate_severity = match gate_policy.severities.get(rules::GATE_CHANGE.id) {
+                Some(s) => *s,
+                None => Some(rules::GATE_CHANGE.severity),
+            };
+            let mut opts = scan_options_with(&scan, &cfg, paths, gate_policy)?;
             opts.baseline = load_baseline(suppress.baseline.as_deref())?;
             // Policies and the Hiera engine read paths inside the sides.
             if opts.roots == [PathBuf::from(".")] {
                 opts.roots.clear();
             }
-            let d = {
+            let mut d = {
                 let _line = ProgressLine::start(opts.progress.clone());
                 certdrift::diff::run(
                     base_src,
@@ -1010,6 +1047,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     },
                 )?
             };
+            if let Some(f) =
+                certdrift::gate::change(&base_gate, &head_gate, head_label, gate_severity)
+            {
+                d.findings.push(f);
+                certdrift::finding::sort_findings(&mut d.findings);
+            }
             emit(
                 format,
                 &outputs,

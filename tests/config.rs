@@ -43,11 +43,22 @@ fn fail_on_flag_over_env_over_file() {
         Some(0),
         "flag over file"
     );
-    // `diff` reads the same setting: HEAD adds the warning.
+    // `diff` reads the same setting from BASE: HEAD adds the warning.
     let base = repo_dir();
+    std::fs::write(
+        base.path().join(".certdrift.yaml"),
+        "settings:\n  fail_on: warning\n",
+    )
+    .unwrap();
     assert_eq!(
         code(d, &["diff", base.path().to_str().unwrap(), "."], &now),
         Some(1)
+    );
+    // A setting only HEAD has is the change's, not the gate's.
+    let base = repo_dir();
+    assert_eq!(
+        code(d, &["diff", base.path().to_str().unwrap(), "."], &now),
+        Some(0)
     );
 }
 

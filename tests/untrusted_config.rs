@@ -60,3 +60,78 @@ fn repository_settings_cannot_reach_outside() {
         stderr(&out)
     );
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+/// A pull request that adds a private key and switches the gate off in the
+/// same change: `diff` uses BASE's configuration, still fails, and says
+/// what the change would weaken.
+#[test]
+fn a_change_cannot_switch_its_own_gate_off() {
+    let t = tempfile::tempdir().unwrap();
+    let g = t.path();
+    git(g, &["init", "-q"]);
+    std::fs::write(g.join("values.yaml"), "replicas: 1\n").unwrap();
+    std::fs::write(g.join(".certdrift.yaml"), "settings:\n  fail_on: error\n").unwrap();
+    git(g, &["add", "-A"]);
+    git(g, &["commit", "-qm", "base"]);
+    git(g, &["tag", "base"]);
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(g.join("tls.key"), key.serialize_pem()).unwrap();
+    for (config, weakens) in [
+        ("settings:\n  fail_on: never\n", "fail_on error → never"),
+        (
+            "severity:\n  private-key-in-repo: off\n",
+            "private-key-in-repo → off",
+        ),
+        (
+            "exceptions:\n  - rule: private-key-in-repo\n    path: tls.key\n    reason: fine\n",
+            "1 more exception",
+        ),
+    ] {
+        std::fs::write(g.join(".certdrift.yaml"), config).unwrap();
+        git(g, &["add", "-A"]);
+        git(g, &["commit", "-qm", "head", "--allow-empty"]);
+        let out = run(
+            g,
+            &["diff", "base", "HEAD", "--format", "json", "--now", NOW],
+        );
+        let report = json(&out);
+        assert_eq!(out.status.code(), Some(1), "{config}: {report}");
+        let rules: Vec<_> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+            .collect();
+        assert!(
+            rules.contains(&("private-key-in-repo", "error")),
+            "{rules:?}"
+        );
+        let gate = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "gate-change")
+            .unwrap_or_else(|| panic!("no gate-change: {report}"));
+        assert_eq!(gate["severity"], "warning");
+        let msg = gate["message"].as_str().unwrap();
+        assert!(msg.contains(weakens), "{config}: {msg}");
+    }
+    // The same file named by the job (--config) is obeyed.
+    std::fs::write(g.join("job.yaml"), "settings:\n  fail_on: never\n").unwrap();
+    let out = run(g, &["--config", "job.yaml", "diff", "base", "HEAD"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

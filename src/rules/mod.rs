@@ -14,6 +14,7 @@ mod duplicate_in_bundle;
 mod expired;
 mod expired_anchor;
 mod expires_soon;
+mod gate_change;
 mod invalid_suppression;
 mod live_drift;
 mod malformed;
@@ -90,6 +91,7 @@ pub static RULES: &[&Rule] = &[
     &too_many_cas::RULE,
     &source_change::RULE,
     &trust_change::RULE,
+    &gate_change::RULE,
     &live_drift::RULE,
     &unreachable::RULE,
     &expired::RULE,
@@ -107,6 +109,7 @@ pub static RULES: &[&Rule] = &[
     &stale_baseline::RULE,
 ];
 
+pub use gate_change::RULE as GATE_CHANGE;
 pub use invalid_suppression::RULE as INVALID_SUPPRESSION;
 pub use stale_baseline::RULE as STALE_BASELINE;
 
