@@ -8,6 +8,7 @@
 
 pub mod csv;
 pub mod diff;
+pub mod escape;
 pub mod file;
 pub mod github;
 pub mod graph;
