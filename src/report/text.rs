@@ -244,6 +244,7 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
         }
     }
     out.push('\n');
+    crls(r, &mut out);
     let mut findings = String::new();
     let renderer = renderer(_opts);
     for f in r
@@ -257,6 +258,31 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
     out.push_str(&findings);
     summary(r, &r.findings, &mut out);
     out
+}
+
+/// The inventory's CRLs: issuer, thisUpdate, nextUpdate (days left), revoked entries, location.
+fn crls(r: &ScanResult, out: &mut String) {
+    if r.inventory.crls.is_empty() {
+        return;
+    }
+    out.push_str("CRLs\n");
+    for s in &r.inventory.crls {
+        let c = &s.crl;
+        let next = match c.next_update {
+            Some(t) => format!("{} ({} days)", crate::rules::date(t), days_left(t, r.now)),
+            None => "none".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}  this update {}  next update {next}  {} revoked",
+            c.fingerprint.short(),
+            c.issuer_cn.as_deref().unwrap_or(&c.issuer),
+            crate::rules::date(c.this_update),
+            c.revoked
+        );
+        let _ = writeln!(out, "    {}  {}", s.location, s.via);
+    }
+    out.push('\n');
 }
 
 /// The `probe` report: each target with the chain it served (or why none
