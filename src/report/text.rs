@@ -48,8 +48,13 @@ fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> Str
         .primary_title(f.message.as_str())
         .id(f.rule);
     let mut group = Group::with_title(title);
+    // A binary file (a DER certificate or CRL) has no line worth showing.
+    let binary = |l: &str| {
+        l.chars()
+            .any(|c| c == '\u{fffd}' || (c.is_control() && c != '\t'))
+    };
     match &line {
-        Some(l) if !l.trim().is_empty() => {
+        Some(l) if !l.trim().is_empty() && !binary(l) => {
             let start = l
                 .char_indices()
                 .nth(f.location.column.saturating_sub(1) as usize)
