@@ -899,6 +899,42 @@ pub(crate) mod tests {
         p
     }
 
+    #[test]
+    fn crls_parse_and_certificates_are_not_crls() {
+        let key = KeyPair::generate().unwrap();
+        let cert = ca_params("CRL CA").self_signed(&key).unwrap();
+        let issuer = Issuer::new(ca_params("CRL CA"), key);
+        let revoked = |n: u64| rcgen::RevokedCertParams {
+            serial_number: SerialNumber::from(n),
+            revocation_time: rcgen::date_time_ymd(2024, 6, 1),
+            reason_code: None,
+            invalidity_date: None,
+        };
+        let crl = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2024, 6, 17),
+            next_update: rcgen::date_time_ymd(2024, 7, 17),
+            crl_number: SerialNumber::from(1234),
+            issuing_distribution_point: None,
+            revoked_certs: vec![revoked(7), revoked(9)],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer)
+        .unwrap();
+        let info = parse_crl(crl.der()).unwrap();
+        assert_eq!(info.issuer, "CN=CRL CA,O=Example\\, Inc,C=US");
+        assert_eq!(info.issuer_cn.as_deref(), Some("CRL CA"));
+        assert_eq!(info.this_update, 1_718_582_400);
+        assert_eq!(info.next_update, Some(1_721_174_400));
+        assert_eq!(info.revoked, 2);
+        assert_eq!(info.number.as_deref(), Some("04d2"));
+        assert!(is_crl(crl.der()));
+        assert!(!is_crl(cert.der()));
+        let mut trailing = crl.der().to_vec();
+        trailing.push(0);
+        assert!(parse_crl(&trailing).is_err());
+        assert!(parse_crl(&crl.der()[..40]).is_err());
+    }
+
     fn leaf_params(cn: &str) -> CertificateParams {
         let mut p = CertificateParams::new(vec![format!("{cn}.example.org")]).unwrap();
         p.distinguished_name = dn(cn);
