@@ -202,6 +202,8 @@ def crl_fixtures():
     stale, current = crl(NOW - dt.timedelta(days=7), 2, 41), crl(NOW + dt.timedelta(days=7), 3, 42)
     write("crl-expired/fail/ca-crl.pem", stale.public_bytes(serialization.Encoding.PEM).decode())
     write("crl-expired/fail/gateway/ca.crl", stale.public_bytes(serialization.Encoding.DER))
+    write("crl-expired/fail/client-auth.yaml", opaque("client-auth", "ingress", {
+        "ca.crl": stale.public_bytes(serialization.Encoding.DER)}))
     write("crl-expired/pass/ca-crl.pem", current.public_bytes(serialization.Encoding.PEM).decode())
     write("crl-expired/pass/gateway/ca.crl", current.public_bytes(serialization.Encoding.DER))
     # Other PEM types in certificate-named files: recognised, never "no PEM block".

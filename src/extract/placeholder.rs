@@ -96,25 +96,30 @@ pub fn placeholder_body(body: &str) -> Option<Placeholder> {
 
 /// A one-piece placeholder written as text (not base64).
 fn token(t: &str) -> Option<Placeholder> {
-    let lower = t.to_ascii_lowercase();
+    // Called on every line of a broken PEM body: no allocation.
+    let any = |list: &[&str], s: &str| list.iter().any(|w| w.eq_ignore_ascii_case(s));
     if t.chars().all(|c| c == '.' || c == '…') && (t.contains('…') || t.len() >= 3) {
         return Some(Placeholder::Elided);
     }
-    if matches!(
-        lower.as_str(),
-        "snip" | "<snip>" | "[snip]" | "(snip)" | "...snip..." | "[...]"
+    if any(
+        &["snip", "<snip>", "[snip]", "(snip)", "...snip...", "[...]"],
+        t,
     ) {
         return Some(Placeholder::Snip);
     }
     if t.len() >= 2 && t.starts_with('<') && t.ends_with('>') && !t[1..].contains('<') {
         return Some(Placeholder::AngleBrackets);
     }
-    let word = lower.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    if matches!(
-        word,
-        "redacted" | "changeme" | "change_me" | "change-me" | "todo" | "tbd"
-    ) || (word.len() >= 3 && word.chars().all(|c| c == 'x'))
-    {
+    let word = t.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let words = [
+        "redacted",
+        "changeme",
+        "change_me",
+        "change-me",
+        "todo",
+        "tbd",
+    ];
+    if any(&words, word) || (word.len() >= 3 && word.chars().all(|c| c == 'x' || c == 'X')) {
         return Some(Placeholder::Word);
     }
     if is_variables(t) {

@@ -561,6 +561,11 @@ fn base64_value(
         });
         return None;
     }
+    if decoded.first() == Some(&0x30) && crate::x509::is_crl(&decoded) {
+        // A DER CRL (`ca.crl` in a Secret): inventoried, not a certificate.
+        sink.der_crl(&decoded, loc, via);
+        return None;
+    }
     // `!!binary` says nothing of what the bytes are: any DER certificate counts.
     let der_cert = names_certificate(key) || (binary && crate::x509::parse(&decoded).is_ok());
     if decoded.first() == Some(&0x30) && der_cert {
