@@ -213,6 +213,8 @@ pub enum X509Error {
     Parse(String),
     #[error("trailing data after certificate ({0} bytes)")]
     Trailing(usize),
+    #[error("not a DER CRL: {0}")]
+    Crl(String),
 }
 
 fn describe(e: x509_parser::nom::Err<XError>) -> String {
@@ -276,6 +278,52 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
         self_issued: tbs.subject().as_raw() == tbs.issuer().as_raw(),
         version: tbs.version().0.saturating_add(1),
     })
+}
+
+/// Facts of one certificate revocation list (RFC 5280 §5): who issued it,
+/// when, until when it is current, and how many certificates it revokes.
+#[derive(Clone, Debug)]
+pub struct CrlInfo {
+    /// SHA-256 of the CRL's DER.
+    pub fingerprint: Fingerprint,
+    /// RFC 4514 issuer name (see the module docs).
+    pub issuer: String,
+    /// The issuer's last CN, if any.
+    pub issuer_cn: Option<String>,
+    /// `thisUpdate`, unix seconds.
+    pub this_update: i64,
+    /// `nextUpdate`, unix seconds; optional in RFC 5280 §5.1.2.5, though
+    /// conforming issuers always set it.
+    pub next_update: Option<i64>,
+    /// Number of revoked-certificate entries.
+    pub revoked: usize,
+    /// The `cRLNumber` extension (RFC 5280 §5.2.3), hex.
+    pub number: Option<String>,
+}
+
+/// Parses one DER certificate revocation list. Trailing bytes are an error.
+pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, X509Error> {
+    use x509_parser::revocation_list::CertificateRevocationList;
+    let (rem, crl) =
+        CertificateRevocationList::from_der(der).map_err(|e| X509Error::Crl(describe(e)))?;
+    if !rem.is_empty() {
+        return Err(X509Error::Crl(format!("{} trailing bytes", rem.len())));
+    }
+    Ok(CrlInfo {
+        fingerprint: Fingerprint::of(der),
+        issuer: rfc4514(crl.issuer()),
+        issuer_cn: last_cn(crl.issuer()),
+        this_update: crl.last_update().timestamp(),
+        next_update: crl.next_update().map(|t| t.timestamp()),
+        revoked: crl.iter_revoked_certificates().count(),
+        number: crl.crl_number().map(|n| hex::encode(n.to_bytes_be())),
+    })
+}
+
+/// Whether `der` is a DER CRL (a certificate's `[0]` version tag and
+/// `validity` make it fail [`parse_crl`]).
+pub fn is_crl(der: &[u8]) -> bool {
+    der.first() == Some(&0x30) && parse_crl(der).is_ok()
 }
 
 /// Result of [`issued_by`].
@@ -849,6 +897,42 @@ pub(crate) mod tests {
         p.distinguished_name = dn(cn);
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
         p
+    }
+
+    #[test]
+    fn crls_parse_and_certificates_are_not_crls() {
+        let key = KeyPair::generate().unwrap();
+        let cert = ca_params("CRL CA").self_signed(&key).unwrap();
+        let issuer = Issuer::new(ca_params("CRL CA"), key);
+        let revoked = |n: u64| rcgen::RevokedCertParams {
+            serial_number: SerialNumber::from(n),
+            revocation_time: rcgen::date_time_ymd(2024, 6, 1),
+            reason_code: None,
+            invalidity_date: None,
+        };
+        let crl = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2024, 6, 17),
+            next_update: rcgen::date_time_ymd(2024, 7, 17),
+            crl_number: SerialNumber::from(1234),
+            issuing_distribution_point: None,
+            revoked_certs: vec![revoked(7), revoked(9)],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer)
+        .unwrap();
+        let info = parse_crl(crl.der()).unwrap();
+        assert_eq!(info.issuer, "CN=CRL CA,O=Example\\, Inc,C=US");
+        assert_eq!(info.issuer_cn.as_deref(), Some("CRL CA"));
+        assert_eq!(info.this_update, 1_718_582_400);
+        assert_eq!(info.next_update, Some(1_721_174_400));
+        assert_eq!(info.revoked, 2);
+        assert_eq!(info.number.as_deref(), Some("04d2"));
+        assert!(is_crl(crl.der()));
+        assert!(!is_crl(cert.der()));
+        let mut trailing = crl.der().to_vec();
+        trailing.push(0);
+        assert!(parse_crl(&trailing).is_err());
+        assert!(parse_crl(&crl.der()[..40]).is_err());
     }
 
     fn leaf_params(cn: &str) -> CertificateParams {

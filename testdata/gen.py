@@ -9,12 +9,16 @@ the date. Keys are throwaway test keys. Re-run after changing it, then review
 and accept the snapshot changes:
 
     python3 testdata/gen.py && cargo insta test --accept
+
+Keys are random, so a full run changes every fingerprint in the snapshots;
+name sections to regenerate only those, e.g. `python3 testdata/gen.py
+crl_fixtures placeholder_fixtures`.
 """
-import base64, datetime as dt, hashlib, json, os, shutil, textwrap
+import base64, datetime as dt, hashlib, json, os, shutil, sys, textwrap
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dh, ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -178,6 +182,119 @@ def suppression_fixtures():
           baseline([("expired", "retired.crt"), ("expired", "server.crt")]))
     write("stale-baseline/pass/server.crt", expired)
     write("stale-baseline/pass/certdrift-baseline.json", baseline([("expired", "server.crt")]))
+
+
+def crl_fixtures():
+    """crl-expired: CRLs past and within their nextUpdate, PEM and DER, and
+    the other non-certificate PEM types that must be recognised, not reported."""
+    key, cert = ca("Fixture CRL CA")
+
+    def crl(next_update, revoked, number):
+        b = (x509.CertificateRevocationListBuilder().issuer_name(cert.subject)
+             .last_update(next_update - dt.timedelta(days=30)).next_update(next_update)
+             .add_extension(x509.CRLNumber(number), critical=False))
+        for i in range(revoked):
+            b = b.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(5000 + i)
+                .revocation_date(next_update - dt.timedelta(days=40 + i)).build())
+        return b.sign(key, hashes.SHA256())
+
+    stale, current = crl(NOW - dt.timedelta(days=7), 2, 41), crl(NOW + dt.timedelta(days=7), 3, 42)
+    write("crl-expired/fail/ca-crl.pem", stale.public_bytes(serialization.Encoding.PEM).decode())
+    write("crl-expired/fail/gateway/ca.crl", stale.public_bytes(serialization.Encoding.DER))
+    write("crl-expired/fail/client-auth.yaml", opaque("client-auth", "ingress", {
+        "ca.crl": stale.public_bytes(serialization.Encoding.DER)}))
+    write("crl-expired/pass/ca-crl.pem", current.public_bytes(serialization.Encoding.PEM).decode())
+    write("crl-expired/pass/gateway/ca.crl", current.public_bytes(serialization.Encoding.DER))
+    # Other PEM types in certificate-named files: recognised, never "no PEM block".
+    rsa_key = rsa.generate_private_key(65537, 2048)
+    write("crl-expired/pass/signer-pub.pem", rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    write("crl-expired/pass/signer-rsa-pub.pem", rsa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode())
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(name("csr.example.org"))
+           .sign(ec_key(), hashes.SHA256()))
+    write("crl-expired/pass/server-csr.pem", csr.public_bytes(serialization.Encoding.PEM).decode())
+    write("crl-expired/pass/dhparams.pem", dh.generate_parameters(2, 512).parameter_bytes(
+        serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3).decode())
+    # `openssl ecparam -name prime256v1`: the DER of the curve's OID.
+    oid = base64.b64encode(bytes.fromhex("06082a8648ce3d030107")).decode()
+    write("crl-expired/pass/ec-params.pem", f"-----BEGIN EC PARAMETERS-----\n{oid}\n-----END EC PARAMETERS-----\n")
+    ssh = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    write("crl-expired/pass/ssh-user-ca.pem", f"{ssh} deploy-ca@example.org\n")
+
+
+def placeholder_fixtures():
+    """Scaffold values in certificate slots (src/extract/placeholder.rs):
+    never malformed, at most one note where a real value is expected."""
+    write("malformed/pass/webhook-scaffold.yaml", """# kubebuilder's CRD conversion patch: the CA is injected at deploy time.
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: assigns.mutations.example.org
+spec:
+  conversion:
+    strategy: Webhook
+    webhook:
+      clientConfig:
+        caBundle: Cg==
+        service: {name: webhook, namespace: system, path: /convert}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: invalid-cert
+  namespace: apps
+type: kubernetes.io/tls
+data:
+  tls.crt: """ + b64("hush hush hush\n") + """
+  tls.key: """ + b64("secret secret\n") + """
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: begin-only
+  namespace: apps
+type: kubernetes.io/tls
+data:
+  tls.crt: """ + b64("-----BEGIN CERTIFICATE-----\n") + """
+  tls.key: """ + b64("-----BEGIN PRIVATE KEY-----\n") + """
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: trust
+  namespace: apps
+data:
+  ca.crt: |
+    -----BEGIN CERTIFICATE-----
+    ...
+    -----END CERTIFICATE-----
+  other.crt: "${OTHER_CA}"
+  empty.crt: ""
+  doc.crt: <base64-encoded CA certificate>
+""")
+    write("malformed/pass/example.crt", "-----BEGIN CERTIFICATE-----\n<snip>\n-----END CERTIFICATE-----\n")
+    write("malformed/pass/README.md", """# Setting up TLS
+
+Put the CA in `ca.crt`:
+
+```
+-----BEGIN CERTIFICATE-----
+MIIBszCCAVmgAwIBAgIU...
+[snip]
+-----END CERTIFICATE-----
+```
+
+and the key in `tls.key`:
+
+```
+-----BEGIN RSA PRIVATE KEY-----
+...
+-----END RSA PRIVATE KEY-----
+```
+""")
 
 
 def demo():
@@ -464,9 +581,8 @@ groups:
 
 
 if __name__ == "__main__":
-    rule_fixtures()
-    suppression_fixtures()
-    trust_fixtures()
-    rotation_fixtures()
-    toolforge_puppet()
-    demo()
+    sections = sys.argv[1:] or ["rule_fixtures", "suppression_fixtures", "crl_fixtures",
+                                "placeholder_fixtures", "trust_fixtures", "rotation_fixtures",
+                                "toolforge_puppet", "demo"]
+    for section in sections:
+        globals()[section]()

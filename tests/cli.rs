@@ -90,6 +90,36 @@ fn inventory_csv_has_one_row_per_reference() {
     assert_eq!(s.lines().count(), 1 + 3);
 }
 
+/// CRLs are inventoried in every inventory format: json `crls[]`, csv rows
+/// of kind `crl`, a text section.
+#[test]
+fn inventory_lists_crls() {
+    let dir = repo().join("testdata/crl-expired/pass");
+    let out = run(&dir, &["inventory", "--now", NOW, "--format", "json", "."]);
+    let inv = json(&out);
+    let crls = inv["crls"].as_array().unwrap();
+    assert_eq!(crls.len(), 2, "{crls:#?}");
+    for c in crls {
+        assert_eq!(c["issuer"], "CN=Fixture CRL CA,O=certdrift tests");
+        assert_eq!(c["next_update"], "2026-11-08T00:00:00Z");
+        assert_eq!(c["days_left"], 7);
+        assert_eq!(c["revoked"], 3);
+        assert_eq!(c["crl_number"], "2a");
+    }
+    let out = run(&dir, &["inventory", "--now", NOW, "--format", "csv", "."]);
+    let csv = stdout(&out);
+    assert!(csv.lines().next().unwrap().ends_with(",kind,revoked"));
+    let rows: Vec<&str> = csv.lines().filter(|l| l.ends_with(",crl,3")).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let out = run(&dir, &["inventory", "--now", NOW, "."]);
+    let text = stdout(&out);
+    assert!(text.contains("\nCRLs\n"), "{text}");
+    assert!(
+        text.contains("next update 2026-11-08 (7 days)  3 revoked"),
+        "{text}"
+    );
+}
+
 /// A certificate quoted in a README is an example; a key there is still a leak.
 #[test]
 fn documentation_reports_keys_but_not_example_certificates() {

@@ -233,3 +233,106 @@ fn generated_corpus_expired_and_counts() {
     );
     assert_eq!(one.stdout, four.stdout);
 }
+
+/// Issue 14 items 6 and 7 on real files (`../shared/corpus/realworld`, see
+/// its EXPECTED.json): CRL-only `.pem` files were "no PEM block found", an
+/// empty BEGIN label was silently nothing, an armoured key with a broken
+/// body was not a key, and scaffold values (`caBundle: Cg==`, base64 of
+/// "hush hush hush", of a lone BEGIN line) were `malformed` errors.
+#[test]
+fn realworld_pem_types_and_placeholders() {
+    let Some(root) = shared().map(|s| s.join("corpus/realworld")) else {
+        eprintln!("skipping: shared corpus missing");
+        return;
+    };
+    if !root.is_dir() {
+        eprintln!("skipping: {} missing", root.display());
+        return;
+    }
+    let files = [
+        "istio/security/pkg/pki/testdata",
+        "istio/tests/testdata/certs/ca.crl",
+        "istio/pkg/config/analysis/analyzers/testdata/gateway-secrets-validation.yaml",
+        "istio/pilot/pkg/config/kube/gateway/testdata/frontend-tls-refgrant.yaml",
+        "gatekeeper/config/crd/patches/webhook_in_assign.yaml",
+    ];
+    let out = run(
+        &root,
+        &[
+            &["inventory", "--now", NOW, "--format", "json"][..],
+            &files[..],
+        ]
+        .concat(),
+    );
+    let inv = json(&out);
+    let at = |v: &Value| {
+        (
+            v["location"]["path"].as_str().unwrap().to_owned(),
+            v["location"]["line"].as_u64().unwrap(),
+        )
+    };
+    let crls: BTreeSet<_> = inv["crls"].as_array().unwrap().iter().map(at).collect();
+    let crl = |p: &str, l| (format!("istio/{p}"), l);
+    let want: BTreeSet<_> = [
+        crl("security/pkg/pki/testdata/crl/ca-crl.pem", 1),
+        crl("security/pkg/pki/testdata/crl/ca-crl.pem", 17),
+        crl("security/pkg/pki/testdata/crl/bad-ca-crl.pem", 1),
+        crl("security/pkg/pki/testdata/crl/bad-ca-crl.pem", 17),
+        crl("tests/testdata/certs/ca.crl", 1),
+    ]
+    .into();
+    assert_eq!(crls, want);
+    let ca = inv["crls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["location"]["path"].as_str().unwrap().ends_with("ca.crl"))
+        .unwrap();
+    // `openssl crl -in ca.crl -noout -text`.
+    assert_eq!(ca["issuer"], "CN=cluster.local");
+    assert_eq!(ca["this_update"], "2023-07-05T18:06:30Z");
+    assert_eq!(ca["next_update"], "2033-07-02T18:06:30Z");
+    assert_eq!(ca["revoked"], 1);
+
+    let findings = inv["findings"].as_array().unwrap();
+    let of = |path: &str| -> Vec<(String, String, u64)> {
+        findings
+            .iter()
+            .filter(|f| f["location"]["path"].as_str().unwrap().ends_with(path))
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_owned(),
+                    f["severity"].as_str().unwrap().to_owned(),
+                    f["location"]["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("no PEM block")),
+        "{findings:#?}"
+    );
+    let m = |l| ("malformed".to_owned(), "error".to_owned(), l);
+    assert_eq!(of("root-verify-fail.pem"), [m(1)]);
+    assert_eq!(of("cert-verify-fail.pem"), [m(1)]);
+    assert_eq!(of("cert-parse-fail.pem"), [m(1)]);
+    let key = ("private-key-in-repo".to_owned(), "error".to_owned(), 1);
+    assert_eq!(of("key-parse-fail.pem"), [m(1), key]);
+    // Placeholders: no error; one note where a caBundle is expected.
+    assert_eq!(
+        of("webhook_in_assign.yaml"),
+        [("unresolved".to_owned(), "note".to_owned(), 13)]
+    );
+    let rules: Vec<_> = of("gateway-secrets-validation.yaml")
+        .into_iter()
+        .map(|(r, _, l)| (r, l))
+        .collect();
+    assert_eq!(
+        rules,
+        [("expired".into(), 86), ("private-key-in-repo".into(), 87)]
+    );
+    // Line 135 is a genuinely truncated certificate; 150/151 are scaffold.
+    assert_eq!(of("frontend-tls-refgrant.yaml"), [m(135)]);
+}

@@ -55,6 +55,10 @@ fn not_yet_valid() {
     check_rule("not-yet-valid");
 }
 #[test]
+fn crl_expired() {
+    check_rule("crl-expired");
+}
+#[test]
 fn not_a_ca() {
     check_rule("not-a-ca");
 }

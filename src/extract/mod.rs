@@ -8,18 +8,20 @@
 
 mod context;
 pub mod kube;
+pub mod placeholder;
 pub mod prefilter;
 pub mod values;
 mod yaml_doc;
 
 pub use context::is_trust_name;
+pub use placeholder::{placeholder, Placeholder};
 pub(crate) use yaml_doc::deferred_services;
 
 use crate::discover::{Candidate, FileClass};
 use crate::finding::{Location, Severity};
 use crate::read::text::{decode, Lines};
 use crate::read::{pem, yaml};
-use crate::x509::{self, CertInfo};
+use crate::x509::{self, CertInfo, CrlInfo};
 use prefilter::Relevance;
 use std::sync::Arc;
 
@@ -49,6 +51,17 @@ pub struct KeySighting {
     pub via: String,
 }
 
+/// One place a certificate revocation list was seen.
+#[derive(Clone, Debug)]
+pub struct CrlSighting {
+    /// The parsed CRL.
+    pub crl: Arc<CrlInfo>,
+    /// Where: the BEGIN line, the file, or the YAML value holding it.
+    pub location: Location,
+    /// How it was reached, e.g. `file` or `Secret ns/name key ca.crl`.
+    pub via: String,
+}
+
 /// Something that could not be read as expected.
 #[derive(Clone, Debug)]
 pub struct Problem {
@@ -67,6 +80,8 @@ pub struct FileFacts {
     pub certs: Vec<CertSighting>,
     /// Private keys, in file order.
     pub keys: Vec<KeySighting>,
+    /// Certificate revocation lists, in file order.
+    pub crls: Vec<CrlSighting>,
     /// Problems, in file order.
     pub problems: Vec<Problem>,
     /// Whether the file was read and examined (false: skipped, see `skip`).
@@ -107,6 +122,8 @@ pub struct BundleFacts {
     pub via: String,
     /// Whether its name marks a trust bundle.
     pub trust: bool,
+    /// The scaffold value it holds instead of a certificate, if it does.
+    pub placeholder: Option<Placeholder>,
 }
 
 /// Knobs for extraction.
@@ -185,8 +202,32 @@ impl<'a> Sink<'a> {
             location,
             via: via.to_owned(),
             trust,
+            placeholder: None,
         });
         (self.facts.bundles.len() - 1) as u32
+    }
+
+    /// Notes that `bundle` holds a placeholder (the first one met counts).
+    pub(crate) fn placeholder(&mut self, bundle: u32, p: Placeholder) {
+        if let Some(b) = self.facts.bundles.get_mut(bundle as usize) {
+            b.placeholder.get_or_insert(p);
+        }
+    }
+
+    /// Records a DER certificate revocation list; a parse failure becomes a problem.
+    pub(crate) fn der_crl(&mut self, der: &[u8], location: Location, via: &str) {
+        match x509::parse_crl(der) {
+            Ok(crl) => self.facts.crls.push(CrlSighting {
+                crl: Arc::new(crl),
+                location,
+                via: via.to_owned(),
+            }),
+            Err(e) => self.problem(
+                location,
+                Severity::Error,
+                format!("CRL ({via}) does not parse: {e}"),
+            ),
+        }
     }
 
     /// Records a DER certificate; a parse failure becomes a problem.
@@ -217,6 +258,9 @@ impl<'a> Sink<'a> {
     /// Scans `text` for PEM blocks and records what they hold. `at` maps a
     /// byte offset in `text` to a location. `report_errors` is false for
     /// files that are not meant to hold PEM (a README's example block).
+    /// Returns the bundle and how many things were recognised: PEM blocks
+    /// of any label (certificates, keys, CRLs, public keys, CSRs,
+    /// parameters), and placeholders.
     pub(crate) fn pem_text(
         &mut self,
         text: &[u8],
@@ -226,25 +270,53 @@ impl<'a> Sink<'a> {
         at: &dyn Fn(usize) -> Location,
     ) -> (u32, usize) {
         let bundle = self.new_bundle(at(0), via, trust);
+        if let Some(p) = std::str::from_utf8(text).ok().and_then(placeholder) {
+            // The whole value is scaffold (`-----BEGIN CERTIFICATE-----` over
+            // `...`, a lone BEGIN line): nothing to judge.
+            self.placeholder(bundle, p);
+            return (bundle, 1);
+        }
         let mut found = 0;
         for item in pem::scan(text) {
             match item {
-                pem::PemItem::Block(b) if pem::is_private_key_label(&b.label) => {
+                pem::PemItem::Block(b) => {
                     found += 1;
-                    self.facts.keys.push(KeySighting {
-                        location: at(b.begin),
-                        kind: b.label.clone(),
-                        via: via.to_owned(),
-                    });
-                }
-                pem::PemItem::Block(b) if is_cert_label(&b.label) => {
-                    found += 1;
-                    self.der_cert(&b.der, at(b.begin), via, bundle, trust);
-                }
-                pem::PemItem::Block(_) => {
-                    // CSRs, public keys, DH parameters, CRLs: not certificates we judge.
+                    if pem::is_private_key_label(&b.label) {
+                        self.key(at(b.begin), &b.label, via);
+                    } else if is_cert_label(&b.label) {
+                        // A DER certificate is far longer; a few bytes are a
+                        // placeholder body that happens to be base64 (`TODO`).
+                        let short = b.der.len() < 64;
+                        match text
+                            .get(b.begin..b.end)
+                            .filter(|_| short)
+                            .and_then(body_placeholder)
+                        {
+                            Some(p) => self.placeholder(bundle, p),
+                            None => self.der_cert(&b.der, at(b.begin), via, bundle, trust),
+                        }
+                    } else if b.label == "X509 CRL" {
+                        self.der_crl(&b.der, at(b.begin), via);
+                    }
+                    // Public keys, CSRs, DH/EC parameters, PGP blocks: recognised,
+                    // nothing to judge.
                 }
                 pem::PemItem::Error(e) => {
+                    let body = e.body.as_ref().and_then(|r| text.get(r.clone()));
+                    let body = body.map(String::from_utf8_lossy);
+                    if let Some(p) = body.as_deref().and_then(placeholder::placeholder_body) {
+                        found += 1;
+                        self.placeholder(bundle, p);
+                        continue;
+                    }
+                    // Complete armour around a broken body: a key all the same
+                    // (istio `key-parse-fail.pem`), and a fault.
+                    if let (Some(_), Some(label)) = (&body, &e.label) {
+                        if pem::is_private_key_label(label) {
+                            found += 1;
+                            self.key(at(e.offset), label, via);
+                        }
+                    }
                     if report_errors {
                         self.problem(
                             at(e.offset),
@@ -257,6 +329,36 @@ impl<'a> Sink<'a> {
         }
         (bundle, found)
     }
+
+    fn key(&mut self, location: Location, kind: &str, via: &str) {
+        self.facts.keys.push(KeySighting {
+            location,
+            kind: kind.to_owned(),
+            via: via.to_owned(),
+        });
+    }
+}
+
+/// The placeholder a whole PEM block is, if its body is one.
+fn body_placeholder(block: &[u8]) -> Option<Placeholder> {
+    placeholder(std::str::from_utf8(block).ok()?)
+}
+
+/// An OpenSSH public key line (`authorized_keys`, `id_ed25519.pub`):
+/// `ssh-rsa AAAA… comment`, `ssh-ed25519 …`, `ecdsa-sha2-nistp256 …`.
+fn is_openssh_public_key(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    lines.clone().next().is_some()
+        && lines.all(|l| {
+            let mut parts = l.split_whitespace();
+            let kind = parts.next().unwrap_or_default();
+            let blob = parts.next().unwrap_or_default();
+            (kind.starts_with("ssh-") || kind.starts_with("ecdsa-sha2-") || kind.starts_with("sk-"))
+                && blob.starts_with("AAAA")
+        })
 }
 
 fn is_cert_label(label: &str) -> bool {
@@ -317,9 +419,13 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     let mut class = sink.cand.class;
     // UTF-16/32 text (with its byte order mark) holds NUL bytes but is text.
     let wide = crate::read::text::wide_bom(bytes).is_some();
+    let crl_name = file_name(&sink.cand.rel)
+        .to_ascii_lowercase()
+        .ends_with(".crl");
     let binary = !wide
         && (memchr::memchr(0, bytes).is_some()
-            || (matches!(class, FileClass::Pem | FileClass::Der) && looks_der(bytes)));
+            || ((crl_name || matches!(class, FileClass::Pem | FileClass::Der))
+                && looks_der(bytes)));
     if class == FileClass::Other && !binary {
         // What kubectl, Helm or Hiera would load is YAML whatever its name.
         let sniffed = if wide {
@@ -334,6 +440,12 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     if binary {
         let der_key = der_private_key_kind(bytes);
         match class {
+            // A DER CRL (`ca.crl`, or any binary file of that shape).
+            _ if der_key.is_none() && looks_der(bytes) && x509::is_crl(bytes) => {
+                sink.facts.scanned = true;
+                let location = sink.loc(1, 1);
+                sink.der_crl(bytes, location, "file (DER)");
+            }
             FileClass::Der | FileClass::Pem | FileClass::Other if der_key.is_some() => {
                 sink.facts.scanned = true;
                 let location = sink.loc(1, 1);
@@ -437,7 +549,11 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         FileClass::Pem | FileClass::Der => {
             let trust = is_trust_name(file_name(&sink.cand.rel));
             let (_, found) = sink.pem_text(text.as_bytes(), "file", trust, true, &file_at);
-            if found == 0 && sink.facts.problems.is_empty() && !text.trim().is_empty() {
+            if found == 0
+                && sink.facts.problems.is_empty()
+                && !text.trim().is_empty()
+                && !is_openssh_public_key(&text)
+            {
                 let loc = sink.loc(1, 1);
                 sink.problem(
                     loc,
@@ -452,6 +568,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
                 // A certificate quoted in prose is an example, not configuration;
                 // a private key is a leak wherever it is.
                 sink.facts.certs.clear();
+                sink.facts.crls.clear();
             }
         }
     }

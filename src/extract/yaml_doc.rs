@@ -692,8 +692,13 @@ fn base64_value(
     } else {
         value.into()
     };
-    if compact.is_empty() {
-        return None;
+    let scaffold = super::placeholder(value).or_else(|| super::placeholder(&compact));
+    if let Some(p) = scaffold {
+        // `caBundle: Cg==`, base64 of "hush hush hush", of a lone BEGIN
+        // line: a slot waiting for its value, not a broken certificate.
+        let bundle = sink.new_bundle(loc, via, trust);
+        sink.placeholder(bundle, p);
+        return Some(bundle);
     }
     let decoded = match lenient_base64(&compact) {
         Some(d) => d,
@@ -730,6 +735,11 @@ fn base64_value(
             kind: kind.to_owned(),
             via: via.to_owned(),
         });
+        return None;
+    }
+    if decoded.first() == Some(&0x30) && crate::x509::is_crl(&decoded) {
+        // A DER CRL (`ca.crl` in a Secret): inventoried, not a certificate.
+        sink.der_crl(&decoded, loc, via);
         return None;
     }
     // `!!binary` says nothing of what the bytes are: any DER certificate counts.

@@ -742,6 +742,13 @@ impl<'a> Builder<'a> {
                                 cert_manager: cm,
                             }
                         }
+                        Some(b) if cm.is_none() => {
+                            let what = match self.inv.bundles[b].placeholder {
+                                Some(p) => format!("a placeholder ({p})"),
+                                None => "no certificate".to_owned(),
+                            };
+                            return Target::Missing(format!("{via} holds {what}"));
+                        }
                         _ if cm.is_none() => {
                             return Target::Missing(format!("{via} holds no certificate"))
                         }
@@ -1170,7 +1177,10 @@ impl<'a> Builder<'a> {
             };
             let comp = self.add_component(oi, name, None);
             let anchors = match o.bundle(cc.ca_bundle) {
-                Some(b) => Anchors::Bundle(b),
+                Some(b) => match self.inv.bundles[b].placeholder {
+                    Some(p) => Anchors::Unresolved(format!("caBundle holds a placeholder ({p})")),
+                    None => Anchors::Bundle(b),
+                },
                 None => Anchors::Unresolved("caBundle holds no certificate".into()),
             };
             let host = match (&cc.service, &cc.url) {

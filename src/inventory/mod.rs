@@ -9,7 +9,9 @@ pub mod graph;
 
 use crate::discover::{Candidate, FileClass, Skip};
 use crate::extract::kube::Object;
-use crate::extract::{prefilter, Deferred, ExtractOptions, FileFacts, KeySighting, Problem};
+use crate::extract::{
+    prefilter, CrlSighting, Deferred, ExtractOptions, FileFacts, KeySighting, Placeholder, Problem,
+};
 use crate::finding::Location;
 use crate::x509::{CertInfo, Fingerprint};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,6 +50,8 @@ pub struct Bundle {
     pub trust: bool,
     /// Members in order, with the location of each.
     pub members: Vec<(Fingerprint, Location)>,
+    /// The scaffold value it holds instead of certificates, if it does.
+    pub placeholder: Option<Placeholder>,
 }
 
 /// Everything the scan found.
@@ -59,6 +63,8 @@ pub struct Inventory {
     pub bundles: Vec<Bundle>,
     /// Private keys seen.
     pub keys: Vec<KeySighting>,
+    /// Certificate revocation lists seen, in path order.
+    pub crls: Vec<CrlSighting>,
     /// Read problems, for the `malformed` rule.
     pub problems: Vec<Problem>,
     /// Files read and examined.
@@ -185,6 +191,7 @@ impl Inventory {
                 via: b.via,
                 trust: b.trust,
                 members: Vec::new(),
+                placeholder: b.placeholder,
             }));
             if matches!(cand.class, FileClass::Pem | FileClass::Der) && inv.bundles.len() > base {
                 inv.file_bundles.insert((cand.root, cand.rel.clone()), base);
@@ -218,6 +225,7 @@ impl Inventory {
                     path: cand.rel.clone(),
                 }));
             inv.keys.extend(f.keys);
+            inv.crls.extend(f.crls);
             inv.problems.extend(f.problems);
             inv.deferred
                 .extend(f.deferred.into_iter().map(|doc| DeferredDoc {

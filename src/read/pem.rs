@@ -74,6 +74,10 @@ pub struct PemError {
     pub label: Option<String>,
     /// Human-readable description. Never contains body content.
     pub message: String,
+    /// The body's byte range when the armour is complete (matching BEGIN
+    /// and END) and only the body is bad: a reader can still tell a
+    /// placeholder body (`...`) or a private key from the label.
+    pub body: Option<std::ops::Range<usize>>,
 }
 
 /// One item found by [`scan`].
@@ -134,17 +138,25 @@ pub fn scan(text: &[u8]) -> Vec<PemItem> {
                 offset: b.start,
                 label: Some(b.label.clone()),
                 message,
+                body: None,
             })
         };
-        let malformed = boundary_problem(text, &b).or_else(|| {
-            b.glued_prev.then(|| {
-                format!(
-                    "BEGIN {} at line {begin_line} is on the same line as the previous END \
-                     boundary (missing newline between concatenated PEM files?)",
-                    b.label
-                )
+        let malformed = boundary_problem(text, &b)
+            .or_else(|| {
+                // `-----BEGIN -----`: strict readers find no block here.
+                b.label
+                    .is_empty()
+                    .then(|| format!("BEGIN boundary at line {begin_line} has an empty label"))
             })
-        });
+            .or_else(|| {
+                b.glued_prev.then(|| {
+                    format!(
+                        "BEGIN {} at line {begin_line} is on the same line as the previous END \
+                     boundary (missing newline between concatenated PEM files?)",
+                        b.label
+                    )
+                })
+            });
         let next = find_boundary(text, b.end);
         let end = match next {
             Some(nb) if nb.kind == Kind::End => nb,
@@ -202,10 +214,13 @@ pub fn scan(text: &[u8]) -> Vec<PemItem> {
                 begin: b.start,
                 end: end.end,
             })),
-            Err(problem) => out.push(err(format!(
-                "{} block at line {begin_line}: {problem}",
-                b.label
-            ))),
+            Err(problem) => {
+                let mut e = err(format!("{} block at line {begin_line}: {problem}", b.label));
+                if let PemItem::Error(e) = &mut e {
+                    e.body = Some(b.end..end.start);
+                }
+                out.push(e);
+            }
         }
     }
     out
@@ -300,9 +315,16 @@ fn parse_boundary(text: &[u8], start: usize, after_dashes: usize) -> Option<Boun
         }
     }
     let label = std::str::from_utf8(text.get(label_start..j)?).ok()?.trim();
+    // An empty label is a boundary only as `-----BEGIN -----` (a broken
+    // BEGIN line, reported by `scan`); a stray `END ` is nothing.
+    let empty_begin = label.is_empty()
+        && kind == Kind::Begin
+        && text.get(j..).is_some_and(|r| r.starts_with(b"---"));
     // Real labels are short words; this also keeps base64 (which could be
     // key material) out of labels and therefore out of error messages.
-    if label.is_empty() || label.split([' ', '-']).any(|w| w.len() > MAX_LABEL_WORD) {
+    if (label.is_empty() && !empty_begin)
+        || label.split([' ', '-']).any(|w| w.len() > MAX_LABEL_WORD)
+    {
         return None;
     }
     let mut k = j;
@@ -816,6 +838,32 @@ mod tests {
             errors(&items)[0].message,
             "BEGIN CERTIFICATE at line 1 is closed by END X509 CRL at line 3"
         );
+    }
+
+    /// istio `root-verify-fail.pem`: `-----BEGIN -----` over a certificate
+    /// body closed by `END CERTIFICATE` was silently no block at all.
+    #[test]
+    fn empty_begin_label_is_an_error() {
+        let a = payload(30, 15);
+        let text = pem("CERTIFICATE", &a, 64, "", "\n").replacen("BEGIN CERTIFICATE", "BEGIN ", 1);
+        let items = scan(text.as_bytes());
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(
+            errors(&items)[0].message,
+            "BEGIN boundary at line 1 has an empty label"
+        );
+        // A stray `-----END -----` is still nothing.
+        assert!(scan(b"-----END -----\n").is_empty());
+    }
+
+    #[test]
+    fn body_range_only_when_armour_is_complete() {
+        let text = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+        let items = scan(text.as_bytes());
+        let body = errors(&items)[0].body.clone().expect("body");
+        assert_eq!(text[body].trim(), "...");
+        let items = scan(b"-----BEGIN CERTIFICATE-----\nTUlJ\n");
+        assert_eq!(errors(&items)[0].body, None);
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! CSV: the inventory as one row per certificate reference (RFC 4180 quoting).
+//! CSV: the inventory as one row per certificate reference, then one per
+//! CRL (RFC 4180 quoting). A CRL row fills the certificate columns that have
+//! a meaning for it — issuer, `not_before`/`not_after` as thisUpdate/nextUpdate,
+//! `serial` as its CRL number — and `revoked`; `kind` tells the rows apart.
 
 use super::{days_left, rfc3339};
 use crate::scan::ScanResult;
@@ -23,6 +26,8 @@ const HEADER: &[&str] = &[
     "column",
     "via",
     "trust_bundle",
+    "kind",
+    "revoked",
 ];
 
 fn field(s: &str) -> String {
@@ -69,11 +74,45 @@ pub fn inventory(r: &ScanResult) -> String {
                 rf.location.column.to_string(),
                 rf.via.clone(),
                 rf.trust.to_string(),
+                "certificate".to_owned(),
+                String::new(),
             ];
-            let cells: Vec<String> = row.iter().map(|s| field(s)).collect();
-            out.push_str(&cells.join(","));
-            out.push_str("\r\n");
+            push_row(&mut out, &row);
         }
     }
+    for s in &r.inventory.crls {
+        let c = &s.crl;
+        let row = [
+            c.fingerprint.to_string(),
+            String::new(),
+            c.issuer_cn.clone().unwrap_or_default(),
+            String::new(),
+            c.issuer.clone(),
+            c.number.clone().unwrap_or_default(),
+            rfc3339(c.this_update),
+            c.next_update.map(rfc3339).unwrap_or_default(),
+            c.next_update
+                .map(|t| days_left(t, r.now).to_string())
+                .unwrap_or_default(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            s.location.path.clone(),
+            s.location.line.to_string(),
+            s.location.column.to_string(),
+            s.via.clone(),
+            String::new(),
+            "crl".to_owned(),
+            c.revoked.to_string(),
+        ];
+        push_row(&mut out, &row);
+    }
     out
+}
+
+fn push_row(out: &mut String, row: &[String]) {
+    let cells: Vec<String> = row.iter().map(|s| field(s)).collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
 }

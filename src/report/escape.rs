@@ -177,12 +177,18 @@ mod tests {
     #[test]
     fn markdown_is_inert() {
         let m = markdown("<img src=x onerror=alert(1)> </details> @everyone [a](http://e) |");
-        assert!(!m.contains('<') && !m.contains("@everyone") && !m.contains(" |"), "{m}");
+        assert!(
+            !m.contains('<') && !m.contains("@everyone") && !m.contains(" |"),
+            "{m}"
+        );
         assert!(m.contains("\\[a\\](http"), "{m}");
         assert_eq!(markdown_code("a`b"), "``a`b``");
         assert_eq!(markdown_code("`x"), "`` `x ``");
         let fence = markdown_fence("diff", "+```\n+x");
-        assert!(fence.starts_with("````diff\n") && fence.ends_with("\n````\n"), "{fence}");
+        assert!(
+            fence.starts_with("````diff\n") && fence.ends_with("\n````\n"),
+            "{fence}"
+        );
     }
 
     #[test]

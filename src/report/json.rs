@@ -3,7 +3,8 @@
 //! `scan`: `{version, tool, findings[], summary, complete}` (and
 //! `suppressed[]` with `--show-suppressed`);
 //! `inventory` adds `certificates[]` (every x509 fact plus `references[]`)
-//! and `private_keys[]` (location and type only). Later versions may add
+//! , `private_keys[]` (location and type only) and `crls[]` (issuer, update
+//! times, revoked count, location). Later versions may add
 //! fields, never remove or retype them.
 
 use super::{days_left, rfc3339, RenderOptions};
@@ -214,11 +215,32 @@ pub fn inventory(r: &ScanResult) -> String {
         .iter()
         .map(|k| json!({"location": k.location, "kind": k.kind, "via": k.via}))
         .collect();
+    let crls: Vec<Value> = r
+        .inventory
+        .crls
+        .iter()
+        .map(|s| {
+            let c = &s.crl;
+            json!({
+                "fingerprint": c.fingerprint.to_string(),
+                "issuer": c.issuer,
+                "issuer_cn": c.issuer_cn,
+                "this_update": rfc3339(c.this_update),
+                "next_update": c.next_update.map(rfc3339),
+                "days_left": c.next_update.map(|t| days_left(t, r.now)),
+                "revoked": c.revoked,
+                "crl_number": c.number,
+                "location": s.location,
+                "via": s.via,
+            })
+        })
+        .collect();
     finish(json!({
         "version": VERSION,
         "tool": tool(),
         "certificates": certs,
         "private_keys": keys,
+        "crls": crls,
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
         "summary": summary(r),
         "complete": r.inventory.complete,

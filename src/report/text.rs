@@ -48,8 +48,13 @@ fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> Str
         .primary_title(f.message.as_str())
         .id(f.rule);
     let mut group = Group::with_title(title);
+    // A binary file (a DER certificate or CRL) has no line worth showing.
+    let binary = |l: &str| {
+        l.chars()
+            .any(|c| c == '\u{fffd}' || (c.is_control() && c != '\t'))
+    };
     match &line {
-        Some(l) if !l.trim().is_empty() => {
+        Some(l) if !l.trim().is_empty() && !binary(l) => {
             let start = l
                 .char_indices()
                 .nth(f.location.column.saturating_sub(1) as usize)
@@ -260,6 +265,7 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
         }
     }
     out.push('\n');
+    crls(r, &mut out);
     let mut findings = String::new();
     let renderer = renderer(_opts);
     for f in r
@@ -273,6 +279,31 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
     out.push_str(&findings);
     summary(r, &r.findings, &mut out);
     out
+}
+
+/// The inventory's CRLs: issuer, thisUpdate, nextUpdate (days left), revoked entries, location.
+fn crls(r: &ScanResult, out: &mut String) {
+    if r.inventory.crls.is_empty() {
+        return;
+    }
+    out.push_str("CRLs\n");
+    for s in &r.inventory.crls {
+        let c = &s.crl;
+        let next = match c.next_update {
+            Some(t) => format!("{} ({} days)", crate::rules::date(t), days_left(t, r.now)),
+            None => "none".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}  this update {}  next update {next}  {} revoked",
+            c.fingerprint.short(),
+            c.issuer_cn.as_deref().unwrap_or(&c.issuer),
+            crate::rules::date(c.this_update),
+            c.revoked
+        );
+        let _ = writeln!(out, "    {}  {}", s.location, s.via);
+    }
+    out.push('\n');
 }
 
 /// The `probe` report: each target with the chain it served (or why none

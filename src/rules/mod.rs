@@ -10,6 +10,7 @@ use crate::inventory::Inventory;
 use crate::x509::CertInfo;
 
 mod ca_divergence;
+mod crl_expired;
 mod duplicate_in_bundle;
 mod expired;
 mod expired_anchor;
@@ -98,6 +99,7 @@ pub static RULES: &[&Rule] = &[
     &expired_anchor::RULE,
     &expires_soon::RULE,
     &not_yet_valid::RULE,
+    &crl_expired::RULE,
     &not_a_ca::RULE,
     &weak_crypto::RULE,
     &private_key_in_repo::RULE,
