@@ -86,12 +86,31 @@ pub fn placeholder_body(body: &str) -> Option<Placeholder> {
     if t.is_empty() || (t.len() <= MAX_TOKEN && token(t).is_some()) {
         return Some(Placeholder::PemBody);
     }
+    if is_dummy_words(t) {
+        return Some(Placeholder::PemBody);
+    }
     let elided = t.lines().map(str::trim).any(|l| {
         !l.is_empty()
             && l.len() <= MAX_TOKEN
             && (token(l).is_some() || l.ends_with("...") || l.ends_with('…'))
     });
     elided.then_some(Placeholder::PemBody)
+}
+
+/// A body of one short line of words (`test-key-data`, `fake cert`): no
+/// certificate or key is that short, and base64 has no `-`, `_`, `.` or
+/// blank; a short line that is base64 of DER (an Ed25519 key is 64
+/// characters) is not a placeholder.
+fn is_dummy_words(t: &str) -> bool {
+    const MAX_LINE: usize = 64;
+    if t.len() > MAX_LINE || t.contains('\n') {
+        return false;
+    }
+    let wordy = t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" _.-".contains(&b));
+    let der = lenient_base64(t).is_some_and(|d| d.first() == Some(&0x30));
+    wordy && (t.bytes().any(|b| b" _.-".contains(&b)) || !der)
 }
 
 /// A one-piece placeholder written as text (not base64).
@@ -326,5 +345,12 @@ mod tests {
             None
         );
         assert_eq!(placeholder_body("MIIB\nAAAA\n"), None);
+        assert_eq!(placeholder_body("test-key-data\n"), Some(P::PemBody));
+        assert_eq!(placeholder_body("dummy\n"), Some(P::PemBody));
+        // An Ed25519 PKCS#8 key is one 64-character line.
+        assert_eq!(
+            placeholder_body("MC4CAQAwBQYDK2VwBCIEIHt1Z5eFdj7lEiKSFcbmN+ZmEwU0y9nSEhRUt9Bd5T3K\n"),
+            None
+        );
     }
 }
