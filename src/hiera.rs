@@ -3436,16 +3436,20 @@ pub fn render_lookup(
     }
     let mut out = r.out;
     if explain {
-        let _ = writeln!(out, "\nSearching for \"{key}\" (merge: {})", l.merge.name());
+        out.push('\n');
+        line(
+            &mut out,
+            format!("Searching for \"{key}\" (merge: {})", l.merge.name()),
+        );
         let mut last: Option<&str> = None;
         for s in &l.explain {
             if last != Some(s.level.as_str()) {
-                let _ = writeln!(out, "  Hierarchy entry \"{}\"", s.level);
+                line(&mut out, format!("  Hierarchy entry \"{}\"", s.level));
                 last = Some(&s.level);
             }
             let ind = match &s.path {
                 Some(p) => {
-                    let _ = writeln!(out, "    Path \"{p}\"");
+                    line(&mut out, format!("    Path \"{p}\""));
                     "      "
                 }
                 None => "    ",
@@ -3459,36 +3463,47 @@ pub fn render_lookup(
                 StepOutcome::Skipped(why) => format!("Skipped: {why}"),
                 StepOutcome::Error(e) => format!("Error: {e}"),
             };
-            let _ = writeln!(out, "{ind}{text}");
+            line(&mut out, format!("{ind}{text}"));
             if let Some(d) = &s.detail {
-                let _ = writeln!(out, "{ind}({d})");
+                line(&mut out, format!("{ind}({d})"));
             }
         }
         match &l.value {
             Some(v) => {
-                let _ = writeln!(out, "Value set at {}", v.origin);
+                line(&mut out, format!("Value set at {}", v.origin));
                 let mut files: std::collections::BTreeMap<&str, usize> =
                     std::collections::BTreeMap::new();
                 count_leaves(v, &mut files);
                 if files.len() > 1 || files.keys().any(|p| *p != v.origin.path) {
-                    let _ = writeln!(out, "Merged from:");
+                    line(&mut out, format!("Merged from:"));
                     for (p, n) in files {
-                        let _ = writeln!(out, "  {p} ({n} value{})", if n == 1 { "" } else { "s" });
+                        line(
+                            &mut out,
+                            format!("  {p} ({n} value{})", if n == 1 { "" } else { "s" }),
+                        );
                     }
                 }
             }
             None => {
-                let _ = writeln!(out, "No value found");
+                line(&mut out, format!("No value found"));
             }
         }
     }
     if !l.notes.is_empty() {
-        let _ = writeln!(out, "Notes:");
+        line(&mut out, format!("Notes:"));
         for n in &l.notes {
-            let _ = writeln!(out, "  {}: {}", n.origin, n.message);
+            line(&mut out, format!("  {}: {}", n.origin, n.message));
         }
     }
     out
+}
+
+/// Appends one line of the lookup report whose parts (level names, paths,
+/// keys, notes) came from input: escaped as a whole, so that no hierarchy
+/// name starts a line of its own or sends a control sequence.
+fn line(out: &mut String, line: String) {
+    out.push_str(&crate::report::escape::text(&line));
+    out.push('\n');
 }
 
 fn count_leaves<'v>(v: &'v Value, files: &mut std::collections::BTreeMap<&'v str, usize>) {

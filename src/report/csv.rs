@@ -30,11 +30,14 @@ const HEADER: &[&str] = &[
     "revoked",
 ];
 
+/// One cell: a formula-looking value neutralised and control characters
+/// made visible ([`super::escape::csv`]), then quoted when it must be.
 fn field(s: &str) -> String {
+    let s = super::escape::csv(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 

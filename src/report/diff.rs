@@ -1,6 +1,7 @@
 //! Diff reports: text (per component, with the unified diff of the cause),
 //! markdown (a pull-request comment), JSON (report version 1 plus `changes`).
 
+use super::escape;
 use super::RenderOptions;
 use crate::diff::DiffResult;
 use serde_json::json;
@@ -32,26 +33,29 @@ pub fn text(d: &DiffResult, opts: RenderOptions) -> String {
             by.entry(&c.component).or_default().push(c);
         }
         for (comp, list) in by {
-            let _ = writeln!(out, "  {comp}");
+            let _ = writeln!(out, "  {}", escape::text(comp));
             for c in list {
-                let _ = writeln!(
-                    out,
+                let line = format!(
                     "    {}: {} → {}  ({})",
                     c.what.as_str(),
                     c.before,
                     c.after,
                     c.location
                 );
+                let _ = writeln!(out, "{}", escape::text(&line));
                 if !c.causes.is_empty() {
-                    let _ = writeln!(out, "      caused by: {}", c.causes.join(", "));
+                    let causes = c.causes.join(", ");
+                    let _ = writeln!(out, "      caused by: {}", escape::text(&causes));
                 }
             }
         }
         out.push('\n');
     }
     for (_, diff) in &d.file_diffs {
-        out.push_str(diff);
-        if !diff.ends_with('\n') {
+        // Every line of a unified diff starts with our prefix; a CR, ESC or
+        // newline from a file name or a changed line is escaped.
+        for line in diff.lines() {
+            out.push_str(&escape::excerpt(line));
             out.push('\n');
         }
         out.push('\n');
@@ -79,14 +83,14 @@ pub fn markdown(d: &DiffResult) -> String {
         for c in &d.changes {
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {} |",
-                c.component,
+                "| {} | {} | {} | {} | {} |",
+                escape::markdown_code(&c.component).replace('|', "\\|"),
                 c.what.as_str(),
-                c.before.replace('|', "\\|"),
-                c.after.replace('|', "\\|"),
+                escape::markdown(&c.before),
+                escape::markdown(&c.after),
                 c.causes
                     .iter()
-                    .map(|x| format!("`{x}`"))
+                    .map(|x| escape::markdown_code(x).replace('|', "\\|"))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -94,7 +98,12 @@ pub fn markdown(d: &DiffResult) -> String {
         out.push_str("\n</details>\n\n");
     }
     for (path, diff) in &d.file_diffs {
-        let _ = write!(out, "<details><summary><code>{path}</code></summary>\n\n```diff\n{diff}```\n\n</details>\n\n");
+        let _ = write!(
+            out,
+            "<details><summary><code>{}</code></summary>\n\n{}\n</details>\n\n",
+            escape::html(path),
+            escape::markdown_fence("diff", diff)
+        );
     }
     out
 }

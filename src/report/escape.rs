@@ -87,6 +87,25 @@ pub fn markdown(s: &str) -> String {
     out
 }
 
+/// Text inside HTML (a `<summary>` of a Markdown comment): `&`, `<`, `>`,
+/// quotes and `@` as entities, hostile characters as in [`text`].
+pub fn html(s: &str) -> String {
+    let s = text(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '@' => out.push_str("&#64;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Inline code in Markdown: backticks around `s` (hostile characters
 /// escaped), more of them than the longest run inside, with padding where
 /// `s` starts or ends with one.
@@ -125,7 +144,8 @@ fn longest_backtick_run(s: &str) -> usize {
 /// [`text`]. Quoting is the caller's.
 pub fn csv(s: &str) -> Cow<'_, str> {
     let s = text(s);
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // A number (`-30` days left) is no formula.
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
         Cow::Owned(format!("'{s}"))
     } else {
         s
@@ -196,6 +216,7 @@ mod tests {
         assert_eq!(csv("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(csv("-1+2"), "'-1+2");
         assert_eq!(csv("CN=a"), "CN=a");
+        assert_eq!(csv("-30"), "-30");
         assert_eq!(dot("a\"b\\c\0"), "a\\\"b\\\\c\\\\x00");
         assert_eq!(mermaid("<b>\"x\"</b>"), "#lt;b#gt;#quot;x#quot;#lt;/b#gt;");
     }

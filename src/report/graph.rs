@@ -132,10 +132,14 @@ fn picture(inv: &Inventory) -> Picture {
     Picture { nodes, edges }
 }
 
+/// A DOT label: its lines (the picture joins a label's parts with `\n`)
+/// each escaped for a quoted DOT string (quotes, backslashes, and control
+/// characters from input made visible, so that `dot` renders any input).
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.split('\n')
+        .map(super::escape::dot)
+        .collect::<Vec<_>>()
+        .join("\\n")
 }
 
 /// Graphviz DOT.
@@ -168,8 +172,14 @@ pub fn dot(inv: &Inventory) -> String {
     out
 }
 
+/// A Mermaid label: its lines each with quotes, `<`, `>` and `&` as
+/// Mermaid entity codes (no HTML from input reaches the page), joined with
+/// `<br/>`.
 fn mermaid_escape(s: &str) -> String {
-    s.replace('"', "#quot;").replace('\n', "<br/>")
+    s.split('\n')
+        .map(super::escape::mermaid)
+        .collect::<Vec<_>>()
+        .join("<br/>")
 }
 
 /// Mermaid flowchart.

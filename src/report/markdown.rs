@@ -1,11 +1,19 @@
 //! Markdown for a pull-request comment: a summary line, a table of the
 //! findings, and (collapsed) each finding's related places and help.
 
+use super::escape;
 use crate::finding::Finding;
 use std::fmt::Write as _;
 
+/// Text from input in a table cell or list item: inert Markdown (no HTML,
+/// links, mentions or fences from a certificate field or a file name).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    escape::markdown(s)
+}
+
+/// A location as inline code, safe in a table cell.
+fn code(s: &str) -> String {
+    escape::markdown_code(s).replace('|', "\\|")
 }
 
 /// The findings table, shared by `scan` and `diff`.
@@ -18,10 +26,10 @@ pub fn findings_table(findings: &[Finding]) -> String {
     for f in findings {
         let _ = writeln!(
             out,
-            "| {} | `{}` | `{}` | {} |",
+            "| {} | `{}` | {} | {} |",
             f.severity,
             f.rule,
-            f.location,
+            code(&f.location.to_string()),
             cell(&f.message)
         );
     }
@@ -33,9 +41,14 @@ pub fn findings_table(findings: &[Finding]) -> String {
     if !detailed.is_empty() {
         out.push_str("<details><summary>Details</summary>\n\n");
         for f in detailed {
-            let _ = writeln!(out, "- `{}` at `{}`", f.rule, f.location);
+            let _ = writeln!(out, "- `{}` at {}", f.rule, code(&f.location.to_string()));
             for r in &f.related {
-                let _ = writeln!(out, "  - `{}`: {}", r.location, cell(&r.note));
+                let _ = writeln!(
+                    out,
+                    "  - {}: {}",
+                    code(&r.location.to_string()),
+                    cell(&r.note)
+                );
             }
             if let Some(h) = &f.help {
                 let _ = writeln!(out, "  - help: {}", cell(h));

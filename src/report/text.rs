@@ -2,6 +2,7 @@
 //! inventory as an audit table. Colour only when asked (a TTY without
 //! `NO_COLOR`; `main` decides).
 
+use super::escape::text as esc;
 use super::{days_left, redact, RenderOptions};
 use crate::finding::{Finding, Severity};
 use crate::read::text::Lines;
@@ -44,9 +45,13 @@ fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> Str
     let line = src
         .and_then(|s| s.lines.line(&s.text, f.location.line))
         .map(|l| redact(l, min));
-    let title = level(f.severity)
-        .primary_title(f.message.as_str())
-        .id(f.rule);
+    // Everything from input is escaped: a newline in a CN or a file name
+    // must not start a line (a `::error` workflow command), ESC must not
+    // reach the terminal. A source line with a control character is not
+    // shown at all (below).
+    let message = esc(&f.message);
+    let path = esc(&f.location.path);
+    let title = level(f.severity).primary_title(message.as_ref()).id(f.rule);
     let mut group = Group::with_title(title);
     // A binary file (a DER certificate or CRL) has no line worth showing.
     let binary = |l: &str| {
@@ -65,23 +70,25 @@ fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> Str
             group = group.element(
                 Snippet::source(l.as_str())
                     .line_start(f.location.line as usize)
-                    .path(f.location.path.as_str())
+                    .path(path.as_ref())
                     .annotation(AnnotationKind::Primary.span(start..end)),
             );
         }
         _ => {
             group = group.element(
-                Origin::path(f.location.path.as_str())
+                Origin::path(path.as_ref())
                     .line(f.location.line as usize)
                     .char_column(f.location.column as usize),
             );
         }
     }
     for rel in &f.related {
-        group = group.element(Level::NOTE.message(format!("{}: {}", rel.location, rel.note)));
+        group = group.element(
+            Level::NOTE.message(esc(&format!("{}: {}", rel.location, rel.note)).into_owned()),
+        );
     }
     if let Some(help) = &f.help {
-        group = group.element(Level::HELP.message(help.as_str()));
+        group = group.element(Level::HELP.message(esc(help).into_owned()));
     }
     let mut out = renderer.render(&[group]);
     out.push('\n');
@@ -102,7 +109,7 @@ fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
     let mut skips: Vec<_> = inv.skipped.iter().collect();
     skips.sort_by_key(|s| s.is_benign());
     for s in skips.iter().take(MAX_SKIPS) {
-        let _ = writeln!(out, "skipped: {} ({})", s.path, s.reason);
+        let _ = writeln!(out, "skipped: {} ({})", esc(&s.path), esc(&s.reason));
     }
     if skips.len() > MAX_SKIPS {
         let _ = writeln!(
@@ -116,7 +123,8 @@ fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
         [one] => {
             let _ = writeln!(
                 out,
-                "template: {one} (read unevaluated: only its PEM blocks and base64 `key: value` literals were checked)"
+                "template: {} (read unevaluated: only its PEM blocks and base64 `key: value` literals were checked)",
+                esc(one)
             );
         }
         many => {
@@ -172,11 +180,11 @@ pub fn suppressed(r: &ScanResult, opts: RenderOptions) -> String {
             "  {}[{}] {}: {}\n    {} ({}): {}",
             f.severity,
             f.rule,
-            f.location,
-            f.message.replace('\n', " "),
+            esc(&f.location.to_string()),
+            esc(&f.message),
             x.by.as_str(),
-            x.at,
-            x.reason
+            esc(&x.at.to_string()),
+            esc(&x.reason)
         );
     }
     out.push('\n');
@@ -224,7 +232,7 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
         "CA".into(),
         "KEY".into(),
     ]];
-    let cn = |cn: &Option<String>, full: &str| cn.clone().unwrap_or_else(|| full.to_owned());
+    let cn = |cn: &Option<String>, full: &str| esc(cn.as_deref().unwrap_or(full)).into_owned();
     for e in r.inventory.certs.values() {
         let c = &e.info;
         rows.push([
@@ -260,7 +268,12 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
         out.push('\n');
         if let Some(e) = entry {
             for rf in &e.refs {
-                let _ = writeln!(out, "    {}  {}", rf.location, rf.via);
+                let _ = writeln!(
+                    out,
+                    "    {}  {}",
+                    esc(&rf.location.to_string()),
+                    esc(&rf.via)
+                );
             }
         }
     }
@@ -281,6 +294,13 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
     out
 }
 
+/// Appends one line whose parts came from input, escaped as a whole (the
+/// format strings around them hold no control character).
+fn push_line(out: &mut String, line: String) {
+    out.push_str(&esc(&line));
+    out.push('\n');
+}
+
 /// The inventory's CRLs: issuer, thisUpdate, nextUpdate (days left), revoked entries, location.
 fn crls(r: &ScanResult, out: &mut String) {
     if r.inventory.crls.is_empty() {
@@ -293,15 +313,17 @@ fn crls(r: &ScanResult, out: &mut String) {
             Some(t) => format!("{} ({} days)", crate::rules::date(t), days_left(t, r.now)),
             None => "none".to_owned(),
         };
-        let _ = writeln!(
+        push_line(
             out,
-            "{}  {}  this update {}  next update {next}  {} revoked",
-            c.fingerprint.short(),
-            c.issuer_cn.as_deref().unwrap_or(&c.issuer),
-            crate::rules::date(c.this_update),
-            c.revoked
+            format!(
+                "{}  {}  this update {}  next update {next}  {} revoked",
+                c.fingerprint.short(),
+                c.issuer_cn.as_deref().unwrap_or(&c.issuer),
+                crate::rules::date(c.this_update),
+                c.revoked
+            ),
         );
-        let _ = writeln!(out, "    {}  {}", s.location, s.via);
+        push_line(out, format!("    {}  {}", s.location, s.via));
     }
     out.push('\n');
 }
@@ -312,12 +334,15 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
     let r = &p.scan;
     let mut out = String::new();
     for t in &p.targets {
-        let _ = write!(out, "{}  {}", t.target.component, t.target.address());
+        let mut head = format!("{}  {}", t.target.component, t.target.address());
         if let Some(d) = &t.dialled {
-            let _ = write!(out, " (dialled at {d})");
+            let _ = write!(head, " (dialled at {d})");
         }
-        out.push('\n');
-        let _ = writeln!(out, "  from: {} at {}", t.target.from, t.target.origin);
+        push_line(&mut out, head);
+        push_line(
+            &mut out,
+            format!("  from: {} at {}", t.target.from, t.target.origin),
+        );
         let mut status = Vec::new();
         if let Some(v) = &t.fetched.protocol {
             status.push(v.clone());
@@ -329,7 +354,7 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
             status.push(format!("trusted by {}", t.trusted_by.join(", ")));
         }
         if !status.is_empty() {
-            let _ = writeln!(out, "  {}", status.join("; "));
+            push_line(&mut out, format!("  {}", status.join("; ")));
         }
         for (i, c) in t.chain.iter().enumerate() {
             match &c.info {
@@ -346,46 +371,58 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
                             _ => None,
                         })
                         .collect();
-                    let _ = writeln!(
-                        out,
-                        "  [{i}] {}  issuer {issuer}  {} to {}{}",
-                        crate::rules::describe_cert(info),
-                        crate::rules::date(info.not_before),
-                        crate::rules::date(info.not_after),
-                        if names.is_empty() {
-                            String::new()
-                        } else {
-                            format!("  names {}", names.join(", "))
-                        }
+                    push_line(
+                        &mut out,
+                        format!(
+                            "  [{i}] {}  issuer {issuer}  {} to {}{}",
+                            crate::rules::describe_cert(info),
+                            crate::rules::date(info.not_before),
+                            crate::rules::date(info.not_after),
+                            if names.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  names {}", names.join(", "))
+                            }
+                        ),
                     );
                 }
                 None => {
-                    let _ = writeln!(
-                        out,
-                        "  [{i}] sha256:{}  does not parse: {}",
-                        c.fingerprint.short(),
-                        c.error.as_deref().unwrap_or("")
+                    push_line(
+                        &mut out,
+                        format!(
+                            "  [{i}] sha256:{}  does not parse: {}",
+                            c.fingerprint.short(),
+                            c.error.as_deref().unwrap_or("")
+                        ),
                     );
                 }
             }
         }
         match (&t.expected, t.known) {
             (Some(fp), _) => {
-                let _ = writeln!(
-                    out,
-                    "  repository: {}",
-                    crate::rules::describe_fp(&r.inventory, fp)
+                push_line(
+                    &mut out,
+                    format!(
+                        "  repository: {}",
+                        crate::rules::describe_fp(&r.inventory, fp)
+                    ),
                 );
             }
             (None, true) => {
-                let _ = writeln!(out, "  repository: no static certificate to compare");
+                push_line(
+                    &mut out,
+                    format!("  repository: no static certificate to compare"),
+                );
             }
             (None, false) => {
-                let _ = writeln!(out, "  repository: no component {}", t.target.component);
+                push_line(
+                    &mut out,
+                    format!("  repository: no component {}", t.target.component),
+                );
             }
         }
         if let Some(e) = &t.fetched.error {
-            let _ = writeln!(out, "  error: {e}");
+            push_line(&mut out, format!("  error: {e}"));
         }
         out.push('\n');
     }
