@@ -3475,7 +3475,7 @@ pub fn render_lookup(
                     std::collections::BTreeMap::new();
                 count_leaves(v, &mut files);
                 if files.len() > 1 || files.keys().any(|p| *p != v.origin.path) {
-                    line(&mut out, format!("Merged from:"));
+                    out.push_str("Merged from:\n");
                     for (p, n) in files {
                         line(
                             &mut out,
@@ -3485,12 +3485,12 @@ pub fn render_lookup(
                 }
             }
             None => {
-                line(&mut out, format!("No value found"));
+                out.push_str("No value found\n");
             }
         }
     }
     if !l.notes.is_empty() {
-        line(&mut out, format!("Notes:"));
+        out.push_str("Notes:\n");
         for n in &l.notes {
             line(&mut out, format!("  {}: {}", n.origin, n.message));
         }

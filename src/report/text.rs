@@ -411,7 +411,7 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
             (None, true) => {
                 push_line(
                     &mut out,
-                    format!("  repository: no static certificate to compare"),
+                    "  repository: no static certificate to compare".to_owned(),
                 );
             }
             (None, false) => {
