@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 /// controls (newline, carriage return, ESC, NUL, …), DEL, and the Unicode
 /// format characters that reorder or hide text (bidi embeddings, overrides
 /// and isolates, zero-width characters, the line and paragraph separators).
-fn is_hostile(c: char) -> bool {
+pub(crate) fn is_hostile(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

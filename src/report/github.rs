@@ -17,10 +17,23 @@ fn command(s: Severity) -> &'static str {
 /// Escapes a command's message as `escapeData` in actions/toolkit
 /// (packages/core/src/command.ts) does: `%` first, so that the escapes
 /// themselves survive.
+///
+/// Other control and bidi characters (ESC sequences, which Actions logs
+/// render) are shown as visible escapes, as in the text format.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c if super::escape::is_hostile(c) => {
+                out.push_str(&super::escape::text(c.encode_utf8(&mut [0; 4])))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes a property value as `escapeProperty` does: the message escapes
