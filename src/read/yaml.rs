@@ -1,11 +1,17 @@
-//! Positioned YAML tree built from `saphyr-parser` events.
+//! Positioned YAML tree built from `libyaml-safer` events.
 //!
 //! [`parse`] turns a YAML stream (one or many documents) into [`Document`]s: an arena of
-//! [`Node`]s where every node carries its line and column. The input is treated as hostile:
+//! [`Node`]s where every node carries its line and column. The parser is `libyaml-safer`, a
+//! safe Rust port of libyaml 0.2.5, so this module accepts what libyaml accepts: the reader
+//! under kubectl and Helm (go-yaml is a libyaml port), Puppet/Hiera (Ruby's Psych) and PyYAML's
+//! `CSafeLoader` (`tests/yaml_libyaml.rs` compares the two on the shared corpus). Plain scalars
+//! are strings here; [`resolve_plain`] reads them the YAML 1.1 way those tools do. The input is
+//! treated as hostile:
 //!
-//! * The tree is built from the parser's event iterator with an explicit stack; nothing here
-//!   recurses on the input's nesting. Nesting is capped by [`Limits::max_depth`], and the parse
-//!   stops at the first collection that exceeds it, so the parser is never driven deeper.
+//! * The tree is built from the parser's events with an explicit stack; nothing here recurses
+//!   on the input's nesting, nor does the parser (its state stack grows one entry per open
+//!   collection). Nesting is capped by [`Limits::max_depth`], and the parse stops at the first
+//!   collection that exceeds it, so the parser is never driven deeper.
 //! * Aliases become [`Kind::Alias`] nodes that point at the anchored node; subtrees are never
 //!   copied, so an alias bomb ("billion laughs") costs one node per alias in the source.
 //!   [`Document::entries`], [`Document::seq`] and [`Document::scalars`] never expand aliases
@@ -16,49 +22,41 @@
 //!   the file (kubectl, Helm, Ruby's YAML under Hiera) expands it. The 342-byte "billion
 //!   laughs" (9 levels of 9 aliases) would be 387 million nodes. Computed as collections close,
 //!   so it costs one counter per node.
-//! * A node count limit and an input size limit bound memory. The parser reads through
-//!   `GuardedInput`, which stops it (error [`ErrorKind::TooLarge`]) once it has read ~512Ki
-//!   tokens ahead without producing an event, which it otherwise does for a large flow
-//!   collection in key position (see below). Documents before that point are still returned.
-//! * Any panic inside the parser is caught and reported as a syntax error (none was found by
-//!   the mutation tests; this is a safety net, and the default panic hook still prints).
+//! * A node count limit and an input size limit bound memory. Look-ahead is bounded by libyaml
+//!   itself: a possible simple key (the only reason the scanner queues tokens) is dropped after
+//!   1024 chars or at a line break, so the scanner never gets more than that plus one read chunk
+//!   ahead of the events (`flow_collections_in_key_position_stream`); saphyr needed a guarded
+//!   input for this.
+//! * Any panic inside the parser is caught and reported as a syntax error (the port has a few
+//!   `panic!`/`expect` on states it considers unreachable; this is a safety net, and the default
+//!   panic hook still prints).
 //!
-//! ## Notes on `saphyr-parser` 0.3.4 (what this module relies on / works around)
+//! ## Notes on `libyaml-safer` 0.3.0 (what this module relies on / works around)
 //!
-//! * `Marker` lines are 1-based, columns 0-based (in chars), indexes count chars (not bytes).
-//!   [`Mark`] converts the column to 1-based. A lone `\r` counts as a line break, `\r\n` as one.
-//! * `ScanError`'s mark is the position of the offending token (its `Display` says "at byte N"
-//!   but N is a char index); we keep its `info()` as the message and convert the mark.
-//! * The parser's `Event` iterator does not recurse (only its `load` API does, which is not
-//!   used). Its state stack grows one entry per open collection, and we stop at `max_depth`.
-//! * The scanner caps flow nesting (`[`/`{`) at 255 levels and reports "recursion limit
-//!   exceeded"; this is mapped to [`ErrorKind::TooDeep`] (10,000 `[` fail at the 256th).
-//! * The scanner queues tokens while the first of them may still be a simple key; inside a flow
-//!   collection that is settled only by the next `,`/`:`/closing bracket of that level. So a
-//!   top-level `[1,1,...]`, `- [...]` or `key: [[...]]` is tokenised whole before the first
-//!   event, at ~180 bytes per token (700 MB for a 4 MB input); `key: [...]` streams. Hence
-//!   `GuardedInput` (a 4 MB `[1,1,...]` is now refused after ~0.1 s and ~90 MB).
-//! * `StrInput` counts bytes instead of chars for non-ASCII directive parameters, so later
-//!   marks drift; `GuardedInput` counts chars (otherwise the events are identical).
-//! * Events carry anchor *ids*, not names. Names are read back from the source text at the
-//!   event's span (a node with properties has its span start at the first property).
-//! * The span of a node with properties (`&a`, `!tag`) starts at the properties. [`Node::start`]
-//!   is moved past them, to the content.
-//! * A block scalar's span starts at its first content line, not at the `|`/`>` indicator;
-//!   the indicator is found again in the source (after the previous event).
-//! * An indentless sequence (`key:\n- a`) is reported as starting *after* the first `- `; it is
-//!   moved back to the `-`.
+//! * `Mark.index` counts bytes, `Mark.column` chars, and libyaml counts `\u{85}`, U+2028 and
+//!   U+2029 as line breaks. [`Mark`]s are recomputed from the byte index (`Positions`): lines
+//!   break at `\n`, `\r\n` and a lone `\r` only, columns and `index` count chars.
+//! * A UTF-8 byte order mark is skipped by the reader and not counted in its marks; we strip it
+//!   before parsing and add it back.
+//! * Fed a `&[u8]`, the reader decodes the whole input into a `VecDeque<char>` (4 bytes per
+//!   char) at the first read; [`parse`] feeds it 16 KiB chunks.
+//! * The reader refuses control characters (error without a mark); the mark is found again
+//!   in the text.
+//! * Events carry anchor names and resolved tags (`%TAG` applied, `!!x` as
+//!   `tag:yaml.org,2002:x`); tags are rendered back to the short forms.
+//! * A node's start mark is at its properties (`&a`, `!t`); [`Node::start`] is moved past them,
+//!   to the content. A block scalar starts at its `|`/`>`, an indentless sequence at its first
+//!   `-`, a block mapping at its first key.
 //! * The end of a block collection is where the parser noticed it ended: the start of the next
 //!   token (which may be on a later line, after comments).
-//! * A tab right after `:` followed by a letter, digit or `-` (`a:\t1`) is a syntax error in
-//!   this parser ("':' must be followed by a valid YAML whitespace"); `a: \t1` is fine.
-//! * `"q" [x]` is refused by the scanner ("invalid trailing content after double-quoted
-//!   scalar") before it buffers anything.
-//! * The scanner stores each plain scalar in a `String` with spare capacity; values are shrunk
-//!   when copied into the tree.
-//! * Unknown anchors are reported by the parser itself ("found unknown anchor"); an alias in a
-//!   later document to an anchor of an earlier one is accepted by the parser's iterator API but
-//!   rejected here (anchors are per document).
+//! * The parser does not check aliases (libyaml leaves that to the composer): an alias to an
+//!   anchor not defined before it in the same document is refused here, as by every libyaml
+//!   composer. A repeated anchor name is accepted and refers to the latest node (libyaml, Psych
+//!   and go-yaml; PyYAML's composer refuses it).
+//! * What libyaml accepts that a YAML 1.2 parser does not, and so do we: flow collections and
+//!   multi-line quoted scalars continued at the parent key's indentation, an alias as a mapping
+//!   key (`*a : v`), a tab after `:`. What it refuses: anchor names other than ASCII letters,
+//!   digits, `_` and `-`, and a document after `...` without `---`.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -930,6 +928,287 @@ fn run(text: &str, limits: &Limits, stream: &mut Stream, last_mark: &mut Mark) {
     }
 }
 
+/// What a plain (unquoted, untagged) scalar means to a YAML 1.1 reader: Psych (Puppet/Hiera),
+/// go-yaml v2 (kubectl and Helm through `sigs.k8s.io/yaml`) and PyYAML resolve `yes`, `off`,
+/// `0755`, `1_000`, `.inf`, `2001-12-14` before anything else sees them. See [`resolve_plain`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar11 {
+    /// `~`, `null`, `Null`, `NULL` or nothing.
+    Null,
+    /// `y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON` and their `false` counterparts.
+    Bool(bool),
+    /// Decimal, `0b`, `0x`, leading-`0` octal or sexagesimal (`190:20:30`), `_` ignored.
+    Int(i128),
+    /// `1.5`, `6.8523015e+5`, `.5`, `190:20:30.15`, `.inf`, `-.Inf`, `.NaN`.
+    Float(f64),
+    /// A YAML 1.1 timestamp (`2001-12-14`, `2001-12-14t21:59:43.10-05:00`); the text is the value.
+    Timestamp,
+    /// Anything else (including `<<`, which is a merge key in key position: see
+    /// [`Document::is_merge_key`]), and integers too large for `i128`.
+    Str,
+}
+
+/// Resolves a plain scalar the YAML 1.1 way (the regular expressions of the YAML 1.1 type
+/// repository, as PyYAML's resolver has them). Only for [`Style::Plain`] scalars without a tag:
+/// a quoted `'yes'` is a string everywhere.
+///
+/// Where the readers differ: PyYAML leaves `y`/`n` strings (go-yaml v2 and the type
+/// repository make them booleans, as here); Psych also takes `yEs`-style mixed case as
+/// booleans, and go-yaml and Psych also take `1e5` as a float (here a string).
+#[must_use]
+pub fn resolve_plain(v: &str) -> Scalar11 {
+    match v {
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar11::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Scalar11::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Scalar11::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Scalar11::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Scalar11::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Scalar11::Float(f64::NAN),
+        _ => {}
+    }
+    let b = v.as_bytes();
+    if !(b[0].is_ascii_digit() || matches!(b[0], b'-' | b'+' | b'.')) {
+        return Scalar11::Str;
+    }
+    if let Some(i) = int11(v) {
+        return i;
+    }
+    if let Some(f) = float11(v) {
+        return Scalar11::Float(f);
+    }
+    if is_timestamp11(b) {
+        return Scalar11::Timestamp;
+    }
+    Scalar11::Str
+}
+
+/// `[-+]?(0b[01_]+ | 0[0-7_]+ | 0 | [1-9][0-9_]* | 0x[0-9a-fA-F_]+ | [1-9][0-9_]*(:[0-5]?[0-9])+)`
+fn int11(v: &str) -> Option<Scalar11> {
+    let (neg, body) = match v.as_bytes()[0] {
+        b'-' => (true, &v[1..]),
+        b'+' => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let digits = |s: &str, radix: u32| {
+        !s.is_empty()
+            && s.bytes().all(|c| c == b'_' || char::from(c).is_digit(radix))
+            && s.bytes().any(|c| c != b'_')
+    };
+    let parse = |s: &str, radix: u32| -> Option<Scalar11> {
+        let clean: String = s.chars().filter(|&c| c != '_').collect();
+        let n = match i128::from_str_radix(&clean, radix) {
+            Ok(n) => n,
+            Err(_) => return Some(Scalar11::Str),
+        };
+        Some(Scalar11::Int(if neg { -n } else { n }))
+    };
+    if body == "0" {
+        return Some(Scalar11::Int(0));
+    }
+    if let Some(bin) = body.strip_prefix("0b") {
+        return if digits(bin, 2) { parse(bin, 2) } else { None };
+    }
+    if let Some(hex) = body.strip_prefix("0x") {
+        return if digits(hex, 16) { parse(hex, 16) } else { None };
+    }
+    if let Some(oct) = body.strip_prefix('0') {
+        // PyYAML's `0[0-7_]+` also matches `0_`, which int() then reads as 0.
+        return if oct.bytes().all(|c| c == b'_' || (b'0'..=b'7').contains(&c)) && !oct.is_empty()
+        {
+            if oct.bytes().all(|c| c == b'_') {
+                Some(Scalar11::Int(0))
+            } else {
+                parse(oct, 8)
+            }
+        } else {
+            None
+        };
+    }
+    let first = body.bytes().next()?;
+    if !(b'1'..=b'9').contains(&first) {
+        return None;
+    }
+    if body.contains(':') {
+        let mut parts = body.split(':');
+        let head = parts.next()?;
+        if !digits(head, 10) {
+            return None;
+        }
+        let mut n: i128 = head.replace('_', "").parse().ok()?;
+        for p in parts {
+            if !sexagesimal_digit(p) {
+                return None;
+            }
+            n = n.checked_mul(60)?.checked_add(p.parse::<i128>().ok()?)?;
+        }
+        return Some(Scalar11::Int(if neg { -n } else { n }));
+    }
+    if digits(body, 10) {
+        return parse(body, 10);
+    }
+    None
+}
+
+/// `[0-5]?[0-9]`
+fn sexagesimal_digit(p: &str) -> bool {
+    let b = p.as_bytes();
+    match b {
+        [d] => d.is_ascii_digit(),
+        [a, d] => (b'0'..=b'5').contains(a) && d.is_ascii_digit(),
+        _ => false,
+    }
+}
+
+/// `[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?` (the integer part is required unless the
+/// scalar is unsigned), or sexagesimal `[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*`.
+fn float11(v: &str) -> Option<f64> {
+    let (sign, body) = match v.as_bytes()[0] {
+        b'-' => (-1.0, &v[1..]),
+        b'+' => (1.0, &v[1..]),
+        _ => (1.0, v),
+    };
+    let signed = body.len() != v.len();
+    let (int_part, rest) = body.split_at(body.find('.')?);
+    let frac_exp = &rest[1..];
+    if int_part.contains(':') {
+        let mut parts = int_part.split(':');
+        let head = parts.next()?;
+        if head.is_empty() || !head.as_bytes()[0].is_ascii_digit() {
+            return None;
+        }
+        if !head.bytes().all(|c| c == b'_' || c.is_ascii_digit()) {
+            return None;
+        }
+        let mut n: f64 = head.replace('_', "").parse().ok()?;
+        for p in parts {
+            if !sexagesimal_digit(p) {
+                return None;
+            }
+            n = n * 60.0 + p.parse::<f64>().ok()?;
+        }
+        if !frac_exp.bytes().all(|c| c == b'_' || c.is_ascii_digit()) {
+            return None;
+        }
+        let frac: String = frac_exp.chars().filter(|&c| c != '_').collect();
+        let frac: f64 = format!("0.{frac}").parse().ok()?;
+        return Some(sign * (n + frac));
+    }
+    if int_part.is_empty() {
+        if signed {
+            return None;
+        }
+    } else if !int_part.as_bytes()[0].is_ascii_digit()
+        || !int_part.bytes().all(|c| c == b'_' || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let (frac, exp) = match frac_exp.find(['e', 'E']) {
+        Some(i) => (&frac_exp[..i], Some(&frac_exp[i + 1..])),
+        None => (frac_exp, None),
+    };
+    if !frac.bytes().all(|c| c == b'_' || c.is_ascii_digit()) {
+        return None;
+    }
+    if int_part.is_empty() && !frac.bytes().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if let Some(e) = exp {
+        let digits = e.strip_prefix(['-', '+'])?;
+        if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let clean: String = body.chars().filter(|&c| c != '_').collect();
+    let clean = if clean.starts_with('.') {
+        format!("0{clean}")
+    } else {
+        clean
+    };
+    let clean = clean.replace(".e", ".0e").replace(".E", ".0E");
+    clean.parse::<f64>().ok().map(|f| sign * f)
+}
+
+/// `YYYY-MM-DD`, or `YYYY-M?M-D?D([Tt]|[ \t]+)H?H:MM:SS(\.F*)?([ \t]*(Z|[-+]H?H(:MM)?))?`
+fn is_timestamp11(b: &[u8]) -> bool {
+    let digits = |b: &[u8], i: &mut usize, min: usize, max: usize| {
+        let start = *i;
+        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start >= min
+    };
+    let lit = |b: &[u8], i: &mut usize, c: u8| {
+        let ok = b.get(*i) == Some(&c);
+        if ok {
+            *i += 1;
+        }
+        ok
+    };
+    let mut i = 0;
+    if !(digits(b, &mut i, 4, 4) && lit(b, &mut i, b'-')) {
+        return false;
+    }
+    let date_start = i;
+    if digits(b, &mut i, 2, 2) && lit(b, &mut i, b'-') && digits(b, &mut i, 2, 2) && i == b.len()
+    {
+        return true;
+    }
+    i = date_start;
+    if !(digits(b, &mut i, 1, 2) && lit(b, &mut i, b'-') && digits(b, &mut i, 1, 2)) {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'T' | b't')) {
+        i += 1;
+    } else {
+        let s = i;
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    }
+    if !(digits(b, &mut i, 1, 2)
+        && lit(b, &mut i, b':')
+        && digits(b, &mut i, 2, 2)
+        && lit(b, &mut i, b':')
+        && digits(b, &mut i, 2, 2))
+    {
+        return false;
+    }
+    if lit(b, &mut i, b'.') {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    if i == b.len() {
+        return true;
+    }
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    if lit(b, &mut i, b'Z') {
+        return i == b.len();
+    }
+    if !matches!(b.get(i), Some(b'-' | b'+')) {
+        return false;
+    }
+    i += 1;
+    if !digits(b, &mut i, 1, 2) {
+        return false;
+    }
+    if lit(b, &mut i, b':') && !digits(b, &mut i, 2, 2) {
+        return false;
+    }
+    i == b.len()
+}
+
 impl Document {
     /// The root node; `None` for an empty document.
     #[must_use]
@@ -1202,6 +1481,37 @@ impl Document {
                 tag: None,
             } => matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"),
             _ => false,
+        }
+    }
+
+    /// A scalar's YAML 1.1 meaning ([`resolve_plain`]) after resolving aliases: `None` unless it
+    /// is a plain scalar without a tag.
+    #[must_use]
+    pub fn plain(&self, id: NodeId) -> Option<Scalar11> {
+        match &self.node(self.resolve(id)).kind {
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag: None,
+            } => Some(resolve_plain(value)),
+            _ => None,
+        }
+    }
+
+    /// The boolean a YAML 1.1 reader sees: a plain `yes`/`on`/`true`/`y`..., or a value tagged
+    /// `!!bool`; `None` for anything else (a quoted `'yes'` is a string).
+    #[must_use]
+    pub fn bool11(&self, id: NodeId) -> Option<bool> {
+        match &self.node(self.resolve(id)).kind {
+            Kind::Scalar {
+                value,
+                style: Style::Plain,
+                tag,
+            } if tag.as_deref().is_none_or(|t| t == "!!bool") => match resolve_plain(value) {
+                Scalar11::Bool(b) => Some(b),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -2254,5 +2564,110 @@ text
         let big = format!("- \"{items}\"\n");
         let s = parse(&big, &Limits::default());
         assert!(s.error.is_none(), "{:?}", s.error);
+    }
+
+    /// What libyaml accepts and saphyr (a YAML 1.2 parser) refused; found in real files.
+    #[test]
+    fn libyaml_leniencies_of_real_files() {
+        // Hiera: a flow sequence closed at the key's indentation.
+        let d = one("profile::foo::hosts: [\n  'a.example', 'b.example',\n]\nother: 1\n");
+        let hosts = at(&d, &["profile::foo::hosts"]);
+        let items: Vec<_> = d.seq(hosts).iter().map(|&i| d.str(i).unwrap()).collect();
+        assert_eq!(items, ["a.example", "b.example"]);
+        assert_eq!(pos(&d, hosts), (1, 22));
+        assert_eq!(d.str(at(&d, &["other"])), Some("1"));
+        // istio spire-quickstart.yaml: items and `]` at the parent key's indentation, nested.
+        let text = "spec:\n  containers:\n    - name: csi\n      args: [\n          \"-a\", \"/x\",\n      ]\n      env: []\n";
+        let d = one(text);
+        let c = d.seq(at(&d, &["spec", "containers"]))[0];
+        assert_eq!(d.seq(d.get(c, "args").unwrap()).len(), 2);
+        assert!(d.get(c, "env").is_some());
+        let text = "k: [\na,\nb]\nm: {\nx: 1\n}\n";
+        let d = one(text);
+        assert_eq!(d.seq(at(&d, &["k"])).len(), 2);
+        assert_eq!(d.str(at(&d, &["m", "x"])), Some("1"));
+        // kubectl wraps long annotations: quoted scalars continued at the key's indentation.
+        let text = "metadata:\n  annotations:\n    a: \"one\n    two\"\n    b: 'three\n    four'\n  name: x\n";
+        let d = one(text);
+        assert_eq!(d.str(at(&d, &["metadata", "annotations", "a"])), Some("one two"));
+        assert_eq!(d.str(at(&d, &["metadata", "annotations", "b"])), Some("three four"));
+        assert_eq!(d.str(at(&d, &["metadata", "name"])), Some("x"));
+        let d = one("a: \"x\ny\"\n");
+        assert_eq!(d.str(at(&d, &["a"])), Some("x y"));
+    }
+
+    #[test]
+    fn alias_as_mapping_key() {
+        let text = "domain: &domain example.org\nhosts:\n  *domain : primary\n  *domain: dup\n";
+        let d = one(text);
+        let hosts = at(&d, &["hosts"]);
+        let entries = d.raw_entries(hosts);
+        assert_eq!(entries.len(), 2);
+        let (k, v) = entries[0];
+        assert!(matches!(d.node(k).kind, Kind::Alias(_)));
+        assert_eq!(d.str(k), Some("example.org"));
+        assert_eq!(d.str(v), Some("primary"));
+        assert_eq!(pos(&d, k), (3, 3));
+        assert!(d.get(hosts, "example.org").is_some());
+        assert_eq!(d.duplicate_keys().len(), 1);
+        // A whole mapping as an alias key.
+        let d = one("- &m {a: 1}\n- *m : x\n");
+        let m = d.seq(d.root().unwrap())[1];
+        assert_eq!(d.entries(m).len(), 1);
+    }
+
+    #[test]
+    fn yaml11_plain_scalars() {
+        use Scalar11::*;
+        for (v, want) in [
+            ("", Null),
+            ("~", Null),
+            ("NULL", Null),
+            ("nULL", Str),
+            ("yes", Bool(true)),
+            ("Y", Bool(true)),
+            ("ON", Bool(true)),
+            ("oN", Str),
+            ("Off", Bool(false)),
+            ("n", Bool(false)),
+            ("FALSE", Bool(false)),
+            ("0", Int(0)),
+            ("0755", Int(0o755)),
+            ("0o755", Str),
+            ("0x_1F", Int(31)),
+            ("-0b101", Int(-5)),
+            ("1_000", Int(1000)),
+            ("+12", Int(12)),
+            ("190:20:30", Int(685_230)),
+            ("08", Str),
+            ("1.5", Float(1.5)),
+            ("-.5", Str),
+            (".5", Float(0.5)),
+            ("1.", Float(1.0)),
+            ("6.8523015e+5", Float(685_230.15)),
+            ("1e5", Str),
+            ("1.0e5", Str),
+            ("190:20:30.15", Float(685_230.15)),
+            ("-.inf", Float(f64::NEG_INFINITY)),
+            ("2001-12-14", Timestamp),
+            ("2001-12-14t21:59:43.10-05:00", Timestamp),
+            ("2001-12-14 21:59:43.10 -5", Timestamp),
+            ("2001-1-4 1:59:43Z", Timestamp),
+            ("2001-12-14x", Str),
+            ("<<", Str),
+            ("1.2.3", Str),
+            ("-", Str),
+            ("99999999999999999999999999999999999999999", Str),
+        ] {
+            assert_eq!(resolve_plain(v), want, "{v:?}");
+        }
+        assert!(matches!(resolve_plain(".NaN"), Float(f) if f.is_nan()));
+        let d = one("a: yes\nb: 'yes'\nc: !!bool on\nd: !!str on\ne: *x\n".replace("*x", "&x off").as_str());
+        assert_eq!(d.bool11(at(&d, &["a"])), Some(true));
+        assert_eq!(d.bool11(at(&d, &["b"])), None);
+        assert_eq!(d.bool11(at(&d, &["c"])), Some(true));
+        assert_eq!(d.bool11(at(&d, &["d"])), None);
+        assert_eq!(d.bool11(at(&d, &["e"])), Some(false));
+        assert_eq!(d.plain(at(&d, &["b"])), None);
     }
 }
