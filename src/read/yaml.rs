@@ -952,9 +952,10 @@ pub enum Scalar11 {
 /// repository, as PyYAML's resolver has them). Only for [`Style::Plain`] scalars without a tag:
 /// a quoted `'yes'` is a string everywhere.
 ///
-/// Where the readers differ: PyYAML leaves `y`/`n` strings (go-yaml v2 and the type
-/// repository make them booleans, as here); Psych also takes `yEs`-style mixed case as
-/// booleans, and go-yaml and Psych also take `1e5` as a float (here a string).
+/// Where the readers differ: PyYAML and Psych leave `y`/`n` strings (go-yaml v2 and the type
+/// repository make them booleans, as here; Hiera's reader keeps them strings); Psych also
+/// takes mixed case (`yEs`, `nULL`) and `0o17`; PyYAML wants a `.` and a signed exponent in
+/// floats (`1e5` is a float here, as in go-yaml and Psych).
 #[must_use]
 pub fn resolve_plain(v: &str) -> Scalar11 {
     match v {
@@ -1065,8 +1066,10 @@ fn sexagesimal_digit(p: &str) -> bool {
     }
 }
 
-/// `[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?` (the integer part is required unless the
-/// scalar is unsigned), or sexagesimal `[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*`.
+/// `[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?` (the integer part is required unless the
+/// scalar is unsigned), `[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+`, or sexagesimal
+/// `[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*`. The type repository and PyYAML want a sign in
+/// the exponent and a `.`; go-yaml v2 and Psych, who read these files, do not.
 fn float11(v: &str) -> Option<f64> {
     let (sign, body) = match v.as_bytes()[0] {
         b'-' => (-1.0, &v[1..]),
@@ -1074,7 +1077,22 @@ fn float11(v: &str) -> Option<f64> {
         _ => (1.0, v),
     };
     let signed = body.len() != v.len();
-    let (int_part, rest) = body.split_at(body.find('.')?);
+    let Some(dot) = body.find('.') else {
+        // `1e5`, `1_000E-3`
+        let (m, e) = body.split_at(body.find(['e', 'E'])?);
+        let e = e[1..].strip_prefix(['-', '+']).unwrap_or(&e[1..]);
+        let ok = m.bytes().next().is_some_and(|c| c.is_ascii_digit())
+            && m.bytes().all(|c| c == b'_' || c.is_ascii_digit())
+            && !e.is_empty()
+            && e.bytes().all(|c| c.is_ascii_digit());
+        let clean: String = body.chars().filter(|&c| c != '_').collect();
+        return if ok {
+            clean.parse::<f64>().ok().map(|f| sign * f)
+        } else {
+            None
+        };
+    };
+    let (int_part, rest) = body.split_at(dot);
     let frac_exp = &rest[1..];
     if int_part.contains(':') {
         let mut parts = int_part.split(':');
@@ -1119,7 +1137,7 @@ fn float11(v: &str) -> Option<f64> {
         return None;
     }
     if let Some(e) = exp {
-        let digits = e.strip_prefix(['-', '+'])?;
+        let digits = e.strip_prefix(['-', '+']).unwrap_or(e);
         if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
             return None;
         }
@@ -2645,8 +2663,11 @@ text
             (".5", Float(0.5)),
             ("1.", Float(1.0)),
             ("6.8523015e+5", Float(685_230.15)),
-            ("1e5", Str),
-            ("1.0e5", Str),
+            ("1e5", Float(1e5)),
+            ("1.0e5", Float(1e5)),
+            ("1.5E-3", Float(1.5e-3)),
+            ("1e", Str),
+            ("e5", Str),
             ("190:20:30.15", Float(685_230.15)),
             ("-.inf", Float(f64::NEG_INFINITY)),
             ("2001-12-14", Timestamp),
