@@ -415,7 +415,8 @@ impl<'a> Positions<'a> {
         for off in memchr::memchr2_iter(b'\n', b'\r', seg) {
             let b = base + off;
             let chars = chars_at(b, &s);
-            let crlf = seg[off] == b'\n' && (off > 0 && seg[off - 1] == b'\r' || off == 0 && s.after_cr);
+            let crlf =
+                seg[off] == b'\n' && (off > 0 && seg[off - 1] == b'\r' || off == 0 && s.after_cr);
             if !crlf {
                 s.line += 1;
             }
@@ -723,7 +724,11 @@ impl Loader<'_> {
             self.mark(event.start_mark.index)
         };
         if self.doc.is_none() {
-            return Self::fail(ErrorKind::Syntax, start, "node outside of a document".into());
+            return Self::fail(
+                ErrorKind::Syntax,
+                start,
+                "node outside of a document".into(),
+            );
         }
         if self.total_nodes >= self.max_nodes {
             let message = format!("more than {} YAML nodes", self.max_nodes);
@@ -998,7 +1003,8 @@ fn int11(v: &str) -> Option<Scalar11> {
     };
     let digits = |s: &str, radix: u32| {
         !s.is_empty()
-            && s.bytes().all(|c| c == b'_' || char::from(c).is_digit(radix))
+            && s.bytes()
+                .all(|c| c == b'_' || char::from(c).is_digit(radix))
             && s.bytes().any(|c| c != b'_')
     };
     let parse = |s: &str, radix: u32| -> Option<Scalar11> {
@@ -1016,12 +1022,15 @@ fn int11(v: &str) -> Option<Scalar11> {
         return if digits(bin, 2) { parse(bin, 2) } else { None };
     }
     if let Some(hex) = body.strip_prefix("0x") {
-        return if digits(hex, 16) { parse(hex, 16) } else { None };
+        return if digits(hex, 16) {
+            parse(hex, 16)
+        } else {
+            None
+        };
     }
     if let Some(oct) = body.strip_prefix('0') {
         // PyYAML's `0[0-7_]+` also matches `0_`, which int() then reads as 0.
-        return if oct.bytes().all(|c| c == b'_' || (b'0'..=b'7').contains(&c)) && !oct.is_empty()
-        {
+        return if oct.bytes().all(|c| c == b'_' || (b'0'..=b'7').contains(&c)) && !oct.is_empty() {
             if oct.bytes().all(|c| c == b'_') {
                 Some(Scalar11::Int(0))
             } else {
@@ -1173,8 +1182,7 @@ fn is_timestamp11(b: &[u8]) -> bool {
         return false;
     }
     let date_start = i;
-    if digits(b, &mut i, 2, 2) && lit(b, &mut i, b'-') && digits(b, &mut i, 2, 2) && i == b.len()
-    {
+    if digits(b, &mut i, 2, 2) && lit(b, &mut i, b'-') && digits(b, &mut i, 2, 2) && i == b.len() {
         return true;
     }
     i = date_start;
@@ -1799,7 +1807,10 @@ mod tests {
         assert_eq!(pos(&docs[1], docs[1].root().unwrap()), (5, 5));
         let s = parse("x\n...\n|\n  two\n", &Limits::default());
         assert_eq!(s.docs.len(), 1);
-        assert_eq!(s.error.expect("error").message, "did not find expected <document start>");
+        assert_eq!(
+            s.error.expect("error").message,
+            "did not find expected <document start>"
+        );
     }
 
     #[test]
@@ -2555,8 +2566,19 @@ text
         let items = vec!["1"; 200_000].join(",");
         let bound = 1024 + 2 * READ_CHUNK;
         for prefix in [
-            "", "- ", "- - ", "? ", "&a ", "!!seq ", "key: [", "key: {", "key: [x, ", "k: [a: ",
-            "  - &a !t ", "key: {[", "--- [",
+            "",
+            "- ",
+            "- - ",
+            "? ",
+            "&a ",
+            "!!seq ",
+            "key: [",
+            "key: {",
+            "key: [x, ",
+            "k: [a: ",
+            "  - &a !t ",
+            "key: {[",
+            "--- [",
         ] {
             let text = format!("a: 1\n---\n{prefix}[{items}]\n");
             let worst = worst_lookahead(&text);
@@ -2607,8 +2629,14 @@ text
         // kubectl wraps long annotations: quoted scalars continued at the key's indentation.
         let text = "metadata:\n  annotations:\n    a: \"one\n    two\"\n    b: 'three\n    four'\n  name: x\n";
         let d = one(text);
-        assert_eq!(d.str(at(&d, &["metadata", "annotations", "a"])), Some("one two"));
-        assert_eq!(d.str(at(&d, &["metadata", "annotations", "b"])), Some("three four"));
+        assert_eq!(
+            d.str(at(&d, &["metadata", "annotations", "a"])),
+            Some("one two")
+        );
+        assert_eq!(
+            d.str(at(&d, &["metadata", "annotations", "b"])),
+            Some("three four")
+        );
         assert_eq!(d.str(at(&d, &["metadata", "name"])), Some("x"));
         let d = one("a: \"x\ny\"\n");
         assert_eq!(d.str(at(&d, &["a"])), Some("x y"));
@@ -2683,7 +2711,9 @@ text
             assert_eq!(resolve_plain(v), want, "{v:?}");
         }
         assert!(matches!(resolve_plain(".NaN"), Float(f) if f.is_nan()));
-        let d = one("a: yes\nb: 'yes'\nc: !!bool on\nd: !!str on\ne: *x\n".replace("*x", "&x off").as_str());
+        let d = one("a: yes\nb: 'yes'\nc: !!bool on\nd: !!str on\ne: *x\n"
+            .replace("*x", "&x off")
+            .as_str());
         assert_eq!(d.bool11(at(&d, &["a"])), Some(true));
         assert_eq!(d.bool11(at(&d, &["b"])), None);
         assert_eq!(d.bool11(at(&d, &["c"])), Some(true));
