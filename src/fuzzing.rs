@@ -260,7 +260,7 @@ pub fn yaml(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let stream = yaml::parse(&text, &limits());
     let chars = text.chars().count();
-    // saphyr counts `\n`, `\r\n` and a lone `\r` as one line break each.
+    // The reader counts `\n`, `\r\n` and a lone `\r` as one line break each.
     let breaks =
         text.matches('\n').count() + text.matches('\r').count() - text.matches("\r\n").count();
     let max_line = u32::try_from(breaks + 1).unwrap_or(u32::MAX);

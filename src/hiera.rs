@@ -699,16 +699,14 @@ fn scalar_kind(value: &str, style: Style, tag: Option<&str>) -> ValueKind {
     if style != Style::Plain || tag.is_some() {
         return ValueKind::String(value.to_string());
     }
-    if value.is_empty() || value == "~" || value.eq_ignore_ascii_case("null") {
-        return ValueKind::Null;
+    match yaml::resolve_plain(value) {
+        yaml::Scalar11::Null => ValueKind::Null,
+        // Psych, unlike go-yaml and the YAML 1.1 type repository, keeps `y`/`n` strings.
+        yaml::Scalar11::Bool(_) if value.len() == 1 => ValueKind::String(value.to_string()),
+        yaml::Scalar11::Bool(b) => ValueKind::Bool(b),
+        yaml::Scalar11::Int(_) | yaml::Scalar11::Float(_) => ValueKind::Number(value.to_string()),
+        yaml::Scalar11::Timestamp | yaml::Scalar11::Str => ValueKind::String(value.to_string()),
     }
-    if let Some(b) = plain_bool(value) {
-        return ValueKind::Bool(b);
-    }
-    if is_yaml_number(value) {
-        return ValueKind::Number(value.to_string());
-    }
-    ValueKind::String(value.to_string())
 }
 
 fn plain_bool(v: &str) -> Option<bool> {

@@ -623,10 +623,9 @@ fn peer_refs(p: &P<'_>, node: NodeId, what: &str) -> Result<Vec<PeerRef>, Policy
     for item in p.items(node, what)? {
         let cert = cert_ref(p, item, what, &["peer", "clients"])?;
         let clients = match p.doc.get(item, "clients") {
-            Some(v) => match p.str(v, "clients")?.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(p.err(v, "clients is true or false")),
+            Some(v) => match p.doc.bool11(v) {
+                Some(b) => b,
+                None => return Err(p.err(v, "clients is true or false")),
             },
             None => false,
         };

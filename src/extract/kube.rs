@@ -288,9 +288,11 @@ impl Reader<'_> {
         .copied()
     }
 
+    /// A boolean field as kubectl reads it (go-yaml v2, YAML 1.1): plain `true`, `yes`, `on`...
     fn truthy(&self, node: NodeId, path: &[&str]) -> bool {
-        self.string(node, path)
-            .is_some_and(|v| matches!(v.as_str(), "true" | "True" | "TRUE" | "yes"))
+        self.get(node, path)
+            .and_then(|n| self.doc.bool11(n))
+            .unwrap_or(false)
     }
 
     fn key_items(&self, node: NodeId) -> Vec<(String, String)> {
