@@ -3,7 +3,6 @@
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn diff_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     let mut all = vec!["diff", "--now", NOW, "--format", "json"];
@@ -227,28 +226,6 @@ fn check_trigger(r: &serde_json::Value) {
         && c["causes"][0].as_str().unwrap().starts_with(
             "operations-puppet/hieradata/role/common/deployment_server/kubernetes.yaml"
         )));
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=certdrift",
-            "-c",
-            "user.email=certdrift@example.org",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Acceptance 2: the same, as a real git diff between two commits.

@@ -209,26 +209,13 @@ fn network_calls(args: &[&str], dir: &Path) -> Option<Vec<String>> {
 }
 
 /// Runs git in `dir` with a fixed identity; panics when it fails.
-fn git_in(dir: &Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-}
 
 #[test]
 fn scan_and_diff_open_no_network_connection() {
     // A real git repository, so `diff` runs its git mode (child processes).
     let tmp = tempfile::tempdir().unwrap();
     let g = tmp.path();
-    let git = |args: &[&str]| git_in(g, args);
+    let git = |args: &[&str]| common::git(g, args);
     git(&["init", "-q"]);
     common::copy_tree(&repo().join("testdata/trust-mismatch/fail"), g);
     git(&["add", "-A"]);
@@ -269,7 +256,7 @@ fn scan_and_diff_open_no_network_connection() {
 fn git_mode_applies_the_size_limit_and_lists_links_as_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let g = tmp.path();
-    let git = |args: &[&str]| git_in(g, args);
+    let git = |args: &[&str]| common::git(g, args);
     git(&["init", "-q"]);
     std::fs::copy(
         repo().join("testdata/expired/pass/server.crt"),

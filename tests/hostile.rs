@@ -812,23 +812,6 @@ fn hundred_megabyte_random_file_is_skipped() {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=certdrift",
-            "-c",
-            "user.email=certdrift@example.org",
-        ])
-        .args(["-c", "commit.gpgsign=false", "-c", "core.symlinks=true"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 /// In git mode a committed symlink (mode 120000) is a link, never file
 /// contents: neither a link whose target text is itself a PEM certificate
 /// nor a link to a canary outside the repository is read, while a regular

@@ -73,7 +73,11 @@ fn inert_text(label: &str, out: &str) {
             "{label}: control character on line {}: {line:?}",
             i + 1
         );
-        assert!(!line.starts_with("::"), "{label}: line {} is a workflow command: {line:?}", i + 1);
+        assert!(
+            !line.starts_with("::"),
+            "{label}: line {} is a workflow command: {line:?}",
+            i + 1
+        );
     }
 }
 
@@ -115,7 +119,12 @@ fn hostile_names_reach_no_output_as_commands() {
     assert!(n >= 1);
     assert_eq!(gh.lines().count(), n, "{gh}");
     for line in gh.lines() {
-        assert!(line.starts_with("::error file=") || line.starts_with("::warning file=") || line.starts_with("::notice file="), "{line:?}");
+        assert!(
+            line.starts_with("::error file=")
+                || line.starts_with("::warning file=")
+                || line.starts_with("::notice file="),
+            "{line:?}"
+        );
         assert!(!line.contains('\x1b') && !line.contains('\r'), "{line:?}");
     }
 
@@ -146,7 +155,14 @@ fn hostile_names_reach_no_output_as_commands() {
 
     // Markdown: no HTML but certdrift's own, no mention, no closed fence.
     let md = out_of(d, &["scan", "--format", "markdown", "."]);
-    let own = ["<details>", "</details>", "<summary>", "</summary>", "<code>", "</code>"];
+    let own = [
+        "<details>",
+        "</details>",
+        "<summary>",
+        "</summary>",
+        "<code>",
+        "</code>",
+    ];
     let mut rest = md.clone();
     for tag in own {
         rest = rest.replace(tag, "");
@@ -177,7 +193,14 @@ fn hostile_names_reach_no_output_as_commands() {
             c.wait_with_output()
         })
         .expect("dot (graphviz) is needed by this test");
-    assert!(svg.status.success(), "dot: {}", String::from_utf8_lossy(&svg.stderr));
+    assert!(
+        svg.status.success(),
+        "dot: {}",
+        String::from_utf8_lossy(&svg.stderr)
+    );
     let mermaid = out_of(d, &["graph", "--format", "mermaid", "."]);
-    assert!(!mermaid.contains("<img") && !mermaid.contains('\x1b'), "{mermaid}");
+    assert!(
+        !mermaid.contains("<img") && !mermaid.contains('\x1b'),
+        "{mermaid}"
+    );
 }

@@ -61,20 +61,6 @@ fn repository_settings_cannot_reach_outside() {
     );
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .args(["-c", "user.email=t@example.org", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-}
-
 /// A pull request that adds a private key and switches the gate off in the
 /// same change: `diff` uses BASE's configuration, still fails, and says
 /// what the change would weaken.

@@ -145,3 +145,22 @@ pub fn gen_corpus(
     std::fs::remove_file(expected_path).unwrap();
     Some((tmp, t, expected))
 }
+
+/// Runs git in `dir` with a fixed identity and no signing; panics with
+/// git's error when it fails. Returns stdout, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=certdrift",
+            "-c",
+            "user.email=certdrift@example.org",
+        ])
+        .args(["-c", "commit.gpgsign=false", "-c", "core.symlinks=true"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
