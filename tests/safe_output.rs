@@ -89,3 +89,47 @@ fn a_report_that_goes_nowhere_fails() {
         );
     }
 }
+
+/// A baseline as large as `--write-baseline` writes for 50,000 findings
+/// (11 MB) is read back.
+#[test]
+fn a_large_baseline_is_read_back() {
+    let dir = repo_dir();
+    let entries: Vec<serde_json::Value> = (0..50_000)
+        .map(|i| {
+            serde_json::json!({
+                "rule": "expired",
+                "component": null,
+                "certificates": [format!("sha256:{i:064x}")],
+                "path": format!("certs/c{i:05}.pem"),
+                "count": 1,
+            })
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "entries": entries}))
+        .unwrap();
+    assert!(text.len() > 10_000_000);
+    std::fs::write(dir.path().join("baseline.json"), text).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "scan",
+            "--now",
+            NOW,
+            &demo(),
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    let stale = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "stale-baseline")
+        .count();
+    assert_eq!(stale, 50_000);
+}
