@@ -33,6 +33,7 @@ const KEYS: &[&str] = &[
     "warn_days",
     "format",
     "map_paths",
+    "allow_incomplete",
 ];
 
 /// What a config file's `settings:` say; unset settings are `None` or empty.
@@ -54,6 +55,8 @@ pub struct Settings {
     pub format: Option<String>,
     /// Host path prefix → repository path (like `--map-path HOST=REPO`).
     pub map_paths: Vec<(String, String)>,
+    /// Accept an incomplete scan (like `--allow-incomplete`).
+    pub allow_incomplete: Option<bool>,
 }
 
 /// The config file for a run started in `start` (an absolute directory):
@@ -162,6 +165,12 @@ pub fn parse(file: &str, text: &str, base: &Path, confined: bool) -> Result<Sett
             }
             "fail_on" => settings.fail_on = Some(one_of(&p, v, "fail_on", FAIL_ON)?),
             "format" => settings.format = Some(one_of(&p, v, "format", FORMATS)?),
+            "allow_incomplete" => {
+                let b = doc
+                    .bool11(v)
+                    .ok_or_else(|| p.err(v, "allow_incomplete must be true or false"))?;
+                settings.allow_incomplete = Some(b);
+            }
             "warn_days" => {
                 let days = doc.str(v).and_then(|n| n.parse().ok()).filter(|d| *d >= 0);
                 let days =
@@ -251,6 +260,10 @@ settings:
   # where those files live in this repository.
   map_paths: {}
   #  /etc/kubernetes/pki: pki
+  # An incomplete scan (a file too large to read that holds a PEM marker,
+  # an unreadable file, a reader limit) exits 2; true accepts it, as
+  # --allow-incomplete does. In `diff`, BASE's setting counts.
+  allow_incomplete: false
 
 # Everything else in this file is a policy (docs/policy.md): what files alone
 # do not say. Some starting points, commented out:
@@ -356,7 +369,7 @@ mod tests {
     fn errors_have_positions() {
         assert_eq!(
             parse_err("settings:\n  fail_on: error\n  colour: always\n"),
-            "c.yaml:3:3: unknown key \"colour\" in settings (expected roots, exclude, facts, policies, fail_on, warn_days, format, map_paths)"
+            "c.yaml:3:3: unknown key \"colour\" in settings (expected roots, exclude, facts, policies, fail_on, warn_days, format, map_paths, allow_incomplete)"
         );
         assert_eq!(
             parse_err("settings:\n  fail_on: sometimes\n"),

@@ -57,7 +57,9 @@ impl Skip {
     /// symlink, whose target is scanned where it lives in the tree, or a
     /// binary file), as opposed to a gap (too large, unreadable).
     pub fn is_benign(&self) -> bool {
-        self.reason.starts_with(SYMLINK) || self.reason.starts_with(BINARY)
+        self.reason.starts_with(SYMLINK)
+            || self.reason.starts_with(BINARY)
+            || self.reason.ends_with(NO_MARKER)
     }
 }
 
@@ -65,6 +67,13 @@ impl Skip {
 pub const SYMLINK: &str = "symbolic link (not followed)";
 /// The skip reason of a binary file that is not a DER certificate.
 pub const BINARY: &str = "binary file (NUL byte)";
+/// How the skip reason of a file too large to extract ends when a byte
+/// search found nothing a certificate or key starts with.
+pub const NO_MARKER: &str = "; no PEM or base64-PEM marker in it";
+
+/// Largest blob of a git revision searched in memory for TLS markers when
+/// it is over `--max-file-size`.
+const MAX_SEARCHED_BLOB: u64 = 256 << 20;
 
 /// Options for the walk.
 #[derive(Clone, Debug)]
@@ -377,10 +386,17 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
                     }
                 };
                 if size > opts.max_file_size {
+                    // Fail closed, cheaply: a byte search decides whether
+                    // the file could hold what certdrift did not read.
+                    let what = match crate::read::text::holds_tls_marker(entry.path()) {
+                        Ok(false) => NO_MARKER.to_owned(),
+                        Ok(true) => " and holds a PEM or base64-PEM marker".to_owned(),
+                        Err(e) => format!(" and cannot be searched: {e}"),
+                    };
                     push_skip(
                         rel,
                         format!(
-                            "larger than --max-file-size ({size} > {} bytes)",
+                            "larger than --max-file-size ({size} > {} bytes){what}",
                             opts.max_file_size
                         ),
                     );
@@ -443,9 +459,21 @@ pub fn discover_source(
         }
         let size = source.size(&rel).unwrap_or(0);
         if size > opts.max_file_size {
+            // As on disk: a byte search decides whether the blob could hold
+            // what certdrift did not read (a blob too large even for that
+            // stays a gap).
+            let what = if size > MAX_SEARCHED_BLOB {
+                " and too large to search".to_owned()
+            } else {
+                match source.read(&rel) {
+                    Ok(b) if !crate::read::text::has_tls_marker(&b) => NO_MARKER.to_owned(),
+                    Ok(_) => " and holds a PEM or base64-PEM marker".to_owned(),
+                    Err(e) => format!(" and cannot be searched: {e}"),
+                }
+            };
             d.skipped.push(Skip {
                 reason: format!(
-                    "larger than --max-file-size ({size} > {} bytes)",
+                    "larger than --max-file-size ({size} > {} bytes){what}",
                     opts.max_file_size
                 ),
                 path: rel,

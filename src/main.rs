@@ -241,6 +241,11 @@ struct ScanArgs {
     /// Exit 0 even when no file was scanned.
     #[arg(long)]
     allow_empty: bool,
+    /// Do not exit 2 when the scan is incomplete (a file too large to read
+    /// that holds a PEM marker, an unreadable file, a reader limit, base64
+    /// of PEM that does not decode); the report still says so.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Show `scanned N files (X MB/s)` on stderr even when it is not a
     /// terminal (otherwise shown on a terminal, outside CI, after a second).
     #[arg(long)]
@@ -863,7 +868,10 @@ fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn exit_for(result: &scan::ScanResult, fail_on: FailOn) -> ExitCode {
+fn exit_for(result: &scan::ScanResult, fail_on: FailOn, allow_incomplete: bool) -> ExitCode {
+    if let Some(code) = incomplete_exit(&result.inventory, allow_incomplete) {
+        return code;
+    }
     let failing = fail_on
         .threshold()
         .is_some_and(|t| result.findings.iter().any(|f| f.severity >= t));
@@ -872,6 +880,32 @@ fn exit_for(result: &scan::ScanResult, fail_on: FailOn) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Fail closed: a scan that could not judge something that may hold TLS
+/// material exits 2, naming each file and cause on stderr, unless the user
+/// accepted it (`--allow-incomplete` or `allow_incomplete: true`).
+fn incomplete_exit(inv: &certdrift::inventory::Inventory, allow: bool) -> Option<ExitCode> {
+    if inv.complete || allow {
+        return None;
+    }
+    const SHOWN: usize = 20;
+    let mut msg = String::from(
+        "certdrift: the scan is incomplete, so it cannot pass (--allow-incomplete accepts this):\n",
+    );
+    for (path, cause) in inv.gaps.iter().take(SHOWN) {
+        let line = format!("  {path}: {cause}");
+        msg.push_str(&report::escape::text(&line));
+        msg.push('\n');
+    }
+    if inv.gaps.len() > SHOWN {
+        msg.push_str(&format!("  … and {} more\n", inv.gaps.len() - SHOWN));
+    }
+    if inv.gaps.is_empty() {
+        msg.push_str("  a document that may hold a Service was cut short\n");
+    }
+    eprint!("{msg}");
+    Some(ExitCode::from(2))
 }
 
 /// Whether certdrift was started with standard output closed (`>&-`): a
@@ -943,7 +977,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 suppress.show_suppressed,
                 |f: ScanFormatArg, opts| report::render_scan(&result, f.into(), opts),
             )?;
-            let code = exit_for(&result, fail_on);
+            let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
+            let code = exit_for(&result, fail_on, allow);
             // The process ends here: freeing the model would only cost time.
             std::mem::forget(result);
             Ok(code)
@@ -953,7 +988,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             fail_on,
         } => {
-            let result = run_scan(&scan, &load()?)?;
+            let cfg = load()?;
+            let result = run_scan(&scan, &cfg)?;
+            let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
             let format = match format {
                 InventoryFormatArg::Text => InventoryFormat::Text,
                 InventoryFormatArg::Json => InventoryFormat::Json,
@@ -964,7 +1001,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..RenderOptions::default()
             };
             print(&report::render_inventory(&result, format, render))?;
-            Ok(exit_for(&result, fail_on))
+            Ok(exit_for(&result, fail_on, allow))
         }
         Command::Graph { scan, format } => {
             let result = run_scan(&scan, &load()?)?;
@@ -1060,6 +1097,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 suppress.show_suppressed,
                 |f: DiffFormatArg, opts| report::render_diff(&d, f.into(), opts),
             )?;
+            let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
+            if let Some(code) = incomplete_exit(&d.head.inventory, allow) {
+                std::mem::forget(d);
+                return Ok(code);
+            }
             let failing = fail_on
                 .threshold()
                 .is_some_and(|t| d.findings.iter().any(|f| f.severity >= t));
@@ -1136,7 +1178,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             emit(format, &outputs, fail_on, false, |f: ScanFormatArg, o| {
                 report::render_probe(&p, f.into(), o)
             })?;
-            Ok(exit_for(&p.scan, fail_on))
+            let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
+            Ok(exit_for(&p.scan, fail_on, allow))
         }
         Command::Lookup {
             key,

@@ -284,22 +284,117 @@ fn git_mode_applies_the_size_limit_and_lists_links_as_skipped() {
             "1000",
         ],
     );
+    // The blob over the limit was searched: no marker, nothing lost.
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(
-        text.trim_end().ends_with("\"complete\": false\n}"),
-        "{text}"
-    );
+    assert!(text.trim_end().ends_with("\"complete\": true\n}"), "{text}");
     let report = json(&out);
     let skipped = &report["summary"]["skipped"];
     assert_eq!(skipped[0]["path"], "big.yaml");
-    assert!(skipped[0]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("--max-file-size"));
+    let reason = skipped[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("--max-file-size") && reason.ends_with("marker in it"),
+        "{reason}"
+    );
     assert_eq!(skipped[1]["path"], "link.yaml");
     assert!(skipped[1]["reason"]
         .as_str()
         .unwrap()
         .contains("symbolic link"));
+}
+
+/// Fail closed (what could hold TLS material and was not judged fails the
+/// gate): a YAML error before a Secret's base64 key no longer hides it; an
+/// 11 MiB key file over `--max-file-size` makes the run incomplete (exit 2,
+/// the file named) unless `--allow-incomplete`; a large file without a
+/// marker costs a byte search and passes; a minified JSON List of Secrets
+/// is read whole.
+#[test]
+fn what_could_not_be_judged_fails_the_gate() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    let dir = common::repo_dir();
+    let d = dir.path();
+
+    // A syntax error, then a Secret whose key is base64: found as text.
+    std::fs::write(
+        d.join("broken.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: [1, 2\n---\nkind: Secret\napiVersion: v1\ndata:\n  tls.key: {}\n",
+            b64(&key)
+        ),
+    )
+    .unwrap();
+    let out = run(d, &["scan", "--now", NOW, "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    let keys: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "private-key-in-repo")
+        .map(|f| f["location"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(keys, [9], "{report}");
+    std::fs::remove_file(d.join("broken.yaml")).unwrap();
+
+    // An 11 MiB file with a key in it, over the 10 MiB limit.
+    let mut big = key.clone();
+    big.push_str(&"# padding\n".repeat(11 << 17));
+    std::fs::write(d.join("huge.pem"), &big).unwrap();
+    std::fs::write(d.join("ok.yaml"), "a: 1\n").unwrap();
+    let out = run(d, &["scan", "--now", NOW, "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the scan is incomplete")
+            && err.contains("huge.pem: not read: larger than --max-file-size"),
+        "{err}"
+    );
+    let report = json(&out);
+    assert_eq!(report["complete"], false);
+    let out = run(
+        d,
+        &[
+            "scan",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--allow-incomplete",
+            ".",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["complete"], false);
+    // The same without a marker: searched, skipped, passes.
+    std::fs::write(d.join("huge.pem"), "# padding\n".repeat(11 << 17)).unwrap();
+    let out = run(d, &["scan", "--now", NOW, "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["complete"], true);
+    std::fs::remove_file(d.join("huge.pem")).unwrap();
+
+    // A 3 MB minified JSON List of Secrets, one of them with a key.
+    let mut items: Vec<serde_json::Value> = (0..6000)
+        .map(|i| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": format!("s{i}"), "namespace": "default"},
+                "data": {"password": b64(&"x".repeat(300))}})
+        })
+        .collect();
+    items.push(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "tls"}, "data": {"tls.key": b64(&key)}}));
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string();
+    assert!(list.len() > 3_000_000 && !list.contains('\n'));
+    std::fs::write(d.join("list.json"), list).unwrap();
+    let out = run(d, &["scan", "--now", NOW, "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["complete"], true);
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "private-key-in-repo" && f["location"]["path"] == "list.json"));
 }

@@ -88,8 +88,11 @@ pub struct FileFacts {
     pub scanned: bool,
     /// Why the file was skipped after reading, if it was.
     pub skip: Option<String>,
-    /// Whether the file's YAML stream was cut short by an error or a limit.
+    /// Whether the file holds something that may be TLS material and could
+    /// not be judged (a reader limit, base64 of PEM that did not decode).
     pub incomplete: bool,
+    /// What made it incomplete, one cause per gap.
+    pub gaps: Vec<String>,
     /// Whether part of the file was read as an unevaluated template (PEM
     /// blocks and base64 `key: value` literals only).
     pub template: bool,
@@ -359,6 +362,61 @@ fn is_openssh_public_key(text: &str) -> bool {
             (kind.starts_with("ssh-") || kind.starts_with("ecdsa-sha2-") || kind.starts_with("sk-"))
                 && blob.starts_with("AAAA")
         })
+}
+
+impl Sink<'_> {
+    /// Base64 of a PEM block anywhere in `text` (text the YAML reader could
+    /// not read): every maximal run of base64 characters that holds the
+    /// encoded `-----BEGIN` (at any of the three alignments) is decoded and
+    /// read as PEM. Returns how many such runs did not decode to PEM: TLS
+    /// material found and not judged.
+    pub(crate) fn base64_pem_text(
+        &mut self,
+        text: &[u8],
+        via: &str,
+        trust: bool,
+        at: &dyn Fn(usize) -> Location,
+    ) -> usize {
+        let is_b64 =
+            |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_');
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+        for marker in prefilter::BASE64_BEGINS {
+            for hit in memchr::memmem::find_iter(text, marker.as_bytes()) {
+                let mut start = hit;
+                while start > 0 && is_b64(text[start - 1]) {
+                    start -= 1;
+                }
+                let mut end = hit + marker.len();
+                while end < text.len() && is_b64(text[end]) {
+                    end += 1;
+                }
+                runs.push(start..end);
+            }
+        }
+        runs.sort_by_key(|r| (r.start, r.end));
+        runs.dedup();
+        let mut unread = 0;
+        for run in runs {
+            let decoded = std::str::from_utf8(&text[run.clone()])
+                .ok()
+                .and_then(placeholder::lenient_base64);
+            match decoded {
+                Some(d) if pem::looks_like_pem(&d) => {
+                    let loc = at(run.start);
+                    self.pem_text(&d, via, trust, true, &|_| loc.clone());
+                }
+                _ => {
+                    unread += 1;
+                    self.problem(
+                        at(run.start),
+                        Severity::Error,
+                        format!("{via}: base64 of a PEM block does not decode"),
+                    );
+                }
+            }
+        }
+        unread
+    }
 }
 
 fn is_cert_label(label: &str) -> bool {

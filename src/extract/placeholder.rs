@@ -231,8 +231,9 @@ fn base64_text(t: &str) -> Option<Placeholder> {
     words.then_some(Placeholder::Base64Text)
 }
 
-/// Standard or URL-safe base64, padding optional.
-fn lenient_base64(s: &str) -> Option<Vec<u8>> {
+/// Standard or URL-safe base64, padding optional: the one lenient decoder
+/// of certificate and key slots.
+pub(crate) fn lenient_base64(s: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let bare = s.trim_end_matches('=');
     STANDARD

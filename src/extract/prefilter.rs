@@ -41,6 +41,9 @@ use std::sync::LazyLock;
 /// encoded PEM block).
 pub const BASE64_BEGIN: &str = "LS0tLS1CRUdJT";
 
+/// `-----BEGIN` in base64 at each of the three alignments of a 3-byte group.
+pub const BASE64_BEGINS: [&str; 3] = [BASE64_BEGIN, "0tLS0tQkVHSU", "tLS0tLUJFR0lO"];
+
 /// Byte strings whose presence makes a document worth parsing.
 const NEEDLES: &[&str] = &[
     "---BEGIN ",

@@ -22,7 +22,6 @@ use crate::discover::Candidate;
 use crate::finding::{Location, Severity};
 use crate::read::text::Lines;
 use crate::read::yaml::{self, Document, NodeId, PathSeg, Style};
-use base64::Engine;
 use std::collections::HashMap;
 
 /// How deep YAML found inside a YAML string is followed (a kubeconfig in a
@@ -244,31 +243,50 @@ fn extract_part(
     if !relevant {
         return;
     }
-    sink.facts.incomplete = true;
     let loc = sink.loc(err.mark.line + line_base, err.mark.col + col_shift);
-    let what = match err.kind {
-        yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor => "YAML does not parse",
-        _ => "YAML limit reached",
+    let limit = !matches!(
+        err.kind,
+        yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor
+    );
+    let what = if limit {
+        "YAML limit reached"
+    } else {
+        "YAML does not parse"
     };
     sink.problem(
-        loc,
+        loc.clone(),
         Severity::Warning,
         format!(
-            "{what}: {}; the rest of the document was only searched for PEM blocks",
+            "{what}: {}; the rest of the document was only searched for PEM blocks and base64 of PEM",
             err.message
         ),
     );
-    // Whatever follows the last complete document still gets a PEM scan,
-    // so a broken tail cannot hide a key.
+    // Whatever follows the last complete document is still searched as
+    // text, so a broken tail cannot hide a key: PEM blocks, and base64 of
+    // PEM wherever it stands (a Secret's `tls.key: LS0t…`).
     let from = part
         .char_indices()
         .nth(end_char)
         .map(|(b, _)| b)
         .unwrap_or(part.len());
     let rest = &part.as_bytes()[from..];
-    sink.pem_text(rest, "file (after YAML error)", file_trust, true, &|off| {
-        file_at(from + off)
-    });
+    let at = |off: usize| file_at(from + off);
+    sink.pem_text(rest, "file (after YAML error)", file_trust, true, &at);
+    let unread = sink.base64_pem_text(rest, "file (after YAML error)", file_trust, &at);
+    // Fail closed: a reader limit, or TLS material found and not read, is
+    // a gap in the scan (exit 2 unless --allow-incomplete).
+    if limit || unread > 0 {
+        sink.facts.incomplete = true;
+        let cause = if limit {
+            format!("{what} at line {} ({})", loc.line, err.message)
+        } else {
+            format!(
+                "{what} at line {}, and {unread} base64 PEM value(s) after it could not be decoded",
+                loc.line
+            )
+        };
+        sink.facts.gaps.push(cause);
+    }
 }
 
 /// Reads an unevaluated template (a Helm chart's `templates/`, Jinja) that
@@ -700,7 +718,7 @@ fn base64_value(
         sink.placeholder(bundle, p);
         return Some(bundle);
     }
-    let decoded = match lenient_base64(&compact) {
+    let decoded = match super::placeholder::lenient_base64(&compact) {
         Some(d) => d,
         None => {
             if names_certificate(key) || key.to_ascii_lowercase().contains("key") {
@@ -757,15 +775,6 @@ fn base64_value(
         );
     }
     None
-}
-
-fn lenient_base64(s: &str) -> Option<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
-    STANDARD
-        .decode(s)
-        .or_else(|_| STANDARD_NO_PAD.decode(s.trim_end_matches('=')))
-        .or_else(|_| URL_SAFE.decode(s))
-        .ok()
 }
 
 /// YAML inside a value (a kubeconfig in a ConfigMap): facts point at the

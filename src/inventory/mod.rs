@@ -71,6 +71,10 @@ pub struct Inventory {
     pub files_scanned: usize,
     /// Files not read, with why.
     pub skipped: Vec<Skip>,
+    /// What made the scan incomplete, by file: `(path, cause)`, in path
+    /// order (skipped files that may hold TLS material, reader limits,
+    /// base64 of PEM that did not decode).
+    pub gaps: Vec<(String, String)>,
     /// Files (or parts) read as unevaluated templates: only their PEM
     /// blocks and base64 `key: value` literals were checked.
     pub templates: Vec<String>,
@@ -181,6 +185,8 @@ impl Inventory {
             if f.incomplete {
                 inv.complete = false;
             }
+            inv.gaps
+                .extend(f.gaps.into_iter().map(|g| (cand.rel.clone(), g)));
             if f.template {
                 inv.templates.push(cand.rel.clone());
             }
@@ -237,9 +243,12 @@ impl Inventory {
         skipped.sort();
         // Symlinks and binary files hold nothing to read; anything else
         // skipped (too large, unreadable) is a gap in coverage.
-        if skipped.iter().any(|s| !s.is_benign()) {
+        for s in skipped.iter().filter(|s| !s.is_benign()) {
             inv.complete = false;
+            inv.gaps
+                .push((s.path.clone(), format!("not read: {}", s.reason)));
         }
+        inv.gaps.sort();
         inv.skipped = skipped;
         inv
     }

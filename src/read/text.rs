@@ -178,6 +178,21 @@ impl Lines {
 }
 
 #[cfg(test)]
+mod marker_tests {
+    #[test]
+    fn markers_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        let mut body = vec![b'a'; (1 << 20) - 5];
+        body.extend_from_slice(b"LS0tLS1CRUdJTiBQUklW");
+        std::fs::write(&p, &body).unwrap();
+        assert!(super::holds_tls_marker(&p).unwrap());
+        std::fs::write(&p, vec![b'x'; 3 << 20]).unwrap();
+        assert!(!super::holds_tls_marker(&p).unwrap());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -239,5 +254,48 @@ mod tests {
         let d = decode(b"name: caf\xe9\n");
         assert_eq!(d.invalid_at, Some(9));
         assert!(d.text.starts_with("name: caf"));
+    }
+}
+
+/// What a certificate or key starts with in text: a PEM boundary, or
+/// base64 of one at each of the three alignments.
+const MARKERS: [&[u8]; 4] = [
+    b"-----BEGIN",
+    b"LS0tLS1CRUdJT",
+    b"0tLS0tQkVHSU",
+    b"tLS0tLUJFR0lO",
+];
+
+/// Whether `bytes` hold one of [`MARKERS`].
+pub fn has_tls_marker(bytes: &[u8]) -> bool {
+    MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(bytes, m).is_some())
+}
+
+/// Whether the file at `path` holds a PEM boundary (`-----BEGIN`) or
+/// base64 of one (at any of the three alignments): read in chunks, never
+/// whole, for files too large to extract. A file without one holds no
+/// certificate or key certdrift could read.
+pub fn holds_tls_marker(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    const CHUNK: usize = 1 << 20;
+    const KEEP: usize = 16;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; CHUNK + KEEP];
+    let mut kept = 0;
+    loop {
+        let n = f.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let window = &buf[..kept + n];
+        if has_tls_marker(window) {
+            return Ok(true);
+        }
+        // Keep the tail: a marker may straddle two reads.
+        let tail = window.len().saturating_sub(KEEP);
+        buf.copy_within(tail..kept + n, 0);
+        kept = kept + n - tail;
     }
 }
