@@ -875,24 +875,59 @@ const READ_CHUNK: usize = 16 * 1024;
 /// `libyaml-safer` decodes whatever `fill_buf` returns into its `VecDeque<char>` (4 bytes per
 /// char); a plain `&[u8]` would hand it the whole text at once. In chunks, the decoded buffer
 /// holds what the scanner needs plus one chunk (see the module doc on look-ahead).
-struct Chunks<'a>(&'a [u8]);
+///
+/// A text that does not end with a line break gets one after its last byte: `libyaml-safer`
+/// 0.3.0 panics ("unexpected end of input", scanner.rs `read_line_break`) on a block scalar
+/// whose last line has none, where libyaml reads the end of input as a break. The added break
+/// changes no value libyaml gives except a `|+` scalar's last line, and lies past every mark
+/// of the text.
+struct Chunks<'a> {
+    text: &'a [u8],
+    /// The line break still to give after `text`, if any.
+    tail: &'static [u8],
+}
+
+impl<'a> Chunks<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        let tail: &[u8] = if text.is_empty() || text.ends_with(b"\n") || text.ends_with(b"\r") {
+            b""
+        } else {
+            b"\n"
+        };
+        Chunks { text, tail }
+    }
+
+    fn current(&self) -> &'a [u8] {
+        if self.text.is_empty() {
+            self.tail
+        } else {
+            self.text
+        }
+    }
+}
 
 impl std::io::Read for Chunks<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.0.len()).min(READ_CHUNK);
-        buf[..n].copy_from_slice(&self.0[..n]);
-        self.0 = &self.0[n..];
+        let cur = self.current();
+        let n = buf.len().min(cur.len()).min(READ_CHUNK);
+        buf[..n].copy_from_slice(&cur[..n]);
+        std::io::BufRead::consume(self, n);
         Ok(n)
     }
 }
 
 impl std::io::BufRead for Chunks<'_> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        Ok(&self.0[..self.0.len().min(READ_CHUNK)])
+        let cur = self.current();
+        Ok(&cur[..cur.len().min(READ_CHUNK)])
     }
 
     fn consume(&mut self, amt: usize) {
-        self.0 = &self.0[amt.min(self.0.len())..];
+        if self.text.is_empty() {
+            self.tail = &self.tail[amt.min(self.tail.len())..];
+        } else {
+            self.text = &self.text[amt.min(self.text.len())..];
+        }
     }
 }
 
@@ -900,7 +935,7 @@ impl std::io::BufRead for Chunks<'_> {
 fn run(text: &str, limits: &Limits, stream: &mut Stream, last_mark: &mut Mark) {
     // The parser skips a byte order mark without counting it in its marks.
     let offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let input = Chunks(text.as_bytes().get(offset..).unwrap_or_default());
+    let input = Chunks::new(text.as_bytes().get(offset..).unwrap_or_default());
     let mut loader = Loader {
         text,
         offset,
@@ -1628,6 +1663,32 @@ impl Document {
             }
         });
         (out, truncated)
+    }
+}
+
+#[cfg(test)]
+mod eof_tests {
+    use super::*;
+
+    /// A block scalar on the last line with no line break after it (argo-cd's
+    /// `docs/operator-manual/argocd-secret.yaml`): libyaml reads it; the port panicked.
+    #[test]
+    fn block_scalar_at_end_of_input_without_a_line_break() {
+        for (text, want) in [
+            ("a: |\n  x", "x\n"),
+            ("a: |-\n  x", "x"),
+            ("a: >\n  x\n  y", "x y\n"),
+            ("a: |\r\n  x", "x\n"),
+        ] {
+            let s = parse(text, &Limits::default());
+            assert!(s.error.is_none(), "{text:?}: {:?}", s.error);
+            let d = &s.docs[0];
+            let v = d.get(d.root().unwrap(), "a").unwrap();
+            assert_eq!(d.str(v), Some(want), "{text:?}");
+        }
+        let s = parse("a: 1", &Limits::default());
+        let d = &s.docs[0];
+        assert_eq!(d.node(d.root().unwrap()).end.index, 4);
     }
 }
 
@@ -2543,7 +2604,7 @@ text
         let taken = std::rc::Rc::new(std::cell::Cell::new(0));
         let mut parser = Parser::new();
         parser.set_input(Counting {
-            inner: Chunks(text.as_bytes()),
+            inner: Chunks::new(text.as_bytes()),
             taken: std::rc::Rc::clone(&taken),
         });
         let mut worst = 0;
