@@ -137,7 +137,10 @@ enum Command {
         /// Endpoints from FILE: one COMPONENT=HOST:PORT per line; blank lines and `#` comments ignored.
         #[arg(long, value_name = "FILE")]
         targets: Option<PathBuf>,
-        /// With --target/--targets, probe the repository's addresses too.
+        /// Dial the addresses the repository names (URLs in trusting flags,
+        /// webhook services, kubeconfig servers, policy `reached_as`). Without
+        /// it only --target/--targets are dialled: the scanned files may come
+        /// from a change nobody has reviewed yet.
         #[arg(long)]
         inventory_targets: bool,
         /// Dial ADDR:PORT for the target at HOST:PORT; SNI and name checks keep HOST (repeatable).
@@ -1152,13 +1155,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let opts = scan_options(&scan, &cfg, scan_roots(&scan, &cfg))?;
             let result = run_scan_with(&opts, &scan)?;
-            let mut list = if given.is_empty() || inventory_targets {
+            // Only what the user named is dialled: a pull request must not
+            // be able to point the runner at an address of its choosing.
+            let mut list = if inventory_targets {
                 probe::inventory_targets(&result.inventory)
             } else {
                 Vec::new()
             };
             list.extend(given);
             probe::sort_targets(&mut list);
+            if list.is_empty() && !inventory_targets {
+                bail!(
+                    "nothing to probe: name endpoints with --target COMPONENT=HOST:PORT or --targets FILE, or pass --inventory-targets to dial the addresses the scanned files name (never dialled unless asked: they may come from an unreviewed change)"
+                );
+            }
             if list.is_empty() {
                 bail!(
                     "nothing to probe: the scanned files give no address (a URL in a flag such as --etcd-servers, a webhook clientConfig, a kubeconfig server); name endpoints with --target COMPONENT=HOST:PORT or --targets FILE"

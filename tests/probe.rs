@@ -194,7 +194,18 @@ fn healthy_repo(ca: &Ca, configured: &Leaf) -> tempfile::TempDir {
 }
 
 fn probe(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let args = [&["probe", "--now", NOW, "--format", "json", "."], extra].concat();
+    // The repository's own addresses are dialled only when asked for.
+    let own: &[&str] = if extra.contains(&"--target") {
+        &[]
+    } else {
+        &["--inventory-targets"]
+    };
+    let args = [
+        &["probe", "--now", NOW, "--format", "json", "."],
+        own,
+        extra,
+    ]
+    .concat();
     let out = run(dir, &args);
     let code = out.status.code().unwrap();
     let text = format!("stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
@@ -426,7 +437,15 @@ fn toolforge_live_trust_mismatch() {
     // chain, then the finding with the apiserver's flag excerpted.
     let out = run(
         repo.path(),
-        &["probe", "--now", NOW, "--connect-to", &redirect, "."],
+        &[
+            "probe",
+            "--now",
+            NOW,
+            "--inventory-targets",
+            "--connect-to",
+            &redirect,
+            ".",
+        ],
     );
     let text = stdout(&out);
     for want in [
@@ -589,10 +608,20 @@ fn usage_errors() {
         "{}",
         stderr(&out)
     );
+    // Without --target/--targets nothing the repository names is dialled
+    // unless asked: a change under review must not choose the runner's
+    // connections.
     let out = run(dir.path(), &["probe", "."]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("nothing to probe"),
+        stderr(&out).contains("nothing to probe") && stderr(&out).contains("--inventory-targets"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(dir.path(), &["probe", "--inventory-targets", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the scanned files give no address"),
         "{}",
         stderr(&out)
     );
