@@ -395,14 +395,15 @@ Examples:
       a change in one repository, its effect on components defined by the other";
 
 const PROBE_HELP: &str = "\
-Targets: without --target/--targets, every address the repository gives: URLs in
-trusting flags (--etcd-servers), advertised URLs (--advertise-client-urls), webhook
-clientConfig url/service, kubeconfig server, policy reached_as names with a port.
+Targets: --target/--targets; with --inventory-targets also every address the
+repository gives: URLs in trusting flags (--etcd-servers), advertised URLs
+(--advertise-client-urls), webhook clientConfig url/service, kubeconfig server, policy
+reached_as names with a port. Never without asking: the files may be an unreviewed change.
 
 Examples:
-  certdrift probe rendered/prod                     the repository's addresses
+  certdrift probe rendered/prod --inventory-targets the repository's addresses
   certdrift probe . --target kube-system/etcd=10.64.0.5:2379
-  certdrift probe . --connect-to etcd.example.org:2379=127.0.0.1:12379
+  certdrift probe . --inventory-targets --connect-to etcd.example.org:2379=127.0.0.1:12379
       probe the repository's etcd address on a tunnel; SNI and names stay etcd.example.org";
 
 /// `--connect-to HOST:PORT=ADDR:PORT`, both sides normalised to `host:port`.
