@@ -219,6 +219,53 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
     findings.dedup();
 }
 
+/// Most findings of one rule a report shows.
+pub const MAX_SHOWN_PER_RULE: usize = 1_000;
+
+/// Caps a sorted list at `max` findings per rule, for the report: the rest
+/// of each rule's findings become one finding of that rule, at the first
+/// one left out, with the highest severity among them, so that the report
+/// stays bounded and a gate that fails on them still fails. Returns how
+/// many were left out.
+pub fn cap_per_rule(findings: &mut Vec<Finding>, max: usize) -> usize {
+    let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    for f in findings.iter() {
+        *counts.entry(f.rule).or_default() += 1;
+    }
+    if counts.values().all(|&n| n <= max) {
+        return 0;
+    }
+    let mut seen: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut over: std::collections::BTreeMap<&'static str, Finding> = Default::default();
+    let mut left_out = 0;
+    findings.retain(|f| {
+        let n = seen.entry(f.rule).or_default();
+        *n += 1;
+        if *n <= max {
+            return true;
+        }
+        left_out += 1;
+        let total = counts[f.rule];
+        let summary = over.entry(f.rule).or_insert_with(|| {
+            Finding::new(
+                f.rule,
+                f.severity,
+                f.location.clone(),
+                format!(
+                    "… and {} more {} findings not shown (a report shows at most {max} per rule; this is the first left out)",
+                    total - max,
+                    f.rule
+                ),
+            )
+        });
+        summary.severity = summary.severity.max(f.severity);
+        false
+    });
+    findings.extend(over.into_values());
+    sort_findings(findings);
+    left_out
+}
+
 /// Sorts suppressed findings into report order (by their findings; what
 /// suppressed them breaks ties).
 pub fn sort_suppressed(list: &mut [Suppressed]) {
@@ -228,4 +275,43 @@ pub fn sort_suppressed(list: &mut [Suppressed]) {
             .cmp(&b.finding.sort_key())
             .then_with(|| a.by.cmp(&b.by))
     });
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn caps_each_rule_and_keeps_the_worst_severity() {
+        let mut list: Vec<Finding> = (0..10)
+            .map(|i| {
+                let sev = if i == 7 {
+                    Severity::Error
+                } else {
+                    Severity::Note
+                };
+                Finding::new(
+                    "expired",
+                    sev,
+                    Location::new(0, format!("f{i:02}"), 1, 1),
+                    "x",
+                )
+            })
+            .chain(std::iter::once(Finding::new(
+                "malformed",
+                Severity::Warning,
+                Location::new(0, "z", 1, 1),
+                "y",
+            )))
+            .collect();
+        sort_findings(&mut list);
+        assert_eq!(cap_per_rule(&mut list, 3), 7);
+        assert_eq!(list.len(), 5);
+        let summary = list.iter().find(|f| f.message.starts_with("…")).unwrap();
+        assert_eq!(summary.rule, "expired");
+        assert_eq!(summary.severity, Severity::Error);
+        assert_eq!(summary.location.path, "f03");
+        assert!(summary.message.contains("7 more expired findings"));
+        assert_eq!(cap_per_rule(&mut list, 3), 0);
+    }
 }

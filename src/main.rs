@@ -13,7 +13,7 @@ use certdrift::baseline::Baseline;
 use certdrift::config::{self, Settings};
 use certdrift::discover::WalkOptions;
 use certdrift::extract::ExtractOptions;
-use certdrift::finding::Severity;
+use certdrift::finding::{self, Severity};
 use certdrift::read::git::GitTree;
 use certdrift::read::source::{DirSource, FileSource, MountSource};
 use certdrift::report::{self, DiffFormat, InventoryFormat, RenderOptions, ScanFormat};
@@ -974,6 +974,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let written = Baseline::parse(&path.display().to_string(), &text)?;
                 result.apply_baseline(&written, &opts.policy);
             }
+            // The exit code counts every finding; the report shows a
+            // bounded number of each rule's.
+            let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
+            let code = exit_for(&result, fail_on, allow);
+            finding::cap_per_rule(&mut result.findings, finding::MAX_SHOWN_PER_RULE);
             emit(
                 format,
                 &outputs,
@@ -981,8 +986,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 suppress.show_suppressed,
                 |f: ScanFormatArg, opts| report::render_scan(&result, f.into(), opts),
             )?;
-            let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
-            let code = exit_for(&result, fail_on, allow);
             // The process ends here: freeing the model would only cost time.
             std::mem::forget(result);
             Ok(code)
@@ -993,8 +996,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             fail_on,
         } => {
             let cfg = load()?;
-            let result = run_scan(&scan, &cfg)?;
+            let mut result = run_scan(&scan, &cfg)?;
             let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
+            let code = exit_for(&result, fail_on, allow);
+            finding::cap_per_rule(&mut result.findings, finding::MAX_SHOWN_PER_RULE);
             let format = match format {
                 InventoryFormatArg::Text => InventoryFormat::Text,
                 InventoryFormatArg::Json => InventoryFormat::Json,
@@ -1005,7 +1010,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..RenderOptions::default()
             };
             print(&report::render_inventory(&result, format, render))?;
-            Ok(exit_for(&result, fail_on, allow))
+            Ok(code)
         }
         Command::Graph { scan, format } => {
             let result = run_scan(&scan, &load()?)?;
@@ -1094,6 +1099,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 d.findings.push(f);
                 certdrift::finding::sort_findings(&mut d.findings);
             }
+            // Bounded report; each rule's summary keeps its worst severity,
+            // so the gate decides the same.
+            finding::cap_per_rule(&mut d.findings, finding::MAX_SHOWN_PER_RULE);
             emit(
                 format,
                 &outputs,

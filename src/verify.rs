@@ -922,6 +922,22 @@ fn presented_names(c: &CertInfo) -> Vec<String> {
         .collect()
 }
 
+/// Most names a [`Verdict::NameMismatch`] keeps: a policy template can give
+/// a certificate a thousand names, and every host that misses it holds the
+/// list.
+pub const MAX_PRESENTED: usize = 32;
+
+/// The names a certificate presents, for a [`Verdict::NameMismatch`]: at most
+/// [`MAX_PRESENTED`], then one entry `… (N more)`.
+pub fn presented_for_message(names: &[String]) -> Vec<String> {
+    if names.len() <= MAX_PRESENTED {
+        return names.to_vec();
+    }
+    let mut out = names[..MAX_PRESENTED].to_vec();
+    out.push(format!("… ({} more)", names.len() - MAX_PRESENTED));
+    out
+}
+
 /// Whether `leaf` is valid for the DNS name or IP address `name` (its
 /// subjectAltNames, as a TLS client checks them): [`Verdict::Valid`],
 /// [`Verdict::NameMismatch`], or [`Verdict::Unknown`] for a name that is neither.
@@ -956,7 +972,7 @@ pub fn check_name(leaf: &CertInfo, name: &str) -> Verdict {
     } else {
         Verdict::NameMismatch {
             name: name.to_string(),
-            presented: presented_names(leaf),
+            presented: presented_for_message(&presented_names(leaf)),
         }
     }
 }

@@ -1247,3 +1247,53 @@ fn der_private_keys_in_files_and_secrets_are_found() {
     let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
     assert!(!common::stdout(&out).contains(&b64[30..46]));
 }
+
+/// A small policy whose `for_each` products and list templates multiply
+/// (tens of millions of names unbounded) is capped by the scan's budget:
+/// a warning at the policy, an incomplete scan (exit 2), a bounded report,
+/// and at most a thousand findings of one rule shown.
+#[test]
+fn policy_expansion_is_budgeted() {
+    let dir = repo_dir();
+    let d = dir.path();
+    let list: Vec<String> = (0..40).map(|i| format!("v{i}")).collect();
+    std::fs::write(
+        d.join("values.yaml"),
+        format!(
+            "l: [{}]\nmesh: {{certmanager: {{enabled: true}}}}\n",
+            list.join(",")
+        ),
+    )
+    .unwrap();
+    let xs: Vec<String> = (0..32).map(|i| i.to_string()).collect();
+    let xs = xs.join(",");
+    let one = format!(
+        "  - name: \"c{{a}}{{b}}\"\n    for_each: {{a: [{xs}], b: [{xs}]}}\n    values: [values.yaml]\n    serves: {{cert-manager: {{when: mesh.certmanager.enabled, issuer: \"I/x\", names: [\"{{l[]}}.{{l[]}}.{{l[]}}\"]}}}}\n    reached_as: [\"{{l[]}}{{l[]}}.{{l[]}}\"]\n"
+    );
+    std::fs::write(
+        d.join(".certdrift.yaml"),
+        format!("components:\n{}", one.repeat(4)),
+    )
+    .unwrap();
+    let (report, m) = scan_measured(d);
+    checked("policy bomb", &m);
+    assert_eq!(m.out.status.code(), Some(2));
+    assert_eq!(report["complete"], false);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings
+        .iter()
+        .any(|f| f["rule"] == "malformed" && f["message"].as_str().unwrap().contains("budget")));
+    let san = findings
+        .iter()
+        .filter(|f| f["rule"] == "san-coverage")
+        .count();
+    assert!(san <= 1_001, "{san} san-coverage findings shown");
+    assert!(
+        m.out.stdout.len() < 5_000_000,
+        "{} bytes",
+        m.out.stdout.len()
+    );
+    if let Some(kb) = m.rss_kb {
+        assert!(kb < 500 * 1024, "{kb} KB peak RSS");
+    }
+}

@@ -96,6 +96,22 @@ pub const MAX_EXPANSIONS: usize = 1_000;
 /// placeholders multiply); `{x|default}` falls back to `default`. A
 /// placeholder with no value makes the template expand to nothing.
 pub fn expand(template: &str, vars: &BTreeMap<String, String>, values: &Value) -> Vec<String> {
+    expand_at_most(template, vars, values, MAX_EXPANSIONS)
+}
+
+/// [`expand`], keeping at most `max` strings (every intermediate product
+/// too, so a template of many list placeholders costs at most `max` strings
+/// per placeholder).
+pub fn expand_at_most(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+    values: &Value,
+    max: usize,
+) -> Vec<String> {
+    let max = max.min(MAX_EXPANSIONS);
+    if max == 0 {
+        return Vec::new();
+    }
     let mut results = vec![String::new()];
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -127,7 +143,7 @@ pub fn expand(template: &str, vars: &BTreeMap<String, String>, values: &Value) -
         results = results
             .iter()
             .flat_map(|r| choices.iter().map(move |c| format!("{r}{c}")))
-            .take(MAX_EXPANSIONS)
+            .take(max)
             .collect();
         rest = &rest[close + 1..];
     }

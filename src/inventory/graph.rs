@@ -285,6 +285,9 @@ pub struct Builder<'a> {
     late: super::Materialized,
     /// Verdicts shared with another scan (the other side of a diff).
     pub cache: Option<&'a super::LinkCache>,
+    /// What the policy's components may still expand to, over the whole
+    /// scan (see `declared::POLICY_BUDGET`).
+    policy_budget: declared::Budget,
     /// Serves (indexes into `graph.serves`) of each component, in order.
     serves_of: BTreeMap<usize, Vec<usize>>,
     /// `late.services` by name.
@@ -527,6 +530,7 @@ impl<'a> Builder<'a> {
             certs_by_secret,
             late: super::Materialized::default(),
             late_by_name: std::collections::HashMap::new(),
+            policy_budget: declared::Budget::default(),
             serves_of: BTreeMap::new(),
             cache: None,
         }
@@ -1437,7 +1441,7 @@ impl<'a> Builder<'a> {
                     {
                         Some(Verdict::NameMismatch {
                             name: h.to_owned(),
-                            presented: names.clone(),
+                            presented: crate::verify::presented_for_message(names),
                         })
                     }
                     _ => Some(Verdict::Valid),
@@ -1453,7 +1457,7 @@ impl<'a> Builder<'a> {
             let r = &self.graph.reaches[ri];
             let Some(si) = r.serve else { continue };
             let s = &self.graph.serves[si];
-            let names: Option<Vec<String>> = match (&s.source, s.bundle) {
+            let names: Option<std::borrow::Cow<'_, [String]>> = match (&s.source, s.bundle) {
                 (_, Some(b)) => self.certs_of(b).first().map(|leaf| {
                     leaf.sans
                         .iter()
@@ -1461,9 +1465,10 @@ impl<'a> Builder<'a> {
                             San::Dns(d) | San::Ip(d) => Some(d.clone()),
                             _ => None,
                         })
-                        .collect()
+                        .collect::<Vec<_>>()
+                        .into()
                 }),
-                (Source::CertManager { names, .. }, None) => Some(names.clone()),
+                (Source::CertManager { names, .. }, None) => Some(names.as_slice().into()),
                 _ => None,
             };
             let verdict = names.map(|names| {
@@ -1472,7 +1477,7 @@ impl<'a> Builder<'a> {
                 } else {
                     Verdict::NameMismatch {
                         name: r.host.clone(),
-                        presented: names,
+                        presented: crate::verify::presented_for_message(&names),
                     }
                 }
             });
@@ -1492,7 +1497,13 @@ impl<'a> Builder<'a> {
             .filter_map(|t| service_ref(t.host.as_deref()?, None))
             .map(|(name, _)| name)
             .collect();
+        // Keep what the declared components already reported (a spent
+        // policy budget).
+        let earlier = std::mem::take(&mut self.late);
         self.late = inv.materialize_services(&names, self.cache);
+        self.late.problems.extend(earlier.problems);
+        self.late.gaps.extend(earlier.gaps);
+        self.late.incomplete |= earlier.incomplete;
         for (i, o) in self.late.services.iter().enumerate() {
             self.late_by_name
                 .entry(o.object.name.clone())

@@ -134,8 +134,11 @@ pub struct Materialized {
     pub services: Vec<PlacedObject>,
     /// Problems of the documents that may hold a named Service.
     pub problems: Vec<Problem>,
-    /// Whether one of those documents was cut short.
+    /// Whether one of those documents was cut short, or a budget of the
+    /// trust graph was spent (see `gaps`).
     pub incomplete: bool,
+    /// What made the graph incomplete: `(place, cause)`.
+    pub gaps: Vec<(String, String)>,
 }
 
 /// A Kubernetes object and where it was found.
@@ -269,6 +272,14 @@ impl Inventory {
         self.problems.extend(late.problems);
         if late.incomplete {
             self.complete = false;
+            if late.gaps.is_empty() {
+                self.gaps.push((
+                    "(Service documents)".into(),
+                    "a document that may hold a named Service was cut short".into(),
+                ));
+            }
+            self.gaps.extend(late.gaps);
+            self.gaps.sort();
         }
     }
 

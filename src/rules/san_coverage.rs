@@ -33,6 +33,33 @@ declare_rule! {
     };
 }
 
+/// The names a certificate lists, for a message: at most [`SHOWN_NAMES`]
+/// and how many more (a policy template can list a thousand).
+fn name_list(names: &[String]) -> String {
+    const SHOWN_NAMES: usize = 8;
+    // The verdict keeps a bounded list, its last entry `… (N more)`.
+    let (names, beyond) = match names.split_last() {
+        Some((last, rest)) if last.starts_with("… (") => {
+            let n = last
+                .trim_start_matches("… (")
+                .trim_end_matches(" more)")
+                .parse()
+                .unwrap_or(0);
+            (rest, n)
+        }
+        _ => (names, 0),
+    };
+    match names.len() + beyond {
+        0 => "nothing".to_owned(),
+        n if n <= SHOWN_NAMES => names.join(", "),
+        n => format!(
+            "{} and {} more",
+            names[..SHOWN_NAMES.min(names.len())].join(", "),
+            n - SHOWN_NAMES.min(names.len())
+        ),
+    }
+}
+
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let inv = ctx.inventory;
     let g = &inv.graph;
@@ -67,11 +94,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 ),
                 _ => (s.location.clone(), "its certificate names".to_owned()),
             };
-            let names = if presented.is_empty() {
-                "nothing".to_owned()
-            } else {
-                presented.join(", ")
-            };
+            let names = name_list(presented);
             let mut f = Finding::new(
                 RULE.id,
                 RULE.severity,
@@ -108,11 +131,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         };
         let comp = &g.components[r.component];
         let s = &g.serves[si];
-        let names = if presented.is_empty() {
-            "nothing".to_owned()
-        } else {
-            presented.join(", ")
-        };
+        let names = name_list(presented);
         let what = match &s.source {
             Source::CertManager { issuer, .. } => {
                 format!("its certificate comes from cert-manager {issuer} with dnsNames")

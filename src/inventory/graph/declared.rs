@@ -8,7 +8,7 @@
 //! source points at the Hiera line that switched it on.
 
 use super::{Anchors, Builder, Direction, Presented, Reach, Source, Trust};
-use crate::extract::values::{self, expand, helm_merge, select};
+use crate::extract::values::{self, helm_merge, select};
 use crate::finding::Location;
 use crate::hiera::{Facts, Hiera, Merge, Origin, Value};
 use crate::policy::{CertRef, ComponentSpec, HostSpec, Layer, PolicyLoc};
@@ -43,6 +43,36 @@ fn origin_location(o: &Origin) -> Location {
 
 /// Most components one policy entry may declare.
 const MAX_COMBINATIONS: usize = 1_000;
+
+/// Most components all policy entries together may declare.
+const MAX_DECLARED_COMPONENTS: usize = 2_000;
+
+/// Most strings (names, hosts) all policy templates together may expand to.
+const MAX_DECLARED_STRINGS: usize = 20_000;
+
+/// What the policy may still declare in this scan. Each entry is capped on
+/// its own ([`MAX_COMBINATIONS`], [`values::MAX_EXPANSIONS`]), but entries
+/// multiply: a 600-byte policy of a few `for_each` products and list
+/// templates asked for tens of millions of strings. Spending the budget is
+/// a warning and makes the scan incomplete (exit 2 unless
+/// `--allow-incomplete`): what was not declared was not checked.
+#[derive(Debug)]
+pub(super) struct Budget {
+    components: usize,
+    strings: usize,
+    /// Whether the budget ran out (reported once).
+    spent: bool,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            components: MAX_DECLARED_COMPONENTS,
+            strings: MAX_DECLARED_STRINGS,
+            spent: false,
+        }
+    }
+}
 
 /// Every combination of the `for_each` variables (at most [`MAX_COMBINATIONS`]).
 fn combinations(spec: &ComponentSpec) -> Vec<BTreeMap<String, String>> {
@@ -378,7 +408,7 @@ impl Builder<'_> {
     /// Adds every component the policy declares.
     pub(super) fn declared(&mut self, d: &Declared<'_>) {
         let specs = self.policy.components.clone();
-        for spec in &specs {
+        'specs: for spec in &specs {
             let product: usize = spec
                 .for_each
                 .iter()
@@ -389,9 +419,55 @@ impl Builder<'_> {
                 self.note(&at, None, format!("for_each makes {product} components; only the first {MAX_COMBINATIONS} are checked"));
             }
             for vars in combinations(spec) {
+                if self.policy_budget.components == 0 {
+                    self.budget_spent(&spec.location, "components");
+                    break 'specs;
+                }
+                self.policy_budget.components -= 1;
                 self.declared_one(d, spec, &vars);
             }
         }
+    }
+
+    /// Reports, once, that the policy's expansion budget ran out.
+    fn budget_spent(&mut self, at: &PolicyLoc, what: &str) {
+        if self.policy_budget.spent {
+            return;
+        }
+        self.policy_budget.spent = true;
+        let location = policy_location(at);
+        let message = format!(
+            "the policy's components expand past the scan's budget ({MAX_DECLARED_COMPONENTS} components, \
+             {MAX_DECLARED_STRINGS} names in all; {what} ran out here): the rest is not checked"
+        );
+        self.late.problems.push(crate::extract::Problem {
+            location: location.clone(),
+            severity: crate::finding::Severity::Warning,
+            message: message.clone(),
+        });
+        self.late.incomplete = true;
+        self.late.gaps.push((
+            location.path.clone(),
+            format!("line {}: {message}", location.line),
+        ));
+    }
+
+    /// [`expand`] within the policy's budget: at most `max` strings, and
+    /// what it returns is spent.
+    fn expand_budgeted(
+        &mut self,
+        template: &str,
+        vars: &BTreeMap<String, String>,
+        vals: &crate::hiera::Value,
+        max: usize,
+        at: &PolicyLoc,
+    ) -> Vec<String> {
+        let out = values::expand_at_most(template, vars, vals, max.min(self.policy_budget.strings));
+        self.policy_budget.strings -= out.len();
+        if self.policy_budget.strings == 0 {
+            self.budget_spent(at, "names");
+        }
+        out
     }
 
     fn declared_one(
@@ -437,7 +513,7 @@ impl Builder<'_> {
                 vals = helm_merge(vals, v);
             }
         }
-        let name = expand(&spec.name, vars, &vals)
+        let name = values::expand_at_most(&spec.name, vars, &vals, 1)
             .into_iter()
             .next()
             .unwrap_or_else(|| spec.name.clone());
@@ -458,7 +534,7 @@ impl Builder<'_> {
         let scope = spec
             .scope
             .as_ref()
-            .and_then(|s| expand(s, vars, &vals).into_iter().next())
+            .and_then(|s| values::expand_at_most(s, vars, &vals, 1).into_iter().next())
             .unwrap_or_default();
         self.graph.components.push(super::Component {
             name: name.clone(),
@@ -479,15 +555,15 @@ impl Builder<'_> {
                     .then(|| (cm, origin_location(&when.origin)))
             });
             let presented = if let Some((cm, cause)) = cm {
-                let issuer = expand(&cm.issuer, vars, &vals)
+                let issuer = values::expand_at_most(&cm.issuer, vars, &vals, 1)
                     .into_iter()
                     .next()
                     .unwrap_or_default();
-                let names: Vec<String> = cm
-                    .names
-                    .iter()
-                    .flat_map(|t| expand(t, vars, &vals))
-                    .collect();
+                let mut names: Vec<String> = Vec::new();
+                for t in &cm.names {
+                    let max = values::MAX_EXPANSIONS;
+                    names.extend(self.expand_budgeted(t, vars, &vals, max, &spec.location));
+                }
                 Presented {
                     component: comp,
                     channel: name.clone(),
@@ -616,7 +692,8 @@ impl Builder<'_> {
         }
         for h in &spec.reached_as {
             let hosts: Vec<(String, Location)> = match h {
-                HostSpec::Name(t) => expand(t, vars, &vals)
+                HostSpec::Name(t) => self
+                    .expand_budgeted(t, vars, &vals, values::MAX_EXPANSIONS, &spec.location)
                     .into_iter()
                     .map(|n| (n, at.clone()))
                     .collect(),
