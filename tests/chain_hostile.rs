@@ -303,6 +303,29 @@ mod common;
 /// trusted root) and the real issuer, first or last; the caBundle is the
 /// root. Returns the scan's `trust-mismatch` findings.
 fn scan_lookalikes(real_first: bool) -> Vec<serde_json::Value> {
+    let dir = lookalike_tree(real_first, 50, 1);
+    let out = common::run(
+        dir.path(),
+        &["scan", "--now", common::NOW, "--format", "json", "."],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        common::stderr(&out)
+    );
+    let report = common::json(&out);
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust-mismatch")
+        .cloned()
+        .collect()
+}
+
+/// The tree of [`scan_lookalikes`] with `fakes` look-alikes and `webhooks`
+/// webhook configurations, each trusting the same root.
+fn lookalike_tree(real_first: bool, fakes: usize, webhooks: usize) -> tempfile::TempDir {
     use base64::Engine as _;
     let r = root();
     let issuer_params = |key_id: &[u8]| {
@@ -320,7 +343,7 @@ fn scan_lookalikes(real_first: bool) -> Vec<serde_json::Value> {
     let p = issuer_params(&[0x1d; 20]);
     let real_key = KeyPair::generate().unwrap();
     let real = p.signed_by(&real_key, &root_issuer).unwrap();
-    let fakes: Vec<_> = (0..50)
+    let fakes: Vec<_> = (0..fakes)
         .map(|_| {
             p.signed_by(&KeyPair::generate().unwrap(), &root_issuer)
                 .unwrap()
@@ -347,7 +370,7 @@ fn scan_lookalikes(real_first: bool) -> Vec<serde_json::Value> {
     }
     let indent = |pem: &str| -> String { pem.lines().map(|l| format!("    {l}\n")).collect() };
     let root_pem = x509_pem(&r.cert.der);
-    let yaml = format!(
+    let mut yaml = format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: hook-tls, namespace: apps}}\n\
          stringData:\n  tls.crt: |\n{}---\n\
          apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: hook, namespace: apps}}\n\
@@ -363,27 +386,19 @@ fn scan_lookalikes(real_first: bool) -> Vec<serde_json::Value> {
          metadata: {{name: hook}}\nwebhooks:\n- name: hook.example.org\n  clientConfig:\n\
          \x20   service: {{name: hook, namespace: apps}}\n    caBundle: {}\n",
         chain.iter().map(|p| indent(p)).collect::<String>(),
-        base64::engine::general_purpose::STANDARD.encode(root_pem),
+        base64::engine::general_purpose::STANDARD.encode(&root_pem),
     );
+    for i in 1..webhooks {
+        yaml.push_str(&format!(
+            "---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n\
+             metadata: {{name: hook{i}}}\nwebhooks:\n- name: hook{i}.example.org\n  clientConfig:\n\
+             \x20   service: {{name: hook, namespace: apps}}\n    caBundle: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(&root_pem),
+        ));
+    }
     let dir = common::repo_dir();
     std::fs::write(dir.path().join("hook.yaml"), yaml).unwrap();
-    let out = common::run(
-        dir.path(),
-        &["scan", "--now", common::NOW, "--format", "json", "."],
-    );
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        common::stderr(&out)
-    );
-    let report = common::json(&out);
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "trust-mismatch")
-        .cloned()
-        .collect()
+    dir
 }
 
 fn x509_pem(der: &[u8]) -> String {
@@ -410,4 +425,25 @@ fn fifty_lookalike_intermediates_through_the_binary() {
     assert_eq!(found.len(), 1, "{found:#?}");
     let text = found[0].to_string();
     assert!(text.contains("path building gave up"), "{text}");
+}
+
+/// Two hundred look-alikes behind a thousand webhooks that trust the same
+/// bundle: the verdict is searched for once, not once per webhook (it was
+/// spent per bundle: minutes). Every webhook still gets its verdict.
+#[test]
+fn lookalikes_behind_a_thousand_identical_bundles_are_searched_once() {
+    let dir = lookalike_tree(false, 200, 1000);
+    let out = common::run(
+        dir.path(),
+        &["scan", "--now", common::NOW, "--format", "json", "."],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let report = common::json(&out);
+    let found = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust-mismatch")
+        .count();
+    assert_eq!(found, 1000);
 }

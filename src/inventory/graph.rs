@@ -286,8 +286,10 @@ pub struct Builder<'a> {
     /// Verdicts shared with another scan (the other side of a diff).
     pub cache: Option<&'a super::LinkCache>,
     /// What the policy's components may still expand to, over the whole
-    /// scan (see `declared::POLICY_BUDGET`).
+    /// scan (see `declared::Budget`).
     policy_budget: declared::Budget,
+    /// Verdicts of this scan, when no cache is shared with another.
+    verdicts: verify::VerdictCache,
     /// Serves (indexes into `graph.serves`) of each component, in order.
     serves_of: BTreeMap<usize, Vec<usize>>,
     /// `late.services` by name.
@@ -531,6 +533,7 @@ impl<'a> Builder<'a> {
             late: super::Materialized::default(),
             late_by_name: std::collections::HashMap::new(),
             policy_budget: declared::Budget::default(),
+            verdicts: verify::VerdictCache::default(),
             serves_of: BTreeMap::new(),
             cache: None,
         }
@@ -1399,14 +1402,10 @@ impl<'a> Builder<'a> {
                 if chain.is_empty() {
                     return None;
                 }
-                Some(match self.cache {
-                    Some(cache) => {
-                        cache
-                            .verdicts
-                            .verify(&chain, &anchor_certs, self.now, usage, host)
-                    }
-                    None => verify::verify(&chain, &anchor_certs, self.now, usage, host),
-                })
+                // Verdicts are cached in a plain scan too: a thousand
+                // identical trust bundles cost one path-building search.
+                let verdicts = self.cache.map_or(&self.verdicts, |c| &c.verdicts);
+                Some(verdicts.verify(&chain, &anchor_certs, self.now, usage, host))
             }
             (
                 Source::CertManager {
