@@ -235,13 +235,16 @@ pub fn cap_per_rule(findings: &mut Vec<Finding>, max: usize) -> usize {
     if counts.values().all(|&n| n <= max) {
         return 0;
     }
+    // `max` in all: `max - 1` findings and the summary (so capping twice
+    // changes nothing).
+    let keep = max.saturating_sub(1);
     let mut seen: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let mut over: std::collections::BTreeMap<&'static str, Finding> = Default::default();
     let mut left_out = 0;
     findings.retain(|f| {
         let n = seen.entry(f.rule).or_default();
         *n += 1;
-        if *n <= max {
+        if *n <= keep || counts[f.rule] <= max {
             return true;
         }
         left_out += 1;
@@ -253,7 +256,7 @@ pub fn cap_per_rule(findings: &mut Vec<Finding>, max: usize) -> usize {
                 f.location.clone(),
                 format!(
                     "… and {} more {} findings not shown (a report shows at most {max} per rule; this is the first left out)",
-                    total - max,
+                    total - keep,
                     f.rule
                 ),
             )
@@ -305,13 +308,13 @@ mod cap_tests {
             )))
             .collect();
         sort_findings(&mut list);
-        assert_eq!(cap_per_rule(&mut list, 3), 7);
-        assert_eq!(list.len(), 5);
+        assert_eq!(cap_per_rule(&mut list, 3), 8);
+        assert_eq!(list.len(), 4);
         let summary = list.iter().find(|f| f.message.starts_with("…")).unwrap();
         assert_eq!(summary.rule, "expired");
         assert_eq!(summary.severity, Severity::Error);
-        assert_eq!(summary.location.path, "f03");
-        assert!(summary.message.contains("7 more expired findings"));
+        assert_eq!(summary.location.path, "f02");
+        assert!(summary.message.contains("8 more expired findings"));
         assert_eq!(cap_per_rule(&mut list, 3), 0);
     }
 }
