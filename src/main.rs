@@ -969,9 +969,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut result = run_scan_with(&opts, &scan)?;
             if let Some(path) = &write_baseline {
                 let text = certdrift::baseline::render(&result.findings);
+                // Checked before it is written: a baseline certdrift writes
+                // is one it can read back (at most 2,000,000 YAML nodes,
+                // about 250,000 entries, in 64 MiB).
+                let written = Baseline::parse(&path.display().to_string(), &text)?;
                 report::file::write_atomic(path, text.as_bytes())
                     .with_context(|| format!("cannot write --write-baseline {}", path.display()))?;
-                let written = Baseline::parse(&path.display().to_string(), &text)?;
                 result.apply_baseline(&written, &opts.policy);
             }
             // The exit code counts every finding; the report shows a
