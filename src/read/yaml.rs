@@ -2783,3 +2783,26 @@ text
         assert_eq!(d.plain(at(&d, &["b"])), None);
     }
 }
+
+#[cfg(test)]
+mod eof_marks_tests {
+    /// The line break fed after a text that has none is past every mark: the
+    /// fuzz target's position invariants hold (marks within the text).
+    #[test]
+    fn marks_stay_inside_the_text() {
+        for text in [
+            "a: |\n  x",
+            "a: 1",
+            "- a\n- b",
+            "a: >\n  x\n  y",
+            "--- |\n  x",
+            "a: [1,\n 2]",
+            "x",
+            "a: |\r\n  x",
+            "\"a\"",
+            "a: &x 1\nb: *x",
+        ] {
+            crate::fuzzing::yaml(text.as_bytes());
+        }
+    }
+}
