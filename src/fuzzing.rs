@@ -257,6 +257,7 @@ fn x509_one(der: &[u8]) {
 /// starts before it ends, documents are in order, and the tree accessors
 /// (resolve, entries, scalars) terminate on any tree, aliases included.
 pub fn yaml(data: &[u8]) {
+    crate::read::yaml::quiet_parser_panics();
     let text = String::from_utf8_lossy(data);
     let stream = yaml::parse(&text, &limits());
     let chars = text.chars().count();
@@ -319,6 +320,7 @@ pub fn yaml(data: &[u8]) {
 /// interpolation (`%{lookup('k')}`, `%{alias('k')}`, ...) must terminate and
 /// the same lookup twice must give the same answer.
 pub fn hiera(data: &[u8]) {
+    crate::read::yaml::quiet_parser_panics();
     let text = String::from_utf8_lossy(data);
     let mut files = split_files(&text, "data/common.yaml");
     if !files.iter().any(|(n, _)| n == "hiera.yaml") {
@@ -380,6 +382,7 @@ pub fn hiera(data: &[u8]) {
 /// inside the file, every certificate's fingerprint is the SHA-256 of its
 /// DER, and no fact or message quotes private-key material.
 pub fn kube(data: &[u8]) {
+    crate::read::yaml::quiet_parser_panics();
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
@@ -603,6 +606,7 @@ fn builtin_policy() -> &'static crate::policy::Policy {
 /// with itself has no changes, no changed files and no new findings; the
 /// real diff must give the same changes when run again.
 pub fn diff(data: &[u8]) {
+    crate::read::yaml::quiet_parser_panics();
     let text = String::from_utf8_lossy(data);
     let (base_text, head_text) = match text.split_once(SIDE_SEPARATOR) {
         Some((b, h)) => (b.to_string(), Some(h.to_string())),

@@ -1348,6 +1348,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    certdrift::read::yaml::quiet_parser_panics();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {

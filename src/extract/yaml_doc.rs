@@ -248,10 +248,10 @@ fn extract_part(
         err.kind,
         yaml::ErrorKind::Syntax | yaml::ErrorKind::UnknownAnchor
     );
-    let what = if limit {
-        "YAML limit reached"
-    } else {
-        "YAML does not parse"
+    let what = match err.kind {
+        yaml::ErrorKind::Internal => "the YAML reader failed",
+        _ if limit => "YAML limit reached",
+        _ => "YAML does not parse",
     };
     sink.problem(
         loc.clone(),
