@@ -380,7 +380,7 @@ impl Sink<'_> {
         let is_b64 =
             |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_');
         let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-        for marker in prefilter::BASE64_BEGINS {
+        for marker in pem::BASE64_BEGINS {
             for hit in memchr::memmem::find_iter(text, marker.as_bytes()) {
                 let mut start = hit;
                 while start > 0 && is_b64(text[start - 1]) {

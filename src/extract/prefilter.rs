@@ -39,18 +39,15 @@ use std::sync::LazyLock;
 
 /// `-----BEGIN` in base64, starting a 3-byte group (at the start of an
 /// encoded PEM block).
-pub const BASE64_BEGIN: &str = "LS0tLS1CRUdJT";
-
-/// `-----BEGIN` in base64 at each of the three alignments of a 3-byte group.
-pub const BASE64_BEGINS: [&str; 3] = [BASE64_BEGIN, "0tLS0tQkVHSU", "tLS0tLUJFR0lO"];
+pub const BASE64_BEGIN: &str = crate::read::pem::BASE64_BEGINS[0];
 
 /// Byte strings whose presence makes a document worth parsing.
 const NEEDLES: &[&str] = &[
     "---BEGIN ",
     // base64("-----BEGIN") at offsets 0, 1 and 2 of a 3-byte group.
-    BASE64_BEGIN,
-    "0tLS0tQkVHSU",
-    "tLS0tLUJFR0lO",
+    crate::read::pem::BASE64_BEGINS[0],
+    crate::read::pem::BASE64_BEGINS[1],
+    crate::read::pem::BASE64_BEGINS[2],
     // Kinds kept whatever their content (`kube::object`).
     "Secret",
     "ConfigMap",

@@ -103,6 +103,11 @@ const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
+/// `-----BEGIN` in base64 at each alignment of a 3-byte group: the first
+/// starts an encoded PEM block, the others stand inside base64 of text that
+/// holds one. The one definition (prefilter, text search, large files).
+pub const BASE64_BEGINS: [&str; 3] = ["LS0tLS1CRUdJT", "0tLS0tQkVHSU", "tLS0tLUJFR0lO"];
+
 /// Cheap pre-filter: does the text contain something that [`scan`] could
 /// treat as a BEGIN boundary (`---BEGIN `, which includes the standard
 /// `-----BEGIN `)?

@@ -257,20 +257,13 @@ mod tests {
     }
 }
 
-/// What a certificate or key starts with in text: a PEM boundary, or
-/// base64 of one at each of the three alignments.
-const MARKERS: [&[u8]; 4] = [
-    b"-----BEGIN",
-    b"LS0tLS1CRUdJT",
-    b"0tLS0tQkVHSU",
-    b"tLS0tLUJFR0lO",
-];
-
-/// Whether `bytes` hold one of [`MARKERS`].
+/// Whether `bytes` hold what a certificate or key starts with in text: a
+/// PEM boundary, or base64 of one ([`super::pem::BASE64_BEGINS`]).
 pub fn has_tls_marker(bytes: &[u8]) -> bool {
-    MARKERS
-        .iter()
-        .any(|m| memchr::memmem::find(bytes, m).is_some())
+    memchr::memmem::find(bytes, b"-----BEGIN").is_some()
+        || super::pem::BASE64_BEGINS
+            .iter()
+            .any(|m| memchr::memmem::find(bytes, m.as_bytes()).is_some())
 }
 
 /// Whether the file at `path` holds a PEM boundary (`-----BEGIN`) or
