@@ -100,10 +100,26 @@ fn kubeconfigs_and_goldens_are_read_whatever_their_name() {
             ("ZZZ-cni-kubeconfig.expected".to_owned(), 12, 22),
             ("admin.conf".to_owned(), 12, 22),
             ("install_default.golden".to_owned(), 9, 12),
+            ("install_test.go".to_owned(), 11, 12),
             ("kubeconfig-tls".to_owned(), 12, 22),
         ]
     );
-    assert_eq!(report["summary"]["files_scanned"], 4, "{report}");
+    assert_eq!(report["summary"]["files_scanned"], 5, "{report}");
+    // The Go file's manifest is not read as an object (its key is found as
+    // base64 of PEM in text, as any key is), the golden's is.
+    let via = |path: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["location"]["path"] == path)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(via("install_test.go").contains("(file (base64))"), "{report}");
+    assert!(via("install_default.golden").contains("Secret issuer key key.pem"), "{report}");
 
     // Named on the command line, a file is always read, even when nothing
     // in it looks like configuration.
@@ -268,5 +284,33 @@ fn jsonc_and_json_lines_are_json() {
             ),
         ],
         "{report}"
+    );
+}
+
+/// A hostile change cannot hide a key by naming its kubeconfig like prose
+/// or code: base64 of PEM is read in any text file (certificates in prose
+/// stay examples; keys are leaks wherever they are).
+#[test]
+fn base64_keys_in_files_named_like_prose_are_found() {
+    let (_, key) = pem_pair();
+    let dir = repo_dir();
+    let body = format!(
+        "Setup notes\n\nusers:\n- name: admin\n  user:\n    client-key-data: {}\n",
+        b64(&key)
+    );
+    for name in ["notes.md", "setup.txt", "config_test.go"] {
+        std::fs::write(dir.path().join(name), &body).unwrap();
+    }
+    let (report, code) = scan(dir.path(), &["."]);
+    assert_eq!(code, 1, "{report}");
+    let mut keys = keys_at(&report);
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ("config_test.go".to_owned(), 6, 22),
+            ("notes.md".to_owned(), 6, 22),
+            ("setup.txt".to_owned(), 6, 22),
+        ]
     );
 }

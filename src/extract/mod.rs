@@ -369,12 +369,14 @@ impl Sink<'_> {
     /// not read): every maximal run of base64 characters that holds the
     /// encoded `-----BEGIN` (at any of the three alignments) is decoded and
     /// read as PEM. Returns how many such runs did not decode to PEM: TLS
-    /// material found and not judged.
+    /// material found and not judged (a `malformed` error each when
+    /// `report_errors`).
     pub(crate) fn base64_pem_text(
         &mut self,
         text: &[u8],
         via: &str,
         trust: bool,
+        report_errors: bool,
         at: &dyn Fn(usize) -> Location,
     ) -> usize {
         let is_b64 =
@@ -405,6 +407,7 @@ impl Sink<'_> {
                     let loc = at(run.start);
                     self.pem_text(&d, via, trust, true, &|_| loc.clone());
                 }
+                _ if !report_errors => {}
                 _ => {
                     unread += 1;
                     self.problem(
@@ -537,14 +540,20 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
     }
     // A file named on the command line is always read (and counted).
     let read_anyway = sink.cand.explicit;
-    if class == FileClass::Other && !wide && !read_anyway && !pem::looks_like_pem(bytes) {
+    // Base64 of PEM counts too: a kubeconfig's `client-key-data` in a
+    // file named like prose must not hide its key.
+    if class == FileClass::Other
+        && !wide
+        && !read_anyway
+        && !crate::read::text::has_tls_marker(bytes)
+    {
         return;
     }
     let decoded = decode(bytes);
     if class == FileClass::Other
         && wide
         && !read_anyway
-        && !pem::looks_like_pem(decoded.text.as_bytes())
+        && !crate::read::text::has_tls_marker(decoded.text.as_bytes())
     {
         return;
     }
@@ -622,6 +631,9 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
         }
         FileClass::Other => {
             sink.pem_text(text.as_bytes(), "file", false, false, &file_at);
+            // Base64 of PEM anywhere (code, prose, unknown text): what
+            // decodes is read; what does not is not this file's fault.
+            sink.base64_pem_text(text.as_bytes(), "file (base64)", false, false, &file_at);
             if is_documentation(&cand.rel) {
                 // A certificate quoted in prose is an example, not configuration;
                 // a private key is a leak wherever it is.

@@ -272,7 +272,7 @@ fn extract_part(
     let rest = &part.as_bytes()[from..];
     let at = |off: usize| file_at(from + off);
     sink.pem_text(rest, "file (after YAML error)", file_trust, true, &at);
-    let unread = sink.base64_pem_text(rest, "file (after YAML error)", file_trust, &at);
+    let unread = sink.base64_pem_text(rest, "file (after YAML error)", file_trust, true, &at);
     // Fail closed: a reader limit, or TLS material found and not read, is
     // a gap in the scan (exit 2 unless --allow-incomplete).
     if limit || unread > 0 {
