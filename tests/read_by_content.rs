@@ -118,8 +118,14 @@ fn kubeconfigs_and_goldens_are_read_whatever_their_name() {
             .unwrap()
             .to_owned()
     };
-    assert!(via("install_test.go").contains("(file (base64))"), "{report}");
-    assert!(via("install_default.golden").contains("Secret issuer key key.pem"), "{report}");
+    assert!(
+        via("install_test.go").contains("(file (base64))"),
+        "{report}"
+    );
+    assert!(
+        via("install_default.golden").contains("Secret issuer key key.pem"),
+        "{report}"
+    );
 
     // Named on the command line, a file is always read, even when nothing
     // in it looks like configuration.
