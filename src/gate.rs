@@ -3,16 +3,26 @@
 //!
 //! In: the two sides of a diff. Out: the configuration read from BASE
 //! (`.certdrift.yaml` at its top and the policy files its settings name,
-//! all read from that revision), and a `gate-change` finding when HEAD
-//! changes them. A pull request that adds a private key together with
+//! all read from that revision), and HEAD's beside it for the `gate-change`
+//! rule, which reports when the change edits them. A pull request that adds a private key together with
 //! `settings: {fail_on: never}` or `severity: {private-key-in-repo: off}`
 //! must not pass its own gate: what the change says about the gate takes
 //! effect once it is merged, and is reported until then.
 
 use crate::config::{self, Settings};
-use crate::finding::{Finding, Location, Severity};
 use crate::policy::{self, Policy, PolicyError};
 use crate::read::source::FileSource;
+
+/// Both revisions' configuration in a diff: what `gate-change` compares.
+#[derive(Clone, Debug, Default)]
+pub struct Sides {
+    /// BASE's: the one in force.
+    pub base: GateConfig,
+    /// HEAD's: compared, not obeyed.
+    pub head: GateConfig,
+    /// How HEAD is named in messages (a revision or a directory).
+    pub head_label: String,
+}
 
 /// The configuration files of one revision, as read.
 #[derive(Clone, Debug, Default)]
@@ -81,7 +91,7 @@ pub fn policy(gate: &GateConfig, label: &str) -> Result<Policy, PolicyError> {
 }
 
 /// How strict a `fail_on` setting is: lower fails on more.
-fn strictness(fail_on: Option<&str>) -> u8 {
+pub fn strictness(fail_on: Option<&str>) -> u8 {
     match fail_on.unwrap_or("error") {
         "note" => 0,
         "warning" => 1,
@@ -90,83 +100,3 @@ fn strictness(fail_on: Option<&str>) -> u8 {
     }
 }
 
-/// A `gate-change` finding when HEAD's configuration files differ from
-/// BASE's: it says what the change would weaken (a laxer `fail_on`, rules
-/// turned off or down, more exceptions), at HEAD's `.certdrift.yaml`.
-/// `severity` is the rule's severity under BASE's policy (`None`: off).
-pub fn change(
-    base: &GateConfig,
-    head: &GateConfig,
-    head_label: &str,
-    severity: Option<Severity>,
-) -> Option<Finding> {
-    let severity = severity?;
-    if base.files == head.files {
-        return None;
-    }
-    let mut weakens = Vec::new();
-    let (bf, hf) = (
-        base.settings.fail_on.as_deref(),
-        head.settings.fail_on.as_deref(),
-    );
-    if strictness(hf) > strictness(bf) {
-        weakens.push(format!(
-            "fail_on {} → {}",
-            bf.unwrap_or("error"),
-            hf.unwrap_or("error")
-        ));
-    }
-    // Policies that do not parse are reported by the scan that reads them;
-    // here only what parses can be compared.
-    if let (Ok(bp), Ok(hp)) = (policy(base, "BASE"), policy(head, head_label)) {
-        for (rule, sev) in &hp.severities {
-            let before = bp
-                .severities
-                .get(rule)
-                .copied()
-                .unwrap_or_else(|| crate::rules::find(rule).map(|r| r.severity));
-            let lower = match (before, sev) {
-                (Some(_), None) => true,
-                (Some(b), Some(h)) => h < &b,
-                (None, _) => false,
-            };
-            if lower {
-                let now = sev.map_or("off".to_owned(), |s| s.to_string());
-                weakens.push(format!("{rule} → {now}"));
-            }
-        }
-        let added = hp.exceptions.len().saturating_sub(bp.exceptions.len());
-        if added > 0 {
-            weakens.push(format!("{added} more exception(s)"));
-        }
-    }
-    let what = if weakens.is_empty() {
-        "changes the gate's configuration".to_owned()
-    } else {
-        format!("would weaken the gate ({})", weakens.join(", "))
-    };
-    let changed: Vec<&str> = {
-        let mut paths: Vec<&str> = base
-            .files
-            .iter()
-            .chain(&head.files)
-            .filter(|f| !base.files.contains(f) || !head.files.contains(f))
-            .map(|(p, _)| p.as_str())
-            .collect();
-        paths.sort_unstable();
-        paths.dedup();
-        paths
-    };
-    let mut f = Finding::new(
-        crate::rules::GATE_CHANGE.id,
-        severity,
-        Location::new(0, config::FILE_NAME, 1, 1),
-        format!(
-            "this change {what} in {}; this run used BASE's configuration, and the change's takes effect once merged",
-            changed.join(", ")
-        ),
-    );
-    f.help =
-        Some("review the configuration change on its own; a change cannot set its own gate".into());
-    Some(f)
-}

@@ -2,13 +2,13 @@
 //! team keeps in git, before it is deployed.
 //!
 //! The modules are the pipeline, in order: [`discover`] → [`read`] →
-//! [`extract`] → [`inventory`] → [`rules`] → [`suppress`] / [`baseline`] →
+//! [`extract`] → [`inventory`] → [`rules`] → [`suppress`] →
 //! [`report`]; [`scan`] runs them end to end, [`probe`] compares live
 //! endpoints with the result (the only network access), and `src/main.rs` is a thin
 //! command line over it, with its settings from [`config`].
 #![forbid(unsafe_code)]
 
-pub mod baseline;
+
 pub mod config;
 pub mod diff;
 pub mod discover;

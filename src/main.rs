@@ -9,7 +9,7 @@
 //! after the file.
 
 use anyhow::{bail, Context as _, Result};
-use certdrift::baseline::Baseline;
+use certdrift::suppress::baseline::Baseline;
 use certdrift::config::{self, Settings};
 use certdrift::discover::WalkOptions;
 use certdrift::extract::ExtractOptions;
@@ -557,6 +557,7 @@ fn load_policy(
             .with_context(|| format!("cannot read policy {}", f.display()))?;
         policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
     }
+    policy.validate(|id| rules::find(id).is_some())?;
     Ok(policy)
 }
 
@@ -968,7 +969,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             opts.baseline = load_baseline(suppress.baseline.as_deref())?;
             let mut result = run_scan_with(&opts, &scan)?;
             if let Some(path) = &write_baseline {
-                let text = certdrift::baseline::render(&result.findings);
+                let text = certdrift::suppress::baseline::render(&result.findings);
                 // Checked before it is written: a baseline certdrift writes
                 // is one it can read back (at most 2,000,000 YAML nodes,
                 // about 250,000 entries, in 64 MiB).
@@ -1058,6 +1059,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .with_context(|| format!("cannot read policy {}", f.display()))?;
                     policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
                 }
+                policy.validate(|id| rules::find(id).is_some())?;
                 let cfg = Config {
                     file: None,
                     settings: base_gate.settings.clone(),
@@ -1074,10 +1076,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 scan.paths.clone()
             };
-            let gate_severity = match gate_policy.severities.get(rules::GATE_CHANGE.id) {
-                Some(s) => *s,
-                None => Some(rules::GATE_CHANGE.severity),
-            };
             let mut opts = scan_options_with(&scan, &cfg, paths, gate_policy)?;
             opts.baseline = load_baseline(suppress.baseline.as_deref())?;
             // Policies and the Hiera engine read paths inside the sides.
@@ -1093,15 +1091,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &certdrift::diff::DiffOptions {
                         max_blast_radius,
                         all,
+                        gate: Some(certdrift::gate::Sides {
+                            base: base_gate,
+                            head: head_gate,
+                            head_label: head_label.to_owned(),
+                        }),
                     },
                 )?
             };
-            if let Some(f) =
-                certdrift::gate::change(&base_gate, &head_gate, head_label, gate_severity)
-            {
-                d.findings.push(f);
-                certdrift::finding::sort_findings(&mut d.findings);
-            }
             // Bounded report; each rule's summary keeps its worst severity,
             // so the gate decides the same.
             finding::cap_per_rule(&mut d.findings, finding::MAX_SHOWN_PER_RULE);

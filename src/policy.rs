@@ -74,6 +74,11 @@ pub struct Policy {
     /// Named scopes (clusters): name → path globs; a component's scope is the
     /// first whose glob matches its file (default: its directory).
     pub scopes: Vec<(String, Vec<String>)>,
+    /// Every rule id the policy names (severity keys, exceptions) and
+    /// where: checked against the rule table by [`Policy::validate`] once
+    /// the policies are merged — the table is the rules stage's, which
+    /// comes after this one.
+    pub rule_ids: Vec<(String, PolicyLoc)>,
 }
 
 /// A place in a policy file.
@@ -242,6 +247,20 @@ pub struct Group {
     pub members: Vec<String>,
     /// Where it is declared.
     pub location: PolicyLoc,
+}
+
+impl Group {
+    /// Whether a component belongs to the group (by name glob).
+    pub fn has(&self, component: &str) -> bool {
+        self.members.iter().any(|m| glob_matches(m, component))
+    }
+}
+
+/// Whether `text` matches the glob `pattern` (an invalid glob matches only itself).
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    globset::Glob::new(pattern)
+        .map(|g| g.compile_matcher().is_match(text))
+        .unwrap_or(pattern == text)
 }
 
 /// An accepted finding.
@@ -460,9 +479,7 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             }
             "severity" => {
                 for (rule, rk, sv) in p.map(v, "severity")? {
-                    if crate::rules::find(&rule).is_none() {
-                        return Err(p.err(rk, format!("unknown rule {rule:?} (`certdrift rules` lists them)")));
-                    }
+                    policy.rule_ids.push((rule.clone(), p.loc(rk)));
                     let sev = match p.str(sv, "a severity")?.as_str() {
                         "error" => Some(crate::finding::Severity::Error),
                         "warning" => Some(crate::finding::Severity::Warning),
@@ -475,7 +492,9 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             }
             "exceptions" => {
                 for item in p.items(v, "exceptions")? {
-                    policy.exceptions.push(exception(&p, item)?);
+                    let (e, rule_at) = exception(&p, item)?;
+                    policy.rule_ids.push((e.rule.clone(), rule_at));
+                    policy.exceptions.push(e);
                 }
             }
             other => {
@@ -574,6 +593,22 @@ impl Policy {
         self.severities.extend(other.severities);
         self.exceptions.extend(other.exceptions);
         self.scopes.extend(other.scopes);
+        self.rule_ids.extend(other.rule_ids);
+    }
+
+    /// The second phase of reading policies (the first is [`parse`] and
+    /// [`Policy::merge`]): every rule id named must be one `known` accepts
+    /// (the rule table). The first unknown one, in file order, is the error.
+    pub fn validate(&self, known: impl Fn(&str) -> bool) -> Result<(), PolicyError> {
+        match self.rule_ids.iter().find(|(id, _)| !known(id)) {
+            Some((id, at)) => Err(PolicyError {
+                file: at.file.clone(),
+                line: at.line,
+                column: at.column,
+                message: format!("unknown rule {id:?} (`certdrift rules` lists them)"),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -866,7 +901,8 @@ fn group(p: &P<'_>, node: NodeId) -> Result<Group, PolicyError> {
     })
 }
 
-fn exception(p: &P<'_>, node: NodeId) -> Result<Exception, PolicyError> {
+/// An exception, and the place of its `rule` value.
+fn exception(p: &P<'_>, node: NodeId) -> Result<(Exception, PolicyLoc), PolicyError> {
     let f = p.fields(
         node,
         "an exception",
@@ -874,23 +910,18 @@ fn exception(p: &P<'_>, node: NodeId) -> Result<Exception, PolicyError> {
     )?;
     let get = |k: &str| f.get(k).map(|&v| p.str(v, k)).transpose();
     let rule = get("rule")?.ok_or_else(|| p.err(node, "an exception needs `rule`"))?;
-    if crate::rules::find(&rule).is_none() {
-        return Err(p.err(
-            f["rule"],
-            format!("unknown rule {rule:?} (`certdrift rules` lists them)"),
-        ));
-    }
+    let rule_at = p.loc(f["rule"]);
     let reason = get("reason")?
         .filter(|r| !r.trim().is_empty())
         .ok_or_else(|| p.err(node, "an exception needs a `reason`"))?;
-    Ok(Exception {
+    Ok((Exception {
         rule,
         component: get("component")?,
         path: get("path")?,
         fingerprint: get("fingerprint")?,
         reason,
         location: p.loc(node),
-    })
+    }, rule_at))
 }
 
 /// The built-in policy.

@@ -21,13 +21,13 @@
 //! bounded by what is left of it, so a server that accepts and never
 //! answers costs one timeout.
 
-use crate::finding::{sort_findings, Finding, Location, Related, Severity};
-use crate::inventory::graph::{join_host_port, Anchors, Direction, Graph, Source};
+use crate::finding::{sort_findings, Finding, Location};
+use crate::inventory::graph::{join_host_port, Anchors, Direction, Graph};
 use crate::inventory::Inventory;
-use crate::rules::{self, describe_cert};
+use crate::rules::{self, ProbeContext, Stage};
 use crate::scan::ScanResult;
-use crate::verify::{self, Usage, Verdict};
-use crate::x509::{self, CertInfo, Fingerprint};
+use crate::verify::{self, Usage};
+use crate::x509::{CertInfo, Fingerprint, ServedCert};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -505,17 +505,6 @@ pub fn fetch_all(targets: &[Target], opts: &ProbeOptions) -> Vec<Fetched> {
         .collect()
 }
 
-/// One certificate the server presented.
-#[derive(Clone, Debug)]
-pub struct ServedCert {
-    /// SHA-256 of its DER.
-    pub fingerprint: Fingerprint,
-    /// Its facts, when it parses.
-    pub info: Option<Arc<CertInfo>>,
-    /// Why it does not parse.
-    pub error: Option<String>,
-}
-
 /// What one target answered, and what the repository expected of it.
 #[derive(Clone, Debug)]
 pub struct TargetReport {
@@ -544,8 +533,10 @@ pub struct ProbeResult {
     pub targets: Vec<TargetReport>,
 }
 
-/// Probes `targets` and judges each against the repository; `policy`'s
-/// severities and exceptions apply to the findings.
+/// Probes `targets` and judges each against the repository with the
+/// rules' probe checks; `read` the scanned files' text, `policy`'s
+/// severities and exceptions and the files' inline comments apply to the
+/// findings (the suppress stage, as in `scan`).
 pub fn run(
     mut scan: ScanResult,
     targets: Vec<Target>,
@@ -561,14 +552,22 @@ pub fn run(
             .iter()
             .find(|(from, _)| *from == t.address())
             .map(|(_, to)| to.clone());
-        let (report, mut list) = evaluate(&scan.inventory, t, f, dialled, opts.now);
+        let (report, mut list) = evaluate(&scan.inventory, t, f, dialled, opts.now, policy);
         sort_findings(&mut list);
         findings.extend(list);
         reports.push(report);
     }
-    let (findings, suppressed) = rules::apply_policy(policy, findings);
-    scan.findings = findings;
-    scan.suppressed = suppressed;
+    let outcome = crate::suppress::apply(
+        findings,
+        &crate::suppress::Suppressors {
+            policy,
+            stage: Stage::Probe,
+            read: &|root, path| scan.read_text(root, path),
+            baseline: None,
+        },
+    );
+    scan.findings = outcome.findings;
+    scan.suppressed = outcome.suppressed;
     ProbeResult {
         scan,
         targets: reports,
@@ -591,29 +590,16 @@ fn pick_serve(g: &Graph, c: usize, channel: Option<&str>) -> Option<usize> {
         .or_else(|| served.first().copied())
 }
 
-fn names_of(c: &CertInfo) -> String {
-    let v: Vec<&str> = c
-        .sans
-        .iter()
-        .filter_map(|s| match s {
-            x509::San::Dns(n) | x509::San::Ip(n) => Some(n.as_str()),
-            _ => None,
-        })
-        .collect();
-    if v.is_empty() {
-        "no DNS or IP name".into()
-    } else {
-        v.join(", ")
-    }
-}
-
-/// Judges one target's answer against the repository.
+/// What the repository says about one target's answer: the component and
+/// its serving identity, the trust references that cover the endpoint and
+/// their verdicts on the served chain; then the rules' probe checks.
 pub fn evaluate(
     inv: &Inventory,
     target: Target,
     fetched: Fetched,
     dialled: Option<String>,
     now: i64,
+    policy: &crate::policy::Policy,
 ) -> (TargetReport, Vec<Finding>) {
     let g = &inv.graph;
     let address = target.address();
@@ -621,7 +607,6 @@ pub fn evaluate(
         Some(d) => format!("{address} (dialled at {d})"),
         None => address.clone(),
     };
-    let mut out = Vec::new();
     let comps: Vec<usize> = match target.index {
         Some(i) => vec![i],
         None => (0..g.components.len())
@@ -634,33 +619,7 @@ pub fn evaluate(
         .and_then(|si| g.serves[si].bundle)
         .and_then(|b| inv.bundles[b].members.first())
         .map(|m| m.0.clone());
-    let chain: Vec<ServedCert> = fetched
-        .chain
-        .iter()
-        .map(|der| {
-            let fingerprint = Fingerprint::of(der);
-            match x509::parse(der) {
-                Ok(info) => ServedCert {
-                    fingerprint,
-                    info: Some(Arc::new(info)),
-                    error: None,
-                },
-                Err(e) => ServedCert {
-                    fingerprint,
-                    info: None,
-                    error: Some(e.to_string()),
-                },
-            }
-        })
-        .collect();
-    let finding = |rule: &'static str, severity: Severity, location: &Location, message: String| {
-        let mut f = Finding::new(rule, severity, location.clone(), message);
-        f.component = Some(target.component.clone());
-        f.certificates
-            .extend(chain.first().map(|c| c.fingerprint.clone()));
-        f
-    };
-    let name = &target.component;
+    let chain: Vec<ServedCert> = fetched.chain.iter().map(|der| ServedCert::parse(der)).collect();
     // Components whose trust reference covers this endpoint: the graph put
     // what it serves behind their URL, or their URL is this address.
     let trusting: Vec<usize> = (0..g.trusts.len())
@@ -677,268 +636,46 @@ pub fn evaluate(
         .collect();
     trusted_by.sort();
     trusted_by.dedup();
-    if comps.len() > 1 {
-        let places: Vec<String> = comps
-            .iter()
-            .map(|&c| g.components[c].location.to_string())
-            .collect();
-        out.push(finding(
-            "live-drift",
-            Severity::Note,
-            &target.origin,
-            format!(
-                "{name} is declared {} times ({}); {at} is compared with the first",
-                comps.len(),
-                places.join(", ")
-            ),
-        ));
+    // Each trusting component's anchors on the served chain: the scan's decision.
+    let mut verdicts = Vec::new();
+    if chain.first().is_some_and(|l| l.info.is_some()) {
+        let served: Vec<&CertInfo> = chain.iter().filter_map(|c| c.info.as_deref()).collect();
+        for &ti in &trusting {
+            let t = &g.trusts[ti];
+            let anchors: Vec<&CertInfo> = match &t.anchors {
+                Anchors::Bundle(b) => inv.bundles[*b]
+                    .members
+                    .iter()
+                    .filter_map(|(fp, _)| inv.certs.get(fp).map(|e| &*e.info))
+                    .collect(),
+                Anchors::Issuer { ca: Some(fp), .. } => {
+                    inv.certs.get(fp).map(|e| &*e.info).into_iter().collect()
+                }
+                _ => continue,
+            };
+            let host = t.host.as_deref().unwrap_or(&target.host);
+            let v = verify::verify(&served, &anchors, now, Usage::ServerAuth, Some(host));
+            verdicts.push((ti, v));
+        }
     }
-    if comp.is_none() && trusting.is_empty() {
-        out.push(finding(
-            "live-drift",
-            Severity::Note,
-            &target.origin,
-            format!(
-                "the repository has no component {name}: the chain {at} serves is checked for validity and names only"
-            ),
-        ));
-    }
-    let Some(leaf) = chain.first() else {
-        let why = fetched
-            .error
-            .clone()
-            .unwrap_or_else(|| "the server presented no certificate".into());
-        out.push(finding(
-            "unreachable",
-            Severity::Error,
-            &target.origin,
-            format!("cannot get {name}'s certificate from {at}: {why}"),
-        ));
-        return (
-            report(target, dialled, fetched, chain, comp, expected, trusted_by),
-            out,
-        );
+    let ctx = ProbeContext {
+        inventory: inv,
+        now,
+        component: &target.component,
+        host: &target.host,
+        at: &at,
+        origin: &target.origin,
+        from: &target.from,
+        chain: &chain,
+        error: fetched.error.as_deref(),
+        components: &comps,
+        serve: si,
+        expected: expected.as_ref(),
+        trusting: &trusting,
+        verdicts: &verdicts,
     };
-    if let Some(e) = &fetched.error {
-        out.push(finding(
-            "unreachable",
-            Severity::Warning,
-            &target.origin,
-            format!(
-                "{name} at {at} presented its certificate, then the handshake failed: {e} (a server that requires a client certificate can end a TLS 1.2 handshake so)"
-            ),
-        ));
-    }
-    let Some(leaf_info) = leaf.info.clone() else {
-        out.push(finding(
-            "malformed",
-            Severity::Error,
-            &target.origin,
-            format!(
-                "{name} at {at} serves a certificate that does not parse (sha256:{}): {}",
-                leaf.fingerprint.short(),
-                leaf.error.as_deref().unwrap_or("unknown error")
-            ),
-        ));
-        return (
-            report(target, dialled, fetched, chain, comp, expected, trusted_by),
-            out,
-        );
-    };
-    let live = describe_cert(&leaf_info);
-    // Validity of what is served (a self-signed root sent along is inert).
-    for c in chain.iter().filter_map(|c| c.info.as_deref()) {
-        if c.is_ca && x509::is_self_signed(c) && c.fingerprint != leaf_info.fingerprint {
-            continue;
-        }
-        let what = if c.fingerprint == leaf_info.fingerprint {
-            "certificate"
-        } else {
-            "chain certificate"
-        };
-        if c.not_after < now {
-            let mut f = finding(
-                "expired",
-                Severity::Error,
-                &target.origin,
-                format!(
-                    "{name} at {at} serves {what} {} that expired on {}, {} days before --now",
-                    describe_cert(c),
-                    rules::date(c.not_after),
-                    (now - c.not_after) / 86_400
-                ),
-            );
-            f.certificates = vec![c.fingerprint.clone()];
-            out.push(f);
-        } else if c.not_before > now {
-            let mut f = finding(
-                "not-yet-valid",
-                Severity::Error,
-                &target.origin,
-                format!(
-                    "{name} at {at} serves {what} {} that is not valid until {}",
-                    describe_cert(c),
-                    rules::date(c.not_before)
-                ),
-            );
-            f.certificates = vec![c.fingerprint.clone()];
-            out.push(f);
-        }
-    }
-    // The name dialled.
-    if let Verdict::NameMismatch { name: host, .. } = verify::check_name(&leaf_info, &target.host) {
-        out.push(finding(
-            "san-coverage",
-            Severity::Error,
-            &target.origin,
-            format!(
-                "{name} at {at} serves {live}, which is not valid for {host}: it names {}",
-                names_of(&leaf_info)
-            ),
-        ));
-    }
-    // What the repository configures.
-    if let Some(si) = si {
-        let s = &g.serves[si];
-        match (&s.source, &expected) {
-            (_, Some(fp)) if *fp != leaf_info.fingerprint => {
-                let configured = inv.certs.get(fp).map(|e| e.info.clone());
-                let issuer = match &configured {
-                    Some(c) if c.issuer == leaf_info.issuer => {
-                        format!(" (both issued by {})", c.issuer)
-                    }
-                    Some(c) => format!(
-                        " (issued by {}; the repository's by {})",
-                        leaf_info.issuer, c.issuer
-                    ),
-                    None => String::new(),
-                };
-                let mut f = finding(
-                    "live-drift",
-                    Severity::Error,
-                    &s.location,
-                    format!(
-                        "{name} at {at} serves {live}, not the certificate the repository configures ({}): {}{issuer}",
-                        s.via,
-                        rules::describe_fp(inv, fp)
-                    ),
-                );
-                if let Some(b) = s.bundle {
-                    if let Some((fp, loc)) = inv.bundles[b].members.first() {
-                        rules::cite(&mut f, inv, fp, loc, "configured: ");
-                    }
-                }
-                f.related.push(Related {
-                    location: target.origin.clone(),
-                    note: format!("{at} comes from here ({})", target.from),
-                });
-                out.push(f);
-            }
-            (
-                Source::CertManager {
-                    issuer,
-                    issuer_ca: Some(ca),
-                    certificate,
-                    ..
-                },
-                None,
-            ) => {
-                let from_issuer = inv.certs.get(ca).is_some_and(|e| {
-                    x509::issued_by(&leaf_info, &e.info) == x509::Issuance::Issued
-                });
-                if !from_issuer {
-                    let mut f = finding(
-                        "live-drift",
-                        Severity::Error,
-                        certificate,
-                        format!(
-                            "{name} at {at} serves {live}, which the repository's cert-manager {issuer} (CA {}) did not issue",
-                            rules::describe_fp(inv, ca)
-                        ),
-                    );
-                    f.related.push(Related {
-                        location: target.origin.clone(),
-                        note: format!("{at} comes from here ({})", target.from),
-                    });
-                    out.push(f);
-                }
-            }
-            _ => {}
-        }
-    }
-    // Each trusting component's bundle, with the scan's decision.
-    let served: Vec<&CertInfo> = chain.iter().filter_map(|c| c.info.as_deref()).collect();
-    for &ti in &trusting {
-        let t = &g.trusts[ti];
-        let anchors: Vec<&CertInfo> = match &t.anchors {
-            Anchors::Bundle(b) => inv.bundles[*b]
-                .members
-                .iter()
-                .filter_map(|(fp, _)| inv.certs.get(fp).map(|e| &*e.info))
-                .collect(),
-            Anchors::Issuer { ca: Some(fp), .. } => {
-                inv.certs.get(fp).map(|e| &*e.info).into_iter().collect()
-            }
-            _ => continue,
-        };
-        let client = &g.components[t.component].name;
-        let host = t.host.as_deref().unwrap_or(&target.host);
-        match verify::verify(&served, &anchors, now, Usage::ServerAuth, Some(host)) {
-            Verdict::NoPath { reason } => {
-                let mut f = finding(
-                    "trust-mismatch",
-                    Severity::Error,
-                    &t.location,
-                    format!(
-                        "{client} trusts {} for {}, but that does not accept the chain {name} serves at {at} ({live}): {reason}",
-                        t.via, t.channel
-                    ),
-                );
-                if let Anchors::Bundle(b) = &t.anchors {
-                    for (fp, loc) in &inv.bundles[*b].members {
-                        rules::cite(&mut f, inv, fp, loc, "trusted: ");
-                    }
-                }
-                f.related.push(Related {
-                    location: target.origin.clone(),
-                    note: format!("{at} comes from here ({})", target.from),
-                });
-                f.component = Some(client.clone());
-                f.peer = Some(name.clone());
-                out.push(f);
-            }
-            Verdict::NameMismatch { name: h, presented } if h != target.host => {
-                let mut f = finding(
-                    "san-coverage",
-                    Severity::Error,
-                    t.host_location.as_ref().unwrap_or(&t.location),
-                    format!(
-                        "{client} reaches {name} as {h}, but the certificate served at {at} ({live}) names {}",
-                        if presented.is_empty() { "nothing".to_owned() } else { presented.join(", ") }
-                    ),
-                );
-                f.peer = Some(client.clone());
-                out.push(f);
-            }
-            _ => {}
-        }
-    }
-    (
-        report(target, dialled, fetched, chain, comp, expected, trusted_by),
-        out,
-    )
-}
-
-fn report(
-    target: Target,
-    dialled: Option<String>,
-    fetched: Fetched,
-    chain: Vec<ServedCert>,
-    comp: Option<usize>,
-    expected: Option<Fingerprint>,
-    trusted_by: Vec<String>,
-) -> TargetReport {
-    TargetReport {
+    let out = rules::check_probe(&ctx, policy);
+    let report = TargetReport {
         target,
         dialled,
         fetched,
@@ -946,7 +683,8 @@ fn report(
         known: comp.is_some(),
         expected,
         trusted_by,
-    }
+    };
+    (report, out)
 }
 
 #[cfg(test)]

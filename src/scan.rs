@@ -1,5 +1,5 @@
 //! The pipeline end to end: discover → read/extract (parallel) → inventory →
-//! check → suppress (inline comments, then the baseline).
+//! check → suppress (policy, inline comments, baseline).
 //!
 //! In: [`ScanOptions`]. Out: a [`ScanResult`] with the inventory, the
 //! sorted findings and the suppressed ones, ready for any renderer. Same
@@ -10,7 +10,7 @@
 //! (facts by content id, deferred Services, chain verdicts).
 //! `CERTDRIFT_TIMINGS=1` prints each stage's wall time to stderr.
 
-use crate::baseline::Baseline;
+use crate::suppress::baseline::Baseline;
 use crate::discover::{self, DiscoverError, WalkOptions};
 use crate::extract::{self, ExtractOptions};
 use crate::finding::{sort_findings, sort_suppressed, Finding, Suppressed};
@@ -18,7 +18,7 @@ use crate::hiera::{Builtin, Facts, Hiera, HieraOptions};
 use crate::inventory::graph::Declared;
 use crate::inventory::Inventory;
 use crate::read::source::{DirSource, FileSource};
-use crate::rules::{self, Context};
+use crate::rules::{self, Context, Stage};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -369,34 +369,31 @@ pub fn finish(opts: &ScanOptions, read: Read) -> Result<ScanResult, ScanError> {
         );
     });
     stages.mark("link");
-    let (mut findings, mut suppressed) = rules::check(&Context {
+    let raw = rules::check(&Context {
         inventory: &inventory,
         now: opts.now,
         warn_days: opts.warn_days,
         policy: &opts.policy,
     });
     stages.mark("rules");
-    stages.print();
-    let (inline, invalid) = crate::suppress::apply(
-        &mut findings,
-        &|root, path| read_text(&found.files, opts.source.as_deref(), root, path),
-        &opts.policy,
+    let outcome = crate::suppress::apply(
+        raw,
+        &crate::suppress::Suppressors {
+            policy: &opts.policy,
+            stage: Stage::Scan,
+            read: &|root, path| read_text(&found.files, opts.source.as_deref(), root, path),
+            baseline: opts.baseline.as_deref(),
+        },
     );
-    suppressed.extend(inline);
-    sort_suppressed(&mut suppressed);
-    findings.extend(invalid);
-    sort_findings(&mut findings);
-    let mut result = ScanResult {
+    stages.mark("suppress");
+    stages.print();
+    Ok(ScanResult {
         roots: opts.roots.clone(),
         files: found.files,
         source: opts.source.clone(),
         inventory,
-        findings,
-        suppressed,
+        findings: outcome.findings,
+        suppressed: outcome.suppressed,
         now: opts.now,
-    };
-    if let Some(b) = &opts.baseline {
-        result.apply_baseline(b, &opts.policy);
-    }
-    Ok(result)
+    })
 }

@@ -875,6 +875,53 @@ mod ec_fallback {
     }
 }
 
+/// One certificate a server presented: parsed when it parses.
+#[derive(Clone, Debug)]
+pub struct ServedCert {
+    /// SHA-256 of its DER.
+    pub fingerprint: Fingerprint,
+    /// Its facts, when it parses.
+    pub info: Option<std::sync::Arc<CertInfo>>,
+    /// Why it does not parse.
+    pub error: Option<String>,
+}
+
+impl ServedCert {
+    /// Fingerprints and parses `der`.
+    pub fn parse(der: &[u8]) -> ServedCert {
+        let fingerprint = Fingerprint::of(der);
+        match parse(der) {
+            Ok(info) => ServedCert {
+                fingerprint,
+                info: Some(std::sync::Arc::new(info)),
+                error: None,
+            },
+            Err(e) => ServedCert {
+                fingerprint,
+                info: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// `CN=etcd (sha256:0123456789abcdef)`: how reports name a certificate.
+pub fn describe_cert(c: &CertInfo) -> String {
+    let name = match &c.subject_cn {
+        Some(cn) => format!("CN={cn}"),
+        None if !c.subject.is_empty() => c.subject.clone(),
+        None => "(empty subject)".to_owned(),
+    };
+    format!("{name} (sha256:{})", c.fingerprint.short())
+}
+
+/// `2026-11-01` for a unix time (a validity bound).
+pub fn date(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+        .unwrap_or_else(|_| t.to_string())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -1429,7 +1429,7 @@ impl<'a> Builder<'a> {
                     return Some(Verdict::NoPath {
                         reason: format!(
                             "the certificate will be issued by {issuer} (CA {}), which no anchor in the bundle is or issued",
-                            crate::rules::describe_cert(ca)
+                            crate::x509::describe_cert(ca)
                         ),
                     });
                 }

@@ -5,6 +5,7 @@
 //! place it is referenced; bundles (the certificates one value or file holds,
 //! in order); private key sightings; read problems; scan counts.
 
+pub mod compare;
 pub mod graph;
 
 use crate::discover::{Candidate, FileClass, Skip};
@@ -351,5 +352,26 @@ impl Inventory {
     /// Distinct certificates.
     pub fn distinct(&self) -> usize {
         self.certs.len()
+    }
+}
+
+/// `CN=x (sha256:…)` for a fingerprint in the inventory (the short fingerprint if absent).
+pub fn describe_fp(inv: &Inventory, fp: &crate::x509::Fingerprint) -> String {
+    inv.certs
+        .get(fp)
+        .map(|e| crate::x509::describe_cert(&e.info))
+        .unwrap_or_else(|| fp.short())
+}
+
+/// `CN=a (sha256:…), CN=b (sha256:…)` for a set of certificates; `no certificate` when empty.
+pub fn describe_set(
+    inv: &Inventory,
+    set: &std::collections::BTreeSet<crate::x509::Fingerprint>,
+) -> String {
+    let v: Vec<String> = set.iter().map(|fp| describe_fp(inv, fp)).collect();
+    if v.is_empty() {
+        "no certificate".into()
+    } else {
+        v.join(", ")
     }
 }

@@ -28,7 +28,7 @@ pub fn text(d: &DiffResult, opts: RenderOptions) -> String {
     out.push_str(&super::text::suppressed(&d.head, opts));
     if !d.changes.is_empty() {
         out.push_str("Changes by component:\n");
-        let mut by: BTreeMap<&str, Vec<&crate::diff::Change>> = BTreeMap::new();
+        let mut by: BTreeMap<&str, Vec<&crate::inventory::compare::Change>> = BTreeMap::new();
         for c in &d.changes {
             by.entry(&c.component).or_default().push(c);
         }

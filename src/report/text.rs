@@ -310,7 +310,7 @@ fn crls(r: &ScanResult, out: &mut String) {
     for s in &r.inventory.crls {
         let c = &s.crl;
         let next = match c.next_update {
-            Some(t) => format!("{} ({} days)", crate::rules::date(t), days_left(t, r.now)),
+            Some(t) => format!("{} ({} days)", crate::x509::date(t), days_left(t, r.now)),
             None => "none".to_owned(),
         };
         push_line(
@@ -319,7 +319,7 @@ fn crls(r: &ScanResult, out: &mut String) {
                 "{}  {}  this update {}  next update {next}  {} revoked",
                 c.fingerprint.short(),
                 c.issuer_cn.as_deref().unwrap_or(&c.issuer),
-                crate::rules::date(c.this_update),
+                crate::x509::date(c.this_update),
                 c.revoked
             ),
         );
@@ -375,9 +375,9 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
                         &mut out,
                         format!(
                             "  [{i}] {}  issuer {issuer}  {} to {}{}",
-                            crate::rules::describe_cert(info),
-                            crate::rules::date(info.not_before),
-                            crate::rules::date(info.not_after),
+                            crate::x509::describe_cert(info),
+                            crate::x509::date(info.not_before),
+                            crate::x509::date(info.not_after),
                             if names.is_empty() {
                                 String::new()
                             } else {
@@ -404,7 +404,7 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
                     &mut out,
                     format!(
                         "  repository: {}",
-                        crate::rules::describe_fp(&r.inventory, fp)
+                        crate::inventory::describe_fp(&r.inventory, fp)
                     ),
                 );
             }

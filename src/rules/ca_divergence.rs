@@ -26,7 +26,7 @@ declare_rule! {
         id: "ca-divergence",
         severity: Severity::Warning,
         summary: "trust references that should agree hold different CAs",
-        check: check,
+        scan: check,
     };
 }
 
@@ -140,7 +140,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .trusts
             .iter()
             .enumerate()
-            .filter(|(_, t)| super::group_has(group, &g.components[t.component].name))
+            .filter(|(_, t)| group.has(&g.components[t.component].name))
             .filter_map(|(ti, t)| Some((ti, anchor_set(inv, t)?)))
             .collect();
         let what = format!("group {} must share one CA", group.name);

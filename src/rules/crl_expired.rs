@@ -26,7 +26,7 @@ declare_rule! {
         id: "crl-expired",
         severity: Severity::Warning,
         summary: "a certificate revocation list is past its nextUpdate date",
-        check: check,
+        scan: check,
     };
 }
 

@@ -18,7 +18,7 @@ declare_rule! {
         id: "duplicate-in-bundle",
         severity: Severity::Note,
         summary: "a bundle holds the same certificate more than once",
-        check: check,
+        scan: check,
     };
 }
 

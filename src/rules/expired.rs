@@ -1,6 +1,6 @@
 //! `expired`: a certificate past its notAfter.
 
-use super::{date, declare_rule, describe_cert, per_reference, Context};
+use super::{date, declare_rule, describe_cert, per_reference, Context, ProbeContext};
 use crate::finding::{Finding, Severity};
 use crate::x509;
 
@@ -22,7 +22,8 @@ declare_rule! {
         id: "expired",
         severity: Severity::Error,
         summary: "a certificate is past its notAfter date",
-        check: check,
+        scan: check,
+        probe: probe,
     };
 }
 
@@ -42,5 +43,46 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 (ctx.now - c.not_after) / 86_400
             )
         })
+    })
+}
+
+/// At a live endpoint: a served certificate past its notAfter (a
+/// self-signed root sent along is inert, and skipped).
+fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
+    let (name, at, now) = (ctx.component, ctx.at, ctx.now);
+    served(ctx)
+        .filter(|(c, _)| c.not_after < now)
+        .map(|(c, what)| {
+            let mut f = ctx.finding(
+                RULE.id,
+                RULE.severity,
+                ctx.origin,
+                format!(
+                    "{name} at {at} serves {what} {} that expired on {}, {} days before --now",
+                    describe_cert(c),
+                    date(c.not_after),
+                    (now - c.not_after) / 86_400
+                ),
+            );
+            f.certificates = vec![c.fingerprint.clone()];
+            f
+        })
+        .collect()
+}
+
+/// The certificates served at a live endpoint whose validity counts, with
+/// what they are: the leaf, or a chain certificate (a self-signed root
+/// sent along is inert, and skipped).
+pub(super) fn served<'a>(
+    ctx: &'a ProbeContext<'_>,
+) -> impl Iterator<Item = (&'a x509::CertInfo, &'static str)> {
+    let leaf = ctx.leaf().map(|l| &l.fingerprint);
+    let chain = if leaf.is_some() { ctx.chain } else { &[] };
+    chain.iter().filter_map(|c| c.info.as_deref()).filter_map(move |c| {
+        let is_leaf = leaf == Some(&c.fingerprint);
+        if c.is_ca && x509::is_self_signed(c) && !is_leaf {
+            return None;
+        }
+        Some((c, if is_leaf { "certificate" } else { "chain certificate" }))
     })
 }

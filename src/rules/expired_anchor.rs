@@ -18,7 +18,7 @@ declare_rule! {
         id: "expired-anchor",
         severity: Severity::Warning,
         summary: "an expired self-signed CA is kept in a trust bundle",
-        check: check,
+        scan: check,
     };
 }
 

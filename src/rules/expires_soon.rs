@@ -17,7 +17,7 @@ declare_rule! {
         id: "expires-soon",
         severity: Severity::Warning,
         summary: "a certificate expires within --warn-days",
-        check: check,
+        scan: check,
     };
 }
 

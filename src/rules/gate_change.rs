@@ -1,7 +1,9 @@
 //! `gate-change` (diff): the change under review edits certdrift's own configuration.
 
-use super::{declare_rule, Context};
-use crate::finding::{Finding, Severity};
+use super::{declare_rule, DiffContext};
+use crate::config;
+use crate::finding::{Finding, Location, Severity};
+use crate::gate::{policy, strictness, Sides};
 
 declare_rule! {
     /// What it detects (only in `certdrift diff`): HEAD changes
@@ -23,11 +25,88 @@ declare_rule! {
         id: "gate-change",
         severity: Severity::Warning,
         summary: "(diff) the change edits certdrift's own configuration (BASE's is used)",
-        check: check,
+        diff: check,
     };
 }
 
-/// Produced by `diff`, which reads both revisions' configuration.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
+/// The `gate-change` finding when HEAD's configuration files differ from
+/// BASE's: it says what the change would weaken (a laxer `fail_on`, rules
+/// turned off or down, more exceptions), at HEAD's `.certdrift.yaml`.
+fn check(ctx: &DiffContext<'_>) -> Vec<Finding> {
+    let Some(Sides {
+        base,
+        head,
+        head_label,
+    }) = ctx.gate
+    else {
+        return Vec::new();
+    };
+    if base.files == head.files {
+        return Vec::new();
+    }
+    let mut weakens = Vec::new();
+    let (bf, hf) = (
+        base.settings.fail_on.as_deref(),
+        head.settings.fail_on.as_deref(),
+    );
+    if strictness(hf) > strictness(bf) {
+        weakens.push(format!(
+            "fail_on {} → {}",
+            bf.unwrap_or("error"),
+            hf.unwrap_or("error")
+        ));
+    }
+    // Policies that do not parse are reported by the scan that reads them;
+    // here only what parses can be compared.
+    if let (Ok(bp), Ok(hp)) = (policy(base, "BASE"), policy(head, head_label)) {
+        for (rule, sev) in &hp.severities {
+            let before = bp
+                .severities
+                .get(rule)
+                .copied()
+                .unwrap_or_else(|| super::find(rule).map(|r| r.severity));
+            let lower = match (before, sev) {
+                (Some(_), None) => true,
+                (Some(b), Some(h)) => h < &b,
+                (None, _) => false,
+            };
+            if lower {
+                let now = sev.map_or("off".to_owned(), |s| s.to_string());
+                weakens.push(format!("{rule} → {now}"));
+            }
+        }
+        let added = hp.exceptions.len().saturating_sub(bp.exceptions.len());
+        if added > 0 {
+            weakens.push(format!("{added} more exception(s)"));
+        }
+    }
+    let what = if weakens.is_empty() {
+        "changes the gate's configuration".to_owned()
+    } else {
+        format!("would weaken the gate ({})", weakens.join(", "))
+    };
+    let changed: Vec<&str> = {
+        let mut paths: Vec<&str> = base
+            .files
+            .iter()
+            .chain(&head.files)
+            .filter(|f| !base.files.contains(f) || !head.files.contains(f))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        paths
+    };
+    let mut f = Finding::new(
+        RULE.id,
+        RULE.severity,
+        Location::new(0, config::FILE_NAME, 1, 1),
+        format!(
+            "this change {what} in {}; this run used BASE's configuration, and the change's takes effect once merged",
+            changed.join(", ")
+        ),
+    );
+    f.help =
+        Some("review the configuration change on its own; a change cannot set its own gate".into());
+    vec![f]
 }

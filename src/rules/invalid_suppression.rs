@@ -1,7 +1,7 @@
 //! `invalid-suppression`: a `certdrift:ignore` comment that suppresses nothing.
 
-use super::{declare_rule, Context};
-use crate::finding::{Finding, Severity};
+use super::declare_rule;
+use crate::finding::Severity;
 
 declare_rule! {
     /// What it detects: a `# certdrift:ignore[rule-id] reason` comment that
@@ -26,11 +26,7 @@ declare_rule! {
         id: "invalid-suppression",
         severity: Severity::Warning,
         summary: "a certdrift:ignore comment without a reason or with an unknown rule id",
-        check: check,
     };
 }
 
-/// Applied by [`crate::suppress`] after the rules, on the files' text; nothing to do here.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
-}
+// Made by the suppress stage (`crate::suppress::inline`), for any stage's findings: no check of its own.

@@ -1,6 +1,6 @@
 //! `malformed`: input that could not be read as what it claims to be.
 
-use super::{declare_rule, Context};
+use super::{declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Severity};
 
 declare_rule! {
@@ -33,7 +33,8 @@ declare_rule! {
         id: "malformed",
         severity: Severity::Error,
         summary: "bad PEM, base64, DER or YAML (with its location)",
-        check: check,
+        scan: check,
+        probe: probe,
     };
 }
 
@@ -43,4 +44,23 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         .iter()
         .map(|p| Finding::new(RULE.id, p.severity, p.location.clone(), p.message.clone()))
         .collect()
+}
+
+/// At a live endpoint: the served leaf does not parse.
+fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
+    match ctx.chain.first() {
+        Some(leaf) if leaf.info.is_none() => vec![ctx.finding(
+            RULE.id,
+            RULE.severity,
+            ctx.origin,
+            format!(
+                "{} at {} serves a certificate that does not parse (sha256:{}): {}",
+                ctx.component,
+                ctx.at,
+                leaf.fingerprint.short(),
+                leaf.error.as_deref().unwrap_or("unknown error")
+            ),
+        )],
+        _ => Vec::new(),
+    }
 }

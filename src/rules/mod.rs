@@ -1,13 +1,22 @@
-//! Stage 5, check: rules over the inventory.
+//! Stage 5, check: the rules, whichever stage feeds them.
 //!
-//! In: an [`Inventory`] and the evaluation time. Out: [`Finding`]s, sorted.
-//! One rule per file; [`RULES`] is the one table of them. Each rule's doc
-//! comment (What it detects / Why it matters / Example) is what
-//! `certdrift explain ID` prints.
+//! In: what a stage knows — a scan's [`Inventory`] ([`Context`]), a diff's
+//! two inventories compared ([`DiffContext`]), one live endpoint's chain
+//! against the repository ([`ProbeContext`]) — and the evaluation time.
+//! Out: [`Finding`]s with their rules' default severities; the policy,
+//! inline comments and baselines are the next stage's ([`crate::suppress`]).
+//! One rule per file, holding every check it makes in any stage;
+//! [`RULES`] is the one table of them. Each rule's doc comment (What it
+//! detects / Why it matters / Example) is what `certdrift explain ID`
+//! prints.
 
-use crate::finding::{sort_findings, Finding, Location, Severity, Suppressed, SuppressedBy};
+use crate::finding::{Finding, Severity};
+use crate::inventory::compare::Compared;
 use crate::inventory::Inventory;
-use crate::x509::CertInfo;
+use crate::verify::Verdict;
+use crate::x509::{CertInfo, Fingerprint, ServedCert};
+pub(crate) use crate::inventory::{describe_fp, describe_set};
+pub(crate) use crate::x509::{date, describe_cert};
 
 mod ca_divergence;
 mod crl_expired;
@@ -34,7 +43,18 @@ mod unresolved;
 mod unused_exception;
 mod weak_crypto;
 
-/// What every rule sees.
+/// The stages whose facts rules judge, in pipeline order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// One scan's inventory (`scan`, and each side of `diff`).
+    Scan,
+    /// Two inventories compared (`diff`).
+    Diff,
+    /// A live endpoint against the repository (`probe`).
+    Probe,
+}
+
+/// What every scan rule sees.
 pub struct Context<'a> {
     /// The scan's inventory.
     pub inventory: &'a Inventory,
@@ -46,7 +66,78 @@ pub struct Context<'a> {
     pub policy: &'a crate::policy::Policy,
 }
 
-/// A rule: a stable id, a default severity, its documentation and its check.
+/// What every diff rule sees: both sides and what differs between them.
+pub struct DiffContext<'a> {
+    /// BASE's inventory.
+    pub base: &'a Inventory,
+    /// HEAD's inventory.
+    pub head: &'a Inventory,
+    /// The two compared, per component, with the changes.
+    pub compared: &'a Compared,
+    /// `--max-blast-radius`: a change touching more components is an error.
+    pub max_blast_radius: Option<usize>,
+    /// The gate's configuration on both sides, when the diff read it.
+    pub gate: Option<&'a crate::gate::Sides>,
+}
+
+/// What every probe rule sees: one endpoint, what it served, and what the
+/// repository says about it.
+pub struct ProbeContext<'a> {
+    /// The repository's inventory.
+    pub inventory: &'a Inventory,
+    /// Evaluation time, unix seconds.
+    pub now: i64,
+    /// The component the endpoint is probed for.
+    pub component: &'a str,
+    /// The host name dialled: the served certificate must be valid for it.
+    pub host: &'a str,
+    /// `host:port`, and where it was dialled when `--connect-to` redirected it.
+    pub at: &'a str,
+    /// Where the endpoint was named (a flag, `--target`, a targets file).
+    pub origin: &'a crate::finding::Location,
+    /// What named it, in words.
+    pub from: &'a str,
+    /// The chain served, leaf first (empty when none was).
+    pub chain: &'a [ServedCert],
+    /// Why the connection or the handshake failed, if it did.
+    pub error: Option<&'a str>,
+    /// The repository's components of that name (graph indices).
+    pub components: &'a [usize],
+    /// The serving identity of the component compared with the endpoint.
+    pub serve: Option<usize>,
+    /// The leaf certificate the repository configures for it, if it holds one.
+    pub expected: Option<&'a Fingerprint>,
+    /// Trust references that cover this endpoint (graph indices).
+    pub trusting: &'a [usize],
+    /// For each of them with anchors to check, their verdict on the served
+    /// chain (when the leaf parses).
+    pub verdicts: &'a [(usize, Verdict)],
+}
+
+impl ProbeContext<'_> {
+    /// The served leaf, when there is one and it parses.
+    pub fn leaf(&self) -> Option<&CertInfo> {
+        self.chain.first().and_then(|c| c.info.as_deref())
+    }
+
+    /// A finding about this endpoint: its component, and the served leaf.
+    pub fn finding(
+        &self,
+        rule: &'static str,
+        severity: Severity,
+        location: &crate::finding::Location,
+        message: String,
+    ) -> Finding {
+        let mut f = Finding::new(rule, severity, location.clone(), message);
+        f.component = Some(self.component.to_owned());
+        f.certificates
+            .extend(self.chain.first().map(|c| c.fingerprint.clone()));
+        f
+    }
+}
+
+/// A rule: a stable id, a default severity, its documentation and its
+/// checks, one per stage it judges.
 pub struct Rule {
     /// Stable kebab-case id.
     pub id: &'static str,
@@ -56,19 +147,56 @@ pub struct Rule {
     pub summary: &'static str,
     /// The full explanation, from the rule's doc comment.
     pub doc: &'static str,
-    /// Runs the rule.
-    pub check: fn(&Context<'_>) -> Vec<Finding>,
+    /// Its check over one scan's inventory.
+    pub scan: Option<fn(&Context<'_>) -> Vec<Finding>>,
+    /// Its check of a diff.
+    pub diff: Option<fn(&DiffContext<'_>) -> Vec<Finding>>,
+    /// Its check of one live endpoint.
+    pub probe: Option<fn(&ProbeContext<'_>) -> Vec<Finding>>,
 }
 
-/// Declares a rule whose doc comment becomes its `explain` text.
+impl Rule {
+    /// The first stage that runs it: the one that judges whether an
+    /// exception for it went unused. The rules the suppress stage makes
+    /// itself (`unused-exception`, `invalid-suppression`, `stale-baseline`)
+    /// count as the scan's.
+    pub fn home(&self) -> Stage {
+        if self.scan.is_some() {
+            Stage::Scan
+        } else if self.diff.is_some() {
+            Stage::Diff
+        } else if self.probe.is_some() {
+            Stage::Probe
+        } else {
+            Stage::Scan
+        }
+    }
+
+    /// Whether the rule judges `stage`'s facts (the suppress stage's own
+    /// rules judge none).
+    pub fn runs_in(&self, stage: Stage) -> bool {
+        match stage {
+            Stage::Scan => self.scan.is_some(),
+            Stage::Diff => self.diff.is_some(),
+            Stage::Probe => self.probe.is_some(),
+        }
+    }
+}
+
+/// Declares a rule whose doc comment becomes its `explain` text, with a
+/// check for each stage it judges (`scan:`, `diff:`, `probe:`, in that order).
 macro_rules! declare_rule {
+    (@check) => { None };
+    (@check $f:path) => { Some($f) };
     (
         $(#[doc = $doc:literal])*
         pub static $name:ident = {
             id: $id:literal,
             severity: $sev:expr,
             summary: $summary:literal,
-            check: $check:path $(,)?
+            $(scan: $scan:path,)?
+            $(diff: $diff:path,)?
+            $(probe: $probe:path,)?
         };
     ) => {
         $(#[doc = $doc])*
@@ -77,7 +205,9 @@ macro_rules! declare_rule {
             severity: $sev,
             summary: $summary,
             doc: concat!($($doc, "\n"),*),
-            check: $check,
+            scan: $crate::rules::declare_rule!(@check $($scan)?),
+            diff: $crate::rules::declare_rule!(@check $($diff)?),
+            probe: $crate::rules::declare_rule!(@check $($probe)?),
         };
     };
 }
@@ -114,6 +244,7 @@ pub static RULES: &[&Rule] = &[
 pub use gate_change::RULE as GATE_CHANGE;
 pub use invalid_suppression::RULE as INVALID_SUPPRESSION;
 pub use stale_baseline::RULE as STALE_BASELINE;
+pub use unused_exception::RULE as UNUSED_EXCEPTION;
 
 /// The rule with this id.
 pub fn find(id: &str) -> Option<&'static Rule> {
@@ -130,136 +261,49 @@ pub fn explain(rule: &Rule) -> String {
     s
 }
 
-/// Runs every rule, applies the policy's severities and exceptions, and
-/// returns the findings in report order with the ones an exception suppressed.
-pub fn check(ctx: &Context<'_>) -> (Vec<Finding>, Vec<Suppressed>) {
-    let policy = ctx.policy;
-    let out: Vec<Finding> = RULES
+/// Whether `policy` leaves `rule` on (its findings would be dropped).
+fn on(policy: &crate::policy::Policy, rule: &Rule) -> bool {
+    !matches!(policy.severities.get(rule.id), Some(None))
+}
+
+/// Runs every scan check the policy leaves on: the findings, unsorted.
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    RULES
         .iter()
-        .filter(|r| !matches!(policy.severities.get(r.id), Some(None)))
-        .flat_map(|r| (r.check)(ctx))
-        .collect();
-    let (mut out, suppressed, used) = policy_filter(policy, out);
-    if let Some(severity) = severity(policy, &unused_exception::RULE) {
-        for (e, used) in policy.exceptions.iter().zip(used) {
-            if !used {
-                out.push(Finding::new(
-                    unused_exception::RULE.id,
-                    severity,
-                    policy_location(&e.location),
-                    format!("exception for {} ({}) matches no finding", e.rule, e.reason),
-                ));
-            }
-        }
-    }
-    sort_findings(&mut out);
-    (out, suppressed)
+        .filter(|r| on(ctx.policy, r))
+        .filter_map(|r| r.scan)
+        .flat_map(|check| check(ctx))
+        .collect()
 }
 
-/// Applies `policy`'s severities (dropping the findings of rules it turns
-/// off) and exceptions to findings made outside [`check`] (`probe`): the
-/// kept findings in their order, and the suppressed ones.
-pub fn apply_policy(
-    policy: &crate::policy::Policy,
-    findings: Vec<Finding>,
-) -> (Vec<Finding>, Vec<Suppressed>) {
-    let (kept, suppressed, _) = policy_filter(policy, findings);
-    (kept, suppressed)
+/// Runs every diff check the policy leaves on: the findings, unsorted.
+pub fn check_diff(ctx: &DiffContext<'_>, policy: &crate::policy::Policy) -> Vec<Finding> {
+    RULES
+        .iter()
+        .filter(|r| on(policy, r))
+        .filter_map(|r| r.diff)
+        .flat_map(|check| check(ctx))
+        .collect()
 }
 
-/// Severities, then exceptions; with which exceptions matched.
-fn policy_filter(
-    policy: &crate::policy::Policy,
-    findings: Vec<Finding>,
-) -> (Vec<Finding>, Vec<Suppressed>, Vec<bool>) {
-    let mut used = vec![false; policy.exceptions.len()];
-    let mut suppressed = Vec::new();
-    let mut kept = Vec::with_capacity(findings.len());
-    for mut f in findings {
-        match policy.severities.get(f.rule) {
-            Some(Some(sev)) => f.severity = *sev,
-            Some(None) => continue,
-            None => {}
-        }
-        match policy
-            .exceptions
-            .iter()
-            .position(|e| exception_matches(e, &f))
-        {
-            Some(i) => {
-                used[i] = true;
-                let e = &policy.exceptions[i];
-                suppressed.push(Suppressed {
-                    finding: f,
-                    by: SuppressedBy::Exception,
-                    reason: e.reason.clone(),
-                    at: policy_location(&e.location),
-                });
-            }
-            None => kept.push(f),
-        }
-    }
-    (kept, suppressed, used)
+/// Runs every probe check the policy leaves on for one endpoint: the
+/// findings, unsorted.
+pub fn check_probe(ctx: &ProbeContext<'_>, policy: &crate::policy::Policy) -> Vec<Finding> {
+    RULES
+        .iter()
+        .filter(|r| on(policy, r))
+        .filter_map(|r| r.probe)
+        .flat_map(|check| check(ctx))
+        .collect()
 }
 
 /// The severity of `rule`'s findings under `policy`; `None` when the policy
-/// turns the rule off. For rules whose findings are made outside [`check`].
+/// turns the rule off. For the findings the suppress stage makes itself.
 pub fn severity(policy: &crate::policy::Policy, rule: &Rule) -> Option<Severity> {
     match policy.severities.get(rule.id) {
         Some(s) => *s,
         None => Some(rule.severity),
     }
-}
-
-/// A place in a policy file (not under any scanned root).
-fn policy_location(l: &crate::policy::PolicyLoc) -> Location {
-    Location::new(usize::MAX, l.file.clone(), l.line, l.column)
-}
-
-/// Whether a component belongs to a policy group (by name glob).
-pub(crate) fn group_has(group: &crate::policy::Group, component: &str) -> bool {
-    group.members.iter().any(|m| glob_matches(m, component))
-}
-
-fn glob_matches(pattern: &str, text: &str) -> bool {
-    globset::Glob::new(pattern)
-        .map(|g| g.compile_matcher().is_match(text))
-        .unwrap_or(pattern == text)
-}
-
-fn exception_matches(e: &crate::policy::Exception, f: &Finding) -> bool {
-    e.rule == f.rule
-        && e.component
-            .as_deref()
-            .is_none_or(|c| f.component.as_deref().is_some_and(|fc| glob_matches(c, fc)))
-        && e.path
-            .as_deref()
-            .is_none_or(|p| glob_matches(p, &f.location.path))
-        && e.fingerprint.as_deref().is_none_or(|fp| {
-            let fp = fp.trim_start_matches("sha256:").to_ascii_lowercase();
-            f.certificates.iter().any(|c| c.hex().starts_with(&fp))
-        })
-}
-
-/// `CN=etcd (sha256:0123456789abcdef)`: how findings name a certificate.
-pub(crate) fn describe_cert(c: &CertInfo) -> String {
-    let name = match &c.subject_cn {
-        Some(cn) => format!("CN={cn}"),
-        None if !c.subject.is_empty() => c.subject.clone(),
-        None => "(empty subject)".to_owned(),
-    };
-    format!("{name} (sha256:{})", c.fingerprint.short())
-}
-
-/// `CN=x (sha256:…)` for a fingerprint in the inventory (the short fingerprint if absent).
-pub(crate) fn describe_fp(
-    inv: &crate::inventory::Inventory,
-    fp: &crate::x509::Fingerprint,
-) -> String {
-    inv.certs
-        .get(fp)
-        .map(|e| describe_cert(&e.info))
-        .unwrap_or_else(|| fp.short())
 }
 
 /// Adds a certificate a finding rests on: its place, `note` followed by its name, and its fingerprint.
@@ -275,26 +319,6 @@ pub(crate) fn cite(
         note: format!("{note}{}", describe_fp(inv, fp)),
     });
     f.certificates.push(fp.clone());
-}
-
-/// `CN=a (sha256:…), CN=b (sha256:…)` for a set of certificates; `no certificate` when empty.
-pub(crate) fn describe_set(
-    inv: &crate::inventory::Inventory,
-    set: &std::collections::BTreeSet<crate::x509::Fingerprint>,
-) -> String {
-    let v: Vec<String> = set.iter().map(|fp| describe_fp(inv, fp)).collect();
-    if v.is_empty() {
-        "no certificate".into()
-    } else {
-        v.join(", ")
-    }
-}
-
-/// `2026-11-01` for a unix time.
-pub(crate) fn date(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
-        .unwrap_or_else(|_| t.to_string())
 }
 
 /// One finding per reference of each certificate that `pick` selects.

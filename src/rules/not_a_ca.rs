@@ -20,7 +20,7 @@ declare_rule! {
         id: "not-a-ca",
         severity: Severity::Warning,
         summary: "a trust bundle holds a certificate that is not a CA",
-        check: check,
+        scan: check,
     };
 }
 

@@ -1,6 +1,6 @@
 //! `not-yet-valid`: a certificate whose notBefore is in the future.
 
-use super::{date, declare_rule, describe_cert, per_reference, Context};
+use super::{date, declare_rule, describe_cert, per_reference, Context, ProbeContext};
 use crate::finding::{Finding, Severity};
 
 declare_rule! {
@@ -17,7 +17,8 @@ declare_rule! {
         id: "not-yet-valid",
         severity: Severity::Error,
         summary: "a certificate is not valid yet (notBefore after --now)",
-        check: check,
+        scan: check,
+        probe: probe,
     };
 }
 
@@ -32,4 +33,27 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             )
         })
     })
+}
+
+/// At a live endpoint: a served certificate not valid yet (an expired one
+/// is `expired`'s).
+fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
+    let (name, at, now) = (ctx.component, ctx.at, ctx.now);
+    super::expired::served(ctx)
+        .filter(|(c, _)| c.not_after >= now && c.not_before > now)
+        .map(|(c, what)| {
+            let mut f = ctx.finding(
+                RULE.id,
+                RULE.severity,
+                ctx.origin,
+                format!(
+                    "{name} at {at} serves {what} {} that is not valid until {}",
+                    describe_cert(c),
+                    date(c.not_before)
+                ),
+            );
+            f.certificates = vec![c.fingerprint.clone()];
+            f
+        })
+        .collect()
 }

@@ -22,7 +22,7 @@ declare_rule! {
         id: "private-key-in-repo",
         severity: Severity::Error,
         summary: "a private key is stored in the repository",
-        check: check,
+        scan: check,
     };
 }
 

@@ -1,6 +1,6 @@
 //! `san-coverage`: the name a client uses is not on the certificate it gets.
 
-use super::{declare_rule, Context};
+use super::{declare_rule, Context, DiffContext, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
 use crate::inventory::graph::Source;
 use crate::verify::Verdict;
@@ -29,7 +29,9 @@ declare_rule! {
         id: "san-coverage",
         severity: Severity::Error,
         summary: "a served certificate does not cover the host name its clients use",
-        check: check,
+        scan: check,
+        diff: diff,
+        probe: probe,
     };
 }
 
@@ -156,4 +158,105 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// In a diff: a served certificate that names fewer hosts at HEAD than at
+/// BASE, at the line that decides it.
+fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (name, hs) in &ctx.compared.head {
+        let Some(bs) = ctx.compared.base.get(name) else {
+            continue;
+        };
+        for (ch, hv) in &hs.serves {
+            let Some(bv) = bs.serves.get(ch) else {
+                continue;
+            };
+            let (Some(bn), Some(hn)) = (&bv.names, &hv.names) else {
+                continue;
+            };
+            let lost: Vec<String> = bn.iter().filter(|n| !hn.contains(n)).cloned().collect();
+            if lost.is_empty() {
+                continue;
+            }
+            let mut f = Finding::new(
+                RULE.id,
+                RULE.severity,
+                hv.cause.clone(),
+                format!(
+                    "{name}: the certificate it serves after this change no longer covers {}",
+                    lost.join(", ")
+                ),
+            );
+            f.related.push(Related {
+                location: bv.location.clone(),
+                note: format!("before: {}", bn.join(", ")),
+            });
+            f.component = Some(name.clone());
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// At a live endpoint: the served leaf is not valid for the host dialled,
+/// or for the name a trusting client uses.
+fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
+    let Some(leaf) = ctx.leaf() else {
+        return Vec::new();
+    };
+    let (name, at) = (ctx.component, ctx.at);
+    let live = super::describe_cert(leaf);
+    let mut out = Vec::new();
+    if let Verdict::NameMismatch { name: host, .. } = crate::verify::check_name(leaf, ctx.host) {
+        out.push(ctx.finding(
+            RULE.id,
+            RULE.severity,
+            ctx.origin,
+            format!(
+                "{name} at {at} serves {live}, which is not valid for {host}: it names {}",
+                dns_and_ip_names(leaf)
+            ),
+        ));
+    }
+    let g = &ctx.inventory.graph;
+    for (ti, verdict) in ctx.verdicts {
+        let Verdict::NameMismatch { name: h, presented } = verdict else {
+            continue;
+        };
+        if h == ctx.host {
+            continue;
+        }
+        let t = &g.trusts[*ti];
+        let client = &g.components[t.component].name;
+        let mut f = ctx.finding(
+            RULE.id,
+            RULE.severity,
+            t.host_location.as_ref().unwrap_or(&t.location),
+            format!(
+                "{client} reaches {name} as {h}, but the certificate served at {at} ({live}) names {}",
+                if presented.is_empty() { "nothing".to_owned() } else { presented.join(", ") }
+            ),
+        );
+        f.peer = Some(client.clone());
+        out.push(f);
+    }
+    out
+}
+
+/// `a.example, 10.0.0.1`: a certificate's DNS and IP names, for messages.
+fn dns_and_ip_names(c: &crate::x509::CertInfo) -> String {
+    let v: Vec<&str> = c
+        .sans
+        .iter()
+        .filter_map(|s| match s {
+            crate::x509::San::Dns(n) | crate::x509::San::Ip(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    if v.is_empty() {
+        "no DNS or IP name".into()
+    } else {
+        v.join(", ")
+    }
 }

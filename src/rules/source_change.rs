@@ -1,7 +1,9 @@
 //! `source-change` (diff): a component's certificate source or issuer changes.
 
-use super::{declare_rule, Context};
-use crate::finding::{Finding, Severity};
+use super::{declare_rule, DiffContext};
+use crate::finding::{Finding, Related, Severity};
+use crate::inventory::compare::{Change, ChangeKind};
+use std::collections::BTreeMap;
 
 declare_rule! {
     /// What it detects (only in `certdrift diff`): between BASE and HEAD, a
@@ -29,11 +31,67 @@ declare_rule! {
         id: "source-change",
         severity: Severity::Error,
         summary: "(diff) a change flips components' certificate source or issuer",
-        check: check,
+        diff: diff,
     };
 }
 
-/// Produced by `diff`, which compares two inventories; a scan has nothing to compare.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
+/// One finding per cause (the changed line that decides the source, and
+/// the source before and after), listing the components it flips.
+fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
+    let mut by_cause: BTreeMap<(String, String, String), Vec<&Change>> = BTreeMap::new();
+    for c in ctx
+        .compared
+        .changes
+        .iter()
+        .filter(|c| c.what == ChangeKind::Source)
+    {
+        let cause = c
+            .causes
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "(no changed input file)".into());
+        by_cause
+            .entry((cause, c.before.clone(), c.after.clone()))
+            .or_default()
+            .push(c);
+    }
+    let mut out = Vec::new();
+    for ((cause, before, after), list) in by_cause {
+        let distance = list.iter().any(|c| !c.own_files_changed);
+        let too_many = ctx.max_blast_radius.is_some_and(|m| list.len() > m);
+        let severity = if distance || too_many {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let comps: Vec<&str> = list.iter().map(|c| c.component.as_str()).collect();
+        let mut message = format!(
+            "this change flips {} component(s) from {before} to {after}: {}",
+            list.len(),
+            comps.join(", ")
+        );
+        if distance {
+            message.push_str(" — their own files did not change (action at a distance)");
+        }
+        if too_many {
+            message.push_str(&format!(
+                " — more than --max-blast-radius {}",
+                ctx.max_blast_radius.unwrap_or(0)
+            ));
+        }
+        let mut f = Finding::new(RULE.id, severity, list[0].location.clone(), message);
+        f.related.push(Related {
+            location: list[0].location.clone(),
+            note: format!("caused by {cause}"),
+        });
+        for c in &list[1..] {
+            f.related.push(Related {
+                location: c.location.clone(),
+                note: c.component.clone(),
+            });
+        }
+        f.component = Some(comps.join(", "));
+        out.push(f);
+    }
+    out
 }

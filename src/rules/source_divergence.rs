@@ -22,7 +22,7 @@ declare_rule! {
         id: "source-divergence",
         severity: Severity::Warning,
         summary: "components of one group get their certificates from different sources",
-        check: check,
+        scan: check,
     };
 }
 
@@ -54,7 +54,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .serves
             .iter()
             .enumerate()
-            .filter(|(_, s)| super::group_has(group, &g.components[s.component].name))
+            .filter(|(_, s)| group.has(&g.components[s.component].name))
             .map(|(i, _)| i)
             .collect();
         named.insert((format!("group {}", group.name), String::new()), members);

@@ -1,7 +1,7 @@
 //! `stale-baseline`: a baseline entry that matches no finding any more.
 
-use super::{declare_rule, Context};
-use crate::finding::{Finding, Severity};
+use super::declare_rule;
+use crate::finding::Severity;
 
 declare_rule! {
     /// What it detects: an entry of the `--baseline` file that matched
@@ -20,11 +20,7 @@ declare_rule! {
         id: "stale-baseline",
         severity: Severity::Note,
         summary: "a --baseline entry matches no finding",
-        check: check,
     };
 }
 
-/// Applied by [`crate::baseline`] after the rules; nothing to do here.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
-}
+// Made by the suppress stage (`crate::suppress::baseline`), for any stage's findings: no check of its own.

@@ -22,7 +22,7 @@ declare_rule! {
         id: "too-many-cas",
         severity: Severity::Warning,
         summary: "more distinct root CAs in a scope than the policy allows (max_cas)",
-        check: check,
+        scan: check,
     };
 }
 

@@ -1,7 +1,9 @@
 //! `trust-change` (diff): a trust bundle's anchors change.
 
-use super::{declare_rule, Context};
+use super::{declare_rule, describe_set, DiffContext};
 use crate::finding::{Finding, Severity};
+use crate::x509::Fingerprint;
+use std::collections::BTreeSet;
 
 declare_rule! {
     /// What it detects (only in `certdrift diff`): a trust bundle whose set
@@ -23,11 +25,63 @@ declare_rule! {
         id: "trust-change",
         severity: Severity::Error,
         summary: "(diff) a trust bundle drops the anchor a peer still needs (safe overlaps are notes)",
-        check: check,
+        diff: diff,
     };
 }
 
-/// Produced by `diff`, which compares two inventories; a scan has nothing to compare.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
+/// Each trust reference on both sides whose anchors differ: a hard swap
+/// (an error) when a peer that verified at BASE no longer does, else a note.
+fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (name, hs) in &ctx.compared.head {
+        let Some(bs) = ctx.compared.base.get(name) else {
+            continue;
+        };
+        for (k, hv) in &hs.trusts {
+            let Some(bv) = bs.trusts.get(k) else { continue };
+            let (Some(ba), Some(ha)) = (&bv.anchors, &hv.anchors) else {
+                continue;
+            };
+            if ba == ha {
+                continue;
+            }
+            let removed: BTreeSet<Fingerprint> = ba.difference(ha).cloned().collect();
+            let added: BTreeSet<Fingerprint> = ha.difference(ba).cloned().collect();
+            let broken: Vec<&String> = hv
+                .verdicts
+                .iter()
+                .filter(|(p, ok)| !**ok && bv.verdicts.get(*p) == Some(&true))
+                .map(|(p, _)| p)
+                .collect();
+            let (severity, message) = if !broken.is_empty() {
+                (Severity::Error, format!(
+                    "{name}: {k} drops {} while {} still presents a certificate that chains only to it (a hard swap)",
+                    describe_set(ctx.base, &removed),
+                    broken.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            } else if removed.is_empty() {
+                (
+                    Severity::Note,
+                    format!(
+                        "{name}: {k} adds {} beside the current anchors (a safe overlap)",
+                        describe_set(ctx.head, &added)
+                    ),
+                )
+            } else {
+                (
+                    Severity::Note,
+                    format!(
+                        "{name}: {k} replaces {} with {}; every peer still verifies",
+                        describe_set(ctx.base, &removed),
+                        describe_set(ctx.head, &added)
+                    ),
+                )
+            };
+            let mut f = Finding::new(RULE.id, severity, hv.location.clone(), message);
+            f.component = Some(name.clone());
+            f.certificates = removed.union(&added).cloned().collect();
+            out.push(f);
+        }
+    }
+    out
 }

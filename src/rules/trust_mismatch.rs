@@ -1,6 +1,6 @@
 //! `trust-mismatch`: a component trusts CAs that did not issue its peer's certificate.
 
-use super::{declare_rule, Context};
+use super::{cite, declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
 use crate::inventory::graph::{Anchors, Direction, Source};
 use crate::verify::Verdict;
@@ -35,7 +35,8 @@ declare_rule! {
         id: "trust-mismatch",
         severity: Severity::Error,
         summary: "a trusted CA bundle did not issue the peer's certificate",
-        check: check,
+        scan: check,
+        probe: probe,
     };
 }
 
@@ -106,6 +107,46 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             f.peer = Some(peer.name.clone());
             out.push(f);
         }
+    }
+    out
+}
+
+/// At a live endpoint: a component whose trust covers it does not accept
+/// the chain it serves.
+fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
+    let Some(leaf) = ctx.leaf() else {
+        return Vec::new();
+    };
+    let (inv, name, at) = (ctx.inventory, ctx.component, ctx.at);
+    let live = super::describe_cert(leaf);
+    let mut out = Vec::new();
+    for (ti, verdict) in ctx.verdicts {
+        let Verdict::NoPath { reason } = verdict else {
+            continue;
+        };
+        let t = &inv.graph.trusts[*ti];
+        let client = &inv.graph.components[t.component].name;
+        let mut f = ctx.finding(
+            RULE.id,
+            RULE.severity,
+            &t.location,
+            format!(
+                "{client} trusts {} for {}, but that does not accept the chain {name} serves at {at} ({live}): {reason}",
+                t.via, t.channel
+            ),
+        );
+        if let Anchors::Bundle(b) = &t.anchors {
+            for (fp, loc) in &inv.bundles[*b].members {
+                cite(&mut f, inv, fp, loc, "trusted: ");
+            }
+        }
+        f.related.push(Related {
+            location: ctx.origin.clone(),
+            note: format!("{at} comes from here ({})", ctx.from),
+        });
+        f.component = Some(client.clone());
+        f.peer = Some(name.to_owned());
+        out.push(f);
     }
     out
 }

@@ -1,6 +1,6 @@
 //! `unreachable` (probe): an endpoint gave no certificate.
 
-use super::{declare_rule, Context};
+use super::{declare_rule, ProbeContext};
 use crate::finding::{Finding, Severity};
 
 declare_rule! {
@@ -25,11 +25,32 @@ declare_rule! {
         id: "unreachable",
         severity: Severity::Error,
         summary: "(probe) an endpoint did not present a certificate",
-        check: check,
+        probe: probe,
     };
 }
 
-/// Produced by `probe`, which dials the endpoints; a scan dials nothing.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
+/// No certificate from the endpoint (an error), or a handshake that failed
+/// after the certificate came (a warning).
+fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
+    let (name, at) = (ctx.component, ctx.at);
+    if ctx.chain.is_empty() {
+        let why = ctx.error.unwrap_or("the server presented no certificate");
+        return vec![ctx.finding(
+            RULE.id,
+            Severity::Error,
+            ctx.origin,
+            format!("cannot get {name}'s certificate from {at}: {why}"),
+        )];
+    }
+    match ctx.error {
+        Some(e) => vec![ctx.finding(
+            RULE.id,
+            Severity::Warning,
+            ctx.origin,
+            format!(
+                "{name} at {at} presented its certificate, then the handshake failed: {e} (a server that requires a client certificate can end a TLS 1.2 handshake so)"
+            ),
+        )],
+        None => Vec::new(),
+    }
 }

@@ -21,7 +21,7 @@ declare_rule! {
         id: "unresolved",
         severity: Severity::Note,
         summary: "a certificate or trust reference cannot be followed",
-        check: check,
+        scan: check,
     };
 }
 

@@ -1,7 +1,7 @@
 //! `unused-exception`: a policy exception that matches no finding.
 
-use super::{declare_rule, Context};
-use crate::finding::{Finding, Severity};
+use super::declare_rule;
+use crate::finding::Severity;
 
 declare_rule! {
     /// What it detects: an entry of a policy's `exceptions:` that matched
@@ -18,11 +18,7 @@ declare_rule! {
         id: "unused-exception",
         severity: Severity::Warning,
         summary: "a policy exception matches no finding",
-        check: check,
     };
 }
 
-/// Applied by [`super::check`] after the other rules; nothing to do here.
-fn check(_ctx: &Context<'_>) -> Vec<Finding> {
-    Vec::new()
-}
+// Made by the suppress stage (`crate::suppress::exceptions`), for any stage's findings: no check of its own.

@@ -21,7 +21,7 @@ declare_rule! {
         id: "weak-crypto",
         severity: Severity::Warning,
         summary: "an RSA/DSA key under 2048 bits, EC under 256, or a SHA-1/MD5 signature",
-        check: check,
+        scan: check,
     };
 }
 

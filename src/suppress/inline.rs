@@ -1,4 +1,4 @@
-//! Stage 5b, suppress: inline `# certdrift:ignore[rule-id,…] reason` comments.
+//! Suppress, inline: `# certdrift:ignore[rule-id,…] reason` comments.
 //!
 //! In: the findings left after the policy's exceptions, and a way to read a
 //! scanned file's text again. Out: the findings a comment suppresses (on the
@@ -7,7 +7,7 @@
 //! that has no reason, names no rule or names an unknown one — such a comment
 //! suppresses nothing. Comments are not part of the YAML tree, so the raw
 //! lines are read, and only those of files that have findings: a comment in
-//! any other file has nothing to suppress. Baselines are [`crate::baseline`].
+//! any other file has nothing to suppress.
 
 use crate::finding::{Finding, Location, Suppressed, SuppressedBy};
 use crate::policy::Policy;

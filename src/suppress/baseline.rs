@@ -1,4 +1,4 @@
-//! Stage 5c, baseline: the findings a repository already has, accepted as a
+//! Suppress, baseline: the findings a repository already has, accepted as a
 //! whole so that only new ones are reported.
 //!
 //! In ([`render`]): a scan's findings. Out: a JSON file that lists them by
