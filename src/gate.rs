@@ -99,4 +99,3 @@ pub fn strictness(fail_on: Option<&str>) -> u8 {
         _ => 3,
     }
 }
-

@@ -8,7 +8,6 @@
 //! command line over it, with its settings from [`config`].
 #![forbid(unsafe_code)]
 
-
 pub mod config;
 pub mod diff;
 pub mod discover;

@@ -9,7 +9,6 @@
 //! after the file.
 
 use anyhow::{bail, Context as _, Result};
-use certdrift::suppress::baseline::Baseline;
 use certdrift::config::{self, Settings};
 use certdrift::discover::WalkOptions;
 use certdrift::extract::ExtractOptions;
@@ -19,6 +18,7 @@ use certdrift::read::source::{DirSource, FileSource, MountSource};
 use certdrift::report::{self, DiffFormat, InventoryFormat, RenderOptions, ScanFormat};
 use certdrift::rules;
 use certdrift::scan::{self, ScanOptions};
+use certdrift::suppress::baseline::Baseline;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -914,14 +914,17 @@ fn exception(p: &P<'_>, node: NodeId) -> Result<(Exception, PolicyLoc), PolicyEr
     let reason = get("reason")?
         .filter(|r| !r.trim().is_empty())
         .ok_or_else(|| p.err(node, "an exception needs a `reason`"))?;
-    Ok((Exception {
-        rule,
-        component: get("component")?,
-        path: get("path")?,
-        fingerprint: get("fingerprint")?,
-        reason,
-        location: p.loc(node),
-    }, rule_at))
+    Ok((
+        Exception {
+            rule,
+            component: get("component")?,
+            path: get("path")?,
+            fingerprint: get("fingerprint")?,
+            reason,
+            location: p.loc(node),
+        },
+        rule_at,
+    ))
 }
 
 /// The built-in policy.

@@ -619,7 +619,11 @@ pub fn evaluate(
         .and_then(|si| g.serves[si].bundle)
         .and_then(|b| inv.bundles[b].members.first())
         .map(|m| m.0.clone());
-    let chain: Vec<ServedCert> = fetched.chain.iter().map(|der| ServedCert::parse(der)).collect();
+    let chain: Vec<ServedCert> = fetched
+        .chain
+        .iter()
+        .map(|der| ServedCert::parse(der))
+        .collect();
     // Components whose trust reference covers this endpoint: the graph put
     // what it serves behind their URL, or their URL is this address.
     let trusting: Vec<usize> = (0..g.trusts.len())

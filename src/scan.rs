@@ -10,7 +10,6 @@
 //! (facts by content id, deferred Services, chain verdicts).
 //! `CERTDRIFT_TIMINGS=1` prints each stage's wall time to stderr.
 
-use crate::suppress::baseline::Baseline;
 use crate::discover::{self, DiscoverError, WalkOptions};
 use crate::extract::{self, ExtractOptions};
 use crate::finding::{sort_findings, sort_suppressed, Finding, Suppressed};
@@ -19,6 +18,7 @@ use crate::inventory::graph::Declared;
 use crate::inventory::Inventory;
 use crate::read::source::{DirSource, FileSource};
 use crate::rules::{self, Context, Stage};
+use crate::suppress::baseline::Baseline;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

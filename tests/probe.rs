@@ -638,3 +638,42 @@ fn usage_errors() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Probe findings meet the same suppression stage as a scan's: the
+/// policy's severities and exceptions, and an unused exception of a probe
+/// rule is reported.
+#[test]
+fn policy_applies_to_probe_findings() {
+    let ca1 = ca("etcd CA");
+    let etcd = leaf(&ca1, "etcd", false);
+    let repo = healthy_repo(&ca1, &etcd);
+    std::fs::write(
+        repo.path().join("policy.yaml"),
+        "severity:\n  live-drift: warning\nexceptions:\n  - rule: trust-mismatch\n    component: kube-system/kube-apiserver\n    reason: CA move CHG-7 in progress\n  - rule: unreachable\n    reason: flaky host\n",
+    )
+    .unwrap();
+    let rogue_ca = ca("someone else's CA");
+    let rogue = leaf(&rogue_ca, "etcd", false);
+    let port = serve(vec![rogue.der.clone(), rogue_ca.der.clone()], &rogue.key);
+    let target = format!("kube-system/etcd=127.0.0.1:{port}");
+    let (code, r, all) = probe(
+        repo.path(),
+        &["--target", &target, "--policy", "policy.yaml"],
+    );
+    let drift = findings_of(&r, "live-drift");
+    assert_eq!(drift.len(), 1, "{all}");
+    assert_eq!(drift[0]["severity"], "warning", "{all}");
+    assert!(findings_of(&r, "trust-mismatch").is_empty(), "{all}");
+    assert_eq!(r["summary"]["suppressed"], 1, "{all}");
+    let unused = findings_of(&r, "unused-exception");
+    assert_eq!(unused.len(), 1, "{all}");
+    assert!(
+        unused[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exception for unreachable (flaky host)"),
+        "{all}"
+    );
+    // Only warnings are left: the gate passes.
+    assert_eq!(code, 0, "{all}");
+}

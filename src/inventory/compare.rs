@@ -385,5 +385,3 @@ pub fn short(fp: &Option<Fingerprint>, inv: &Inventory) -> String {
         None => "no certificate in the repository".into(),
     }
 }
-
-

@@ -78,11 +78,21 @@ pub(super) fn served<'a>(
 ) -> impl Iterator<Item = (&'a x509::CertInfo, &'static str)> {
     let leaf = ctx.leaf().map(|l| &l.fingerprint);
     let chain = if leaf.is_some() { ctx.chain } else { &[] };
-    chain.iter().filter_map(|c| c.info.as_deref()).filter_map(move |c| {
-        let is_leaf = leaf == Some(&c.fingerprint);
-        if c.is_ca && x509::is_self_signed(c) && !is_leaf {
-            return None;
-        }
-        Some((c, if is_leaf { "certificate" } else { "chain certificate" }))
-    })
+    chain
+        .iter()
+        .filter_map(|c| c.info.as_deref())
+        .filter_map(move |c| {
+            let is_leaf = leaf == Some(&c.fingerprint);
+            if c.is_ca && x509::is_self_signed(c) && !is_leaf {
+                return None;
+            }
+            Some((
+                c,
+                if is_leaf {
+                    "certificate"
+                } else {
+                    "chain certificate"
+                },
+            ))
+        })
 }

@@ -13,10 +13,10 @@
 use crate::finding::{Finding, Severity};
 use crate::inventory::compare::Compared;
 use crate::inventory::Inventory;
-use crate::verify::Verdict;
-use crate::x509::{CertInfo, Fingerprint, ServedCert};
 pub(crate) use crate::inventory::{describe_fp, describe_set};
+use crate::verify::Verdict;
 pub(crate) use crate::x509::{date, describe_cert};
+use crate::x509::{CertInfo, Fingerprint, ServedCert};
 
 mod ca_divergence;
 mod crl_expired;

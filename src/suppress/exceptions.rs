@@ -79,4 +79,3 @@ fn matches(e: &Exception, f: &Finding) -> bool {
 fn policy_location(l: &PolicyLoc) -> Location {
     Location::new(usize::MAX, l.file.clone(), l.line, l.column)
 }
-
