@@ -1,5 +1,6 @@
-//! Runs the binary on every `testdata/<rule>/{pass,fail}` tree and compares
-//! the full text and JSON output with reviewed snapshots.
+//! Runs the binary on every `testdata/<rule>/{pass,fail}` tree, walking the
+//! rule table, and compares the full text and JSON output with reviewed
+//! snapshots.
 
 mod common;
 use common::*;
@@ -21,7 +22,26 @@ fn case(rule: &str, kind: &str) -> (i32, String, serde_json::Value) {
     (text.status.code().unwrap(), stdout(&text), json(&js))
 }
 
-fn check_rule(rule: &str) {
+/// `certdrift diff` on `testdata/<rule>/<kind>/{base,head}`, with the
+/// fixture's policy if it brings one.
+fn diff_case(rule: &str, kind: &str) -> (i32, String, serde_json::Value) {
+    let dir = repo().join("testdata").join(rule).join(kind);
+    let mut args = vec!["diff", "--now", NOW];
+    if dir.join("certdrift-policy.yaml").exists() {
+        args.extend(["--policy", "certdrift-policy.yaml"]);
+    }
+    let text = run(&dir, &[&args[..], &["base", "head"]].concat());
+    let js = run(
+        &dir,
+        &[&args[..], &["--format", "json", "base", "head"]].concat(),
+    );
+    assert_eq!(text.status.code(), js.status.code());
+    (text.status.code().unwrap(), stdout(&text), json(&js))
+}
+
+/// The fixture's `fail` tree reports the rule and its `pass` tree does not
+/// (and exits 0); both outputs are compared with reviewed snapshots.
+fn check_rule(rule: &str, case: fn(&str, &str) -> (i32, String, serde_json::Value)) {
     let (_, text, js) = case(rule, "fail");
     assert!(
         rules_of(&js).iter().any(|r| r == rule),
@@ -38,106 +58,51 @@ fn check_rule(rule: &str) {
     insta::assert_snapshot!(format!("{rule}-pass-text"), text);
 }
 
+/// Walks the rule table: every rule has `testdata/<id>/{pass,fail}` and
+/// is checked against them in the stage it runs in — a scan rule (or one
+/// the suppress stage makes) by `scan`, a diff rule by `diff` of the
+/// fixture's `base` and `head`. Probe rules need live endpoints: they are
+/// tested in tests/probe.rs against real TLS servers. A new rule is one
+/// file, one table row and one fixture folder. Every failing rule is named.
 #[test]
-fn expired() {
-    check_rule("expired");
-}
-#[test]
-fn expired_anchor() {
-    check_rule("expired-anchor");
-}
-#[test]
-fn expires_soon() {
-    check_rule("expires-soon");
-}
-#[test]
-fn not_yet_valid() {
-    check_rule("not-yet-valid");
-}
-#[test]
-fn crl_expired() {
-    check_rule("crl-expired");
-}
-#[test]
-fn not_a_ca() {
-    check_rule("not-a-ca");
-}
-#[test]
-fn weak_crypto() {
-    check_rule("weak-crypto");
-}
-#[test]
-fn private_key_in_repo() {
-    check_rule("private-key-in-repo");
-}
-#[test]
-fn duplicate_in_bundle() {
-    check_rule("duplicate-in-bundle");
-}
-#[test]
-fn malformed() {
-    check_rule("malformed");
-}
-#[test]
-fn trust_mismatch() {
-    check_rule("trust-mismatch");
-}
-#[test]
-fn san_coverage() {
-    check_rule("san-coverage");
-}
-#[test]
-fn ca_divergence() {
-    check_rule("ca-divergence");
-}
-#[test]
-fn source_divergence() {
-    check_rule("source-divergence");
-}
-#[test]
-fn too_many_cas() {
-    check_rule("too-many-cas");
-}
-#[test]
-fn unresolved() {
-    check_rule("unresolved");
-}
-#[test]
-fn unused_exception() {
-    check_rule("unused-exception");
-}
-#[test]
-fn invalid_suppression() {
-    check_rule("invalid-suppression");
-}
-#[test]
-fn stale_baseline() {
-    check_rule("stale-baseline");
-}
-
-/// Every rule in the table has a fixture directory, and every fixture directory a rule.
-#[test]
-fn every_rule_has_fixtures() {
-    let out = run(&repo(), &["rules"]);
-    let ids: Vec<String> = stdout(&out)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect();
-    assert!(ids.len() >= 9);
-    // Findings of two revisions (diff) or of live endpoints (probe, tested
-    // in tests/probe.rs against real TLS servers): no scan fixture can show them.
-    let not_scan = [
-        "source-change",
-        "trust-change",
-        "gate-change",
-        "live-drift",
-        "unreachable",
-    ];
-    for id in ids.iter().filter(|i| !not_scan.contains(&i.as_str())) {
+fn every_rule_against_its_fixtures() {
+    use certdrift::rules::{Stage, RULES};
+    let mut failed = Vec::new();
+    for rule in RULES {
+        let case = match rule.home() {
+            Stage::Scan => case,
+            Stage::Diff => diff_case,
+            Stage::Probe => continue,
+        };
         for kind in ["pass", "fail"] {
             assert!(
-                repo().join("testdata").join(id).join(kind).is_dir(),
-                "no testdata/{id}/{kind}"
+                repo().join("testdata").join(rule.id).join(kind).is_dir(),
+                "no testdata/{}/{kind}",
+                rule.id
+            );
+        }
+        let id = rule.id;
+        if std::panic::catch_unwind(|| check_rule(id, case)).is_err() {
+            failed.push(id);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "rules failing their fixtures: {failed:?}"
+    );
+}
+
+/// Every fixture directory belongs to a rule of the table.
+#[test]
+fn every_fixture_has_a_rule() {
+    let known: Vec<&str> = certdrift::rules::RULES.iter().map(|r| r.id).collect();
+    for e in std::fs::read_dir(repo().join("testdata")).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().join("fail").is_dir() && e.path().join("pass").is_dir() {
+            assert!(
+                known.contains(&name.as_str()),
+                "testdata/{name} names no rule"
             );
         }
     }
@@ -176,4 +141,26 @@ fn no_orphaned_snapshots() {
             );
         }
     }
+}
+
+/// Every rule of the table is in README.md's Rules table with its default
+/// severity, in the table's order, and the README lists no other.
+#[test]
+fn readme_lists_every_rule() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .filter_map(|l| {
+            let mut cells = l.strip_prefix("| `")?.splitn(3, " | ");
+            let id = cells.next()?.strip_suffix('`')?.to_owned();
+            let severity = cells.next()?.to_owned();
+            Some((id, severity))
+        })
+        .filter(|(_, s)| ["error", "warning", "note"].contains(&s.as_str()))
+        .collect();
+    let table: Vec<(String, String)> = certdrift::rules::RULES
+        .iter()
+        .map(|r| (r.id.to_owned(), r.severity.to_string()))
+        .collect();
+    assert_eq!(rows, table);
 }
