@@ -370,7 +370,7 @@ pub fn hiera(data: &[u8]) {
                     h.lookup(key, &facts, merge),
                     "lookup of {key:?} is not repeatable"
                 );
-                let _ = crate::extract::hiera::render_lookup(key, &l, true, &|_| None);
+                let _ = crate::report::lookup::render_lookup(key, &l, true, &|_| None);
             }
         }
     }

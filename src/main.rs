@@ -1251,7 +1251,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 MergeArg::Deep => Merge::Deep,
             });
             let l = h.lookup(&key, &all_facts, merge);
-            print(&certdrift::extract::hiera::render_lookup(
+            print(&certdrift::report::lookup::render_lookup(
                 &key,
                 &l,
                 explain,

@@ -14,6 +14,7 @@ pub mod github;
 pub mod graph;
 pub mod json;
 pub mod junit;
+pub mod lookup;
 pub mod markdown;
 pub mod sarif;
 pub mod text;
