@@ -8,13 +8,12 @@
 //! lookup.
 
 use super::facts::Facts;
-use super::lookup::Ctx;
-use super::lookup::MAX_NESTED_LOOKUPS;
+use super::lookup::{Ctx, MAX_NESTED_LOOKUPS};
+use super::merge::upsert_entries;
 use super::value::{
     key_segments, puppet_string, value_cost, value_depth, Origin, Value, ValueKind,
     MAX_STRING_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH, MAX_VALUE_NODES,
 };
-use std::collections::HashMap;
 
 /// An eyaml `ENC[...]` value: never decrypted, never interpolated.
 fn is_encrypted(s: &str) -> bool {
@@ -121,26 +120,6 @@ pub(super) fn unknown_detail(original: &str, unknown: &[String]) -> Option<Strin
     ))
 }
 
-/// Map entries with unique keys, the later entry winning (interpolated keys may collide).
-fn dedup_keys(entries: Vec<(String, Value)>) -> Vec<(String, Value)> {
-    let mut idx: HashMap<String, usize> = HashMap::new();
-    let mut out: Vec<(String, Value)> = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        match idx.get(&k) {
-            Some(&i) => {
-                if let Some(slot) = out.get_mut(i) {
-                    slot.1 = v;
-                }
-            }
-            None => {
-                idx.insert(k.clone(), out.len());
-                out.push((k, v));
-            }
-        }
-    }
-    out
-}
-
 /// The result of a lookup made by interpolation.
 enum Sub {
     Unresolved,
@@ -175,7 +154,11 @@ impl InterpFrame {
                 renamed,
                 ..
             } => {
-                let out = if renamed { dedup_keys(out) } else { out };
+                let out = if renamed {
+                    upsert_entries(Vec::new(), out)
+                } else {
+                    out
+                };
                 Value::new(ValueKind::Map(out), origin)
             }
         }

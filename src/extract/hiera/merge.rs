@@ -192,15 +192,24 @@ fn flatten_into(v: Value, out: &mut Vec<Value>, seen: &mut HashSet<String>) {
 
 /// Ruby's `lower.merge(higher)`.
 fn hash_merge(higher: Value, lower: Value) -> Value {
-    let (ValueKind::Map(h), ValueKind::Map(mut out)) = (higher.kind, lower.kind) else {
+    let (ValueKind::Map(h), ValueKind::Map(out)) = (higher.kind, lower.kind) else {
         return Value::default();
     };
+    Value::new(ValueKind::Map(upsert_entries(out, h)), higher.origin)
+}
+
+/// Ruby's `Hash#merge` on map entries: a key already in `out` keeps its place and takes the
+/// new value, a new key is appended (also when `entries` repeats a key).
+pub(super) fn upsert_entries(
+    mut out: Vec<(String, Value)>,
+    entries: Vec<(String, Value)>,
+) -> Vec<(String, Value)> {
     let mut idx: HashMap<String, usize> = out
         .iter()
         .enumerate()
         .map(|(i, (k, _))| (k.clone(), i))
         .collect();
-    for (k, v) in h {
+    for (k, v) in entries {
         match idx.get(&k) {
             Some(&i) => {
                 if let Some(slot) = out.get_mut(i) {
@@ -213,7 +222,7 @@ fn hash_merge(higher: Value, lower: Value) -> Value {
             }
         }
     }
-    Value::new(ValueKind::Map(out), higher.origin)
+    out
 }
 
 /// Puppet's `DeepMerge.deep_merge!(source, dest)` with `preserve_unmergeables: false`:
