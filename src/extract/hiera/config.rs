@@ -46,6 +46,7 @@ pub(super) struct Level {
     pub(super) static_skip: Option<String>,
 }
 
+/// The keys a hierarchy level may have (others are ignored with a note).
 const LEVEL_KEYS: [&str; 14] = [
     "name",
     "datadir",
@@ -62,7 +63,9 @@ const LEVEL_KEYS: [&str; 14] = [
     "uris",
     "options",
 ];
+/// The keys that name a level's backend function.
 const FUNCTION_KEYS: [&str; 4] = ["data_hash", "lookup_key", "data_dig", "hiera3_backend"];
+/// The keys that name a level's data locations (one is allowed).
 const LOCATION_KEYS: [&str; 7] = [
     "path",
     "paths",

@@ -86,7 +86,10 @@ pub use facts::Facts;
 pub use lookup::{Lookup, Step, StepOutcome};
 pub use merge::{Merge, MergeSpec};
 pub(crate) use value::plain_bool;
-pub use value::{from_yaml, Origin, Value, ValueKind};
+pub use value::{
+    from_yaml, Origin, Value, ValueKind, MAX_STRING_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH,
+    MAX_VALUE_NODES,
+};
 
 use crate::read::source::FileSource;
 use config::Level;
