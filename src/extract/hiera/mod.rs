@@ -63,7 +63,7 @@
 //!
 //! ## Files
 //!
-//! One concern each, in the order a lookup meets them: `value` (the [`Value`] with its
+//! One concern each: `value` (the [`Value`] with its
 //! [`Origin`], read from YAML by [`from_yaml`]; shared with the rest of certdrift),
 //! `config` (`hiera.yaml` into levels: [`Hiera::load`]), `data` (data files, read and indexed
 //! once), `facts` ([`Facts`]), `lookup` (levels, files, `lookup_options` and the result types:
