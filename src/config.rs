@@ -9,7 +9,7 @@
 //! positioned reader, so an unknown key or a wrong type is a
 //! [`PolicyError`] with file:line:column.
 
-use crate::hiera::Value;
+use crate::extract::hiera::Value;
 use crate::policy::{PolicyError, P};
 use crate::read::yaml;
 use std::path::{Path, PathBuf};
@@ -152,7 +152,8 @@ pub fn parse(file: &str, text: &str, base: &Path, confined: bool) -> Result<Sett
             }
             "facts" => {
                 for (name, k, fv) in p.map(v, "facts")? {
-                    let value = crate::hiera::from_yaml(doc, fv, file).map_err(|e| p.err(k, e))?;
+                    let value =
+                        crate::extract::hiera::from_yaml(doc, fv, file).map_err(|e| p.err(k, e))?;
                     settings.facts.push((name, value));
                 }
             }

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use crate::diff::{self, DiffOptions};
 use crate::discover::{classify, Candidate, FileClass, WalkOptions};
+use crate::extract::hiera::{Facts, Hiera, HieraOptions, Merge};
 use crate::extract::{self, prefilter, ExtractOptions, FileFacts};
 use crate::finding::Location;
-use crate::hiera::{Facts, Hiera, HieraOptions, Merge};
 use crate::read::source::FileSource;
 use crate::read::{pem, yaml};
 use crate::scan::ScanOptions;
@@ -370,7 +370,7 @@ pub fn hiera(data: &[u8]) {
                     h.lookup(key, &facts, merge),
                     "lookup of {key:?} is not repeatable"
                 );
-                let _ = crate::hiera::render_lookup(key, &l, true, &|_| None);
+                let _ = crate::report::lookup::render_lookup(key, &l, true, &|_| None);
             }
         }
     }

@@ -16,7 +16,6 @@ pub mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
-pub mod hiera;
 pub mod inventory;
 mod memo;
 pub mod policy;

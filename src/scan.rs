@@ -11,9 +11,9 @@
 //! `CERTDRIFT_TIMINGS=1` prints each stage's wall time to stderr.
 
 use crate::discover::{self, DiscoverError, WalkOptions};
+use crate::extract::hiera::{Builtin, Facts, Hiera, HieraOptions};
 use crate::extract::{self, ExtractOptions};
 use crate::finding::{sort_findings, sort_suppressed, Finding, Suppressed};
-use crate::hiera::{Builtin, Facts, Hiera, HieraOptions};
 use crate::inventory::graph::Declared;
 use crate::inventory::Inventory;
 use crate::read::source::{DirSource, FileSource};
@@ -165,7 +165,7 @@ pub enum ScanError {
     Discover(#[from] DiscoverError),
     /// The Hiera configuration is invalid.
     #[error(transparent)]
-    Hiera(#[from] crate::hiera::HieraError),
+    Hiera(#[from] crate::extract::hiera::HieraError),
     /// The worker pool could not start.
     #[error("cannot start worker threads: {0}")]
     Threads(String),

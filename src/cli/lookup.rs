@@ -59,7 +59,7 @@ impl Lookup {
             policy,
         } = self;
         let load = || load_config(config);
-        use certdrift::hiera::{Hiera, HieraOptions, Merge};
+        use certdrift::extract::hiera::{Hiera, HieraOptions, Merge};
         let cfg = load()?;
         let root = path.unwrap_or_else(|| PathBuf::from("."));
         let pol = load_policy(Some(&root), &cfg, &policy)?;
@@ -96,7 +96,7 @@ impl Lookup {
             MergeArg::Deep => Merge::Deep,
         });
         let l = h.lookup(&key, &all_facts, merge);
-        print(&certdrift::hiera::render_lookup(
+        print(&certdrift::report::lookup::render_lookup(
             &key,
             &l,
             explain,

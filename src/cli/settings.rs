@@ -132,7 +132,7 @@ pub(crate) fn load_policy(
 
 /// `<certificate sha256:… CN=…>` for PEM values, `<private key redacted>` for
 /// keys, also when they are stored base64-encoded.
-pub(crate) fn show_secret_values(v: &certdrift::hiera::Value) -> Option<String> {
+pub(crate) fn show_secret_values(v: &certdrift::extract::hiera::Value) -> Option<String> {
     let s = v.as_str()?;
     if !certdrift::read::pem::looks_like_pem(s.as_bytes()) && !certdrift::diff::has_base64_pem(s) {
         return None;
@@ -151,7 +151,10 @@ pub(crate) fn parse_map_paths(list: &[String]) -> Result<Vec<(String, String)>> 
 }
 
 /// Facts from a YAML or JSON file (`--facts`), over the config's `facts`.
-pub(crate) fn load_facts(cfg: &Config, file: Option<&Path>) -> Result<certdrift::hiera::Facts> {
+pub(crate) fn load_facts(
+    cfg: &Config,
+    file: Option<&Path>,
+) -> Result<certdrift::extract::hiera::Facts> {
     let mut facts = load_facts_file(file)?;
     for (name, value) in &cfg.settings.facts {
         if facts.get_value(name).is_none() {
@@ -161,9 +164,9 @@ pub(crate) fn load_facts(cfg: &Config, file: Option<&Path>) -> Result<certdrift:
     Ok(facts)
 }
 
-pub(crate) fn load_facts_file(file: Option<&Path>) -> Result<certdrift::hiera::Facts> {
+pub(crate) fn load_facts_file(file: Option<&Path>) -> Result<certdrift::extract::hiera::Facts> {
     let Some(file) = file else {
-        return Ok(certdrift::hiera::Facts::default());
+        return Ok(certdrift::extract::hiera::Facts::default());
     };
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read --facts {}", file.display()))?;
@@ -179,15 +182,15 @@ pub(crate) fn load_facts_file(file: Option<&Path>) -> Result<certdrift::hiera::F
     }
     let doc = stream.docs.first().context("--facts file is empty")?;
     let root = doc.root().context("--facts file is empty")?;
-    let v = certdrift::hiera::from_yaml(doc, root, &file.display().to_string())
+    let v = certdrift::extract::hiera::from_yaml(doc, root, &file.display().to_string())
         .map_err(|e| anyhow::anyhow!(e))?;
-    Ok(certdrift::hiera::Facts::from_value(&v))
+    Ok(certdrift::extract::hiera::Facts::from_value(&v))
 }
 
 pub(crate) fn parse_facts(
-    mut facts: certdrift::hiera::Facts,
+    mut facts: certdrift::extract::hiera::Facts,
     list: &[String],
-) -> Result<certdrift::hiera::Facts> {
+) -> Result<certdrift::extract::hiera::Facts> {
     for f in list {
         let (k, v) = f
             .split_once('=')

@@ -7,6 +7,7 @@
 //! stage runs in parallel; `inventory` merges the results in path order.
 
 mod context;
+pub mod hiera;
 pub mod kube;
 pub mod placeholder;
 pub mod prefilter;

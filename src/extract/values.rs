@@ -6,7 +6,7 @@
 //! merge, lists and scalars replace, `null` deletes) — and strings expanded
 //! from templates such as `{release}.{mesh.certmanager.domains[]}`.
 
-use crate::hiera::{Origin, Value, ValueKind};
+use crate::extract::hiera::{Origin, Value, ValueKind};
 use std::collections::BTreeMap;
 
 /// Deep-merges `top` over `base` as Helm merges values files

@@ -279,7 +279,7 @@ pub struct Builder<'a> {
     /// cert-manager Certificates by the Secret they write.
     certs_by_secret: BTreeMap<&'a str, Vec<usize>>,
     /// Values files read for policy components, parsed once.
-    values_cache: std::collections::HashMap<String, Option<crate::hiera::Value>>,
+    values_cache: std::collections::HashMap<String, Option<crate::extract::hiera::Value>>,
     /// Services of the deferred documents that may hold a Service a trust
     /// names, and what parsing them met; parsed before trusts are checked.
     late: super::Materialized,

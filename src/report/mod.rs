@@ -2,7 +2,8 @@
 //!
 //! In: a [`ScanResult`] (or a [`DiffResult`]). Out: the text of one format.
 //! One renderer per format, one match that picks it ([`render_findings`],
-//! [`render_diff`], [`render_probe`], [`render_inventory`], [`render_graph`]).
+//! [`render_diff`], [`render_probe`], [`render_inventory`], [`render_graph`]; a Hiera
+//! lookup's is [`lookup::render_lookup`]).
 //! Nothing outside this module formats output for the user, and nothing here
 //! ever prints key material: excerpts are passed through [`redact`].
 
@@ -14,6 +15,7 @@ pub mod github;
 pub mod graph;
 pub mod json;
 pub mod junit;
+pub mod lookup;
 pub mod markdown;
 pub mod sarif;
 pub mod text;

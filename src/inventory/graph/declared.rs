@@ -8,9 +8,9 @@
 //! source points at the Hiera line that switched it on.
 
 use super::{Anchors, Builder, Direction, Presented, Reach, Source, Trust};
+use crate::extract::hiera::{Facts, Hiera, Merge, Origin, Value};
 use crate::extract::values::{self, helm_merge, select};
 use crate::finding::Location;
-use crate::hiera::{Facts, Hiera, Merge, Origin, Value};
 use crate::policy::{CertRef, ComponentSpec, HostSpec, Layer, PolicyLoc};
 use crate::read::source::FileSource;
 use crate::read::yaml;
@@ -203,7 +203,7 @@ impl Builder<'_> {
         }
         let doc = stream.docs.first()?;
         let root = doc.root()?;
-        match crate::hiera::from_yaml(doc, root, path) {
+        match crate::extract::hiera::from_yaml(doc, root, path) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.note(at, comp, format!("values file {path}: {e}"));
@@ -458,7 +458,7 @@ impl Builder<'_> {
         &mut self,
         template: &str,
         vars: &BTreeMap<String, String>,
-        vals: &crate::hiera::Value,
+        vals: &crate::extract::hiera::Value,
         max: usize,
         at: &PolicyLoc,
     ) -> Vec<String> {

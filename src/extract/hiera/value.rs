@@ -1,0 +1,591 @@
+//! The value with origins: data read from YAML that remembers, for every node, the file,
+//! line and column that set it. Hiera lookups produce it; `config`, `extract::values` and
+//! `inventory::graph` read their YAML into it too.
+//!
+//! In: a positioned YAML node ([`from_yaml`]). Out: a [`Value`] typed as Ruby's YAML (Psych,
+//! YAML 1.1) types it, bounded by [`MAX_VALUE_NODES`], [`MAX_VALUE_BYTES`] and
+//! [`MAX_VALUE_DEPTH`]. Also here: Puppet's string form of a value and dotted keys
+//! (`a."b.c".0`).
+
+use crate::read::yaml::{self, Kind, NodeId, Style};
+use std::fmt;
+
+/// Most nodes one conversion / one top-level lookup may produce (alias bombs stop here).
+pub const MAX_VALUE_NODES: usize = 1_000_000;
+/// Most string bytes one conversion / one top-level lookup may produce.
+pub const MAX_VALUE_BYTES: usize = 64 << 20;
+/// Longest string an interpolation may produce.
+pub const MAX_STRING_BYTES: usize = 1 << 20;
+/// Deepest value (nesting of lists/maps) produced; deeper data is reported, not built.
+pub const MAX_VALUE_DEPTH: usize = 200;
+
+/// A data value with where it came from.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Value {
+    /// What it is.
+    pub kind: ValueKind,
+    /// Where it was set.
+    pub origin: Origin,
+}
+
+/// The shape of a [`Value`].
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum ValueKind {
+    /// `~`, `null`, empty.
+    #[default]
+    Null,
+    /// `true`/`false` (also YAML 1.1 `yes`/`no`/`on`/`off`, as Ruby's YAML reads them).
+    Bool(bool),
+    /// A number, as written.
+    Number(String),
+    /// A string.
+    String(String),
+    /// A list.
+    Seq(Vec<Value>),
+    /// A mapping; keeps insertion order, keys are unique.
+    Map(Vec<(String, Value)>),
+}
+
+/// Where a value was set: report-relative `/`-separated path, 1-based line and column
+/// (0 when unknown).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Origin {
+    /// Report-relative path.
+    pub path: String,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+}
+
+impl Origin {
+    /// An origin.
+    #[must_use]
+    pub fn new(path: &str, line: u32, column: u32) -> Origin {
+        Origin {
+            path: path.to_string(),
+            line,
+            column,
+        }
+    }
+
+    pub(super) fn at(path: &str, mark: yaml::Mark) -> Origin {
+        Origin::new(path, mark.line, mark.col)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.path)
+        } else {
+            write!(f, "{}:{}:{}", self.path, self.line, self.column)
+        }
+    }
+}
+
+impl Value {
+    /// A value.
+    #[must_use]
+    pub fn new(kind: ValueKind, origin: Origin) -> Value {
+        Value { kind, origin }
+    }
+
+    /// A string value without origin.
+    #[must_use]
+    pub fn string(s: &str) -> Value {
+        Value::new(ValueKind::String(s.to_string()), Origin::default())
+    }
+
+    /// The value of `key` in a map.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match &self.kind {
+            ValueKind::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Follows map keys (and list indexes, for numeric segments).
+    #[must_use]
+    pub fn get_path<S: AsRef<str>>(&self, segs: &[S]) -> Option<&Value> {
+        let mut cur = self;
+        for seg in segs {
+            let seg = seg.as_ref();
+            cur = match &cur.kind {
+                ValueKind::Map(_) => cur.get(seg)?,
+                ValueKind::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The string, if this is a string.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            ValueKind::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is a list.
+    #[must_use]
+    pub fn as_seq(&self) -> Option<&[Value]> {
+        match &self.kind {
+            ValueKind::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The entries, if this is a map.
+    #[must_use]
+    pub fn as_map(&self) -> Option<&[(String, Value)]> {
+        match &self.kind {
+            ValueKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// True for `~`/`null`.
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, ValueKind::Null)
+    }
+
+    /// `true`, the strings `true`/`yes` (any case), or a non-zero number.
+    #[must_use]
+    pub fn is_truthy(&self) -> bool {
+        match &self.kind {
+            ValueKind::Bool(b) => *b,
+            ValueKind::String(s) => {
+                let s = s.trim();
+                s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("yes")
+            }
+            ValueKind::Number(n) => number_is_nonzero(n),
+            _ => false,
+        }
+    }
+
+    /// `null`, `boolean`, `number`, `string`, `list` or `map`.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            ValueKind::Null => "null",
+            ValueKind::Bool(_) => "boolean",
+            ValueKind::Number(_) => "number",
+            ValueKind::String(_) => "string",
+            ValueKind::Seq(_) => "list",
+            ValueKind::Map(_) => "map",
+        }
+    }
+
+    /// The string Puppet interpolates for this value (`''` for `undef`, `['a', 1]`,
+    /// `{'k' => 'v'}` for collections).
+    #[must_use]
+    pub fn to_interpolated(&self) -> String {
+        let mut out = String::new();
+        puppet_string(self, &mut out, true);
+        out
+    }
+}
+
+fn number_is_nonzero(n: &str) -> bool {
+    let t: String = n.trim().chars().filter(|&c| c != '_').collect();
+    let t = t.trim_start_matches(['+', '-']);
+    if let Ok(f) = t.parse::<f64>() {
+        return f != 0.0 || f.is_nan();
+    }
+    let lower = t.to_ascii_lowercase();
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            return rest.chars().any(|c| c.is_digit(radix) && c != '0');
+        }
+    }
+    lower == ".inf" || lower == ".nan" || lower.chars().any(|c| matches!(c, '1'..='9'))
+}
+
+/// Puppet's string form of a value (`top`: strings unquoted at the top level).
+pub(super) fn puppet_string(v: &Value, out: &mut String, top: bool) {
+    match &v.kind {
+        ValueKind::Null => {
+            if !top {
+                out.push_str("undef");
+            }
+        }
+        ValueKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        ValueKind::Number(n) => out.push_str(n),
+        ValueKind::String(s) => {
+            if top {
+                out.push_str(s);
+            } else {
+                out.push('\'');
+                out.push_str(&s.replace('\\', "\\\\").replace('\'', "\\'"));
+                out.push('\'');
+            }
+        }
+        ValueKind::Seq(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                puppet_string(item, out, false);
+                if out.len() > MAX_STRING_BYTES {
+                    return;
+                }
+            }
+            out.push(']');
+        }
+        ValueKind::Map(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                puppet_string(&Value::string(k), out, false);
+                out.push_str(" => ");
+                puppet_string(item, out, false);
+                if out.len() > MAX_STRING_BYTES {
+                    return;
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Nesting depth (0 for a scalar). Values are at most [`MAX_VALUE_DEPTH`] deep by construction.
+pub(super) fn value_depth(v: &Value) -> usize {
+    match &v.kind {
+        ValueKind::Seq(items) => 1 + items.iter().map(value_depth).max().unwrap_or(0),
+        ValueKind::Map(m) => 1 + m.iter().map(|(_, v)| value_depth(v)).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// (nodes, string bytes) of a value.
+pub(super) fn value_cost(v: &Value) -> (usize, usize) {
+    match &v.kind {
+        ValueKind::Seq(items) => items.iter().fold((1, 0), |(n, b), i| {
+            let (n2, b2) = value_cost(i);
+            (n.saturating_add(n2), b.saturating_add(b2))
+        }),
+        ValueKind::Map(m) => m.iter().fold((1, 0), |(n, b), (k, i)| {
+            let (n2, b2) = value_cost(i);
+            (
+                n.saturating_add(n2),
+                b.saturating_add(b2).saturating_add(k.len()),
+            )
+        }),
+        ValueKind::String(s) | ValueKind::Number(s) => (1, s.len()),
+        _ => (1, 0),
+    }
+}
+
+/// Splits a Puppet key or variable name on dots; segments may be quoted (`a."b.c"`).
+/// `None` for a malformed key (empty segment, unbalanced quote).
+pub(super) fn split_key(key: &str) -> Option<Vec<String>> {
+    let mut segs = Vec::new();
+    let mut chars = key.chars().peekable();
+    loop {
+        let mut seg = String::new();
+        match chars.peek().copied() {
+            Some(q @ ('"' | '\'')) => {
+                chars.next();
+                loop {
+                    match chars.next() {
+                        None => return None,
+                        Some(c) if c == q => break,
+                        Some(c) => seg.push(c),
+                    }
+                }
+            }
+            _ => {
+                while let Some(&c) = chars.peek() {
+                    if c == '.' {
+                        break;
+                    }
+                    seg.push(c);
+                    chars.next();
+                }
+                if seg.is_empty() {
+                    return None;
+                }
+            }
+        }
+        segs.push(seg);
+        match chars.next() {
+            None => return Some(segs),
+            Some('.') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
+/// Key segments, or the whole key as one segment when it cannot be split.
+pub(super) fn key_segments(key: &str) -> Vec<String> {
+    split_key(key).unwrap_or_else(|| vec![key.to_string()])
+}
+
+/// [`Value::get_path`] that takes the value apart instead of borrowing it.
+pub(super) fn dig_owned(v: Value, segs: &[String]) -> Option<Value> {
+    let mut cur = v;
+    for seg in segs {
+        cur = match cur.kind {
+            ValueKind::Map(m) => m.into_iter().find(|(k, _)| k == seg).map(|(_, v)| v)?,
+            ValueKind::Seq(items) => items.into_iter().nth(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// What one conversion or one top-level lookup may still produce.
+pub(super) struct Budget {
+    pub(super) nodes: usize,
+    pub(super) bytes: usize,
+}
+
+impl Budget {
+    pub(super) fn full() -> Budget {
+        Budget {
+            nodes: MAX_VALUE_NODES,
+            bytes: MAX_VALUE_BYTES,
+        }
+    }
+
+    fn take_node(&mut self) -> Result<(), String> {
+        self.nodes = self.nodes.checked_sub(1).ok_or_else(|| {
+            format!("more than {MAX_VALUE_NODES} values after expanding YAML aliases")
+        })?;
+        Ok(())
+    }
+
+    fn take_bytes(&mut self, n: usize) -> Result<(), String> {
+        self.bytes = self.bytes.checked_sub(n).ok_or_else(|| {
+            format!(
+                "more than {} MiB of text after expanding YAML aliases",
+                MAX_VALUE_BYTES >> 20
+            )
+        })?;
+        Ok(())
+    }
+}
+
+enum Frame {
+    Seq {
+        id: NodeId,
+        origin: Origin,
+        src: Vec<NodeId>,
+        next: usize,
+        items: Vec<Value>,
+    },
+    Map {
+        id: NodeId,
+        origin: Origin,
+        src: Vec<(NodeId, NodeId)>,
+        next: usize,
+        entries: Vec<(String, Value)>,
+        key: String,
+    },
+}
+
+impl Frame {
+    fn id(&self) -> NodeId {
+        match self {
+            Frame::Seq { id, .. } | Frame::Map { id, .. } => *id,
+        }
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Frame::Seq { origin, items, .. } => Value::new(ValueKind::Seq(items), origin),
+            Frame::Map {
+                origin, entries, ..
+            } => Value::new(ValueKind::Map(entries), origin),
+        }
+    }
+}
+
+/// Converts a positioned YAML node into a [`Value`]. Aliases are expanded by walking the
+/// anchored nodes (never recursively on the Rust stack); merge keys (`<<`) are applied via
+/// [`yaml::Document::entries`]. Errors (instead of exploding) past [`MAX_VALUE_NODES`] nodes,
+/// [`MAX_VALUE_BYTES`] bytes, [`MAX_VALUE_DEPTH`] levels, or on a recursive alias.
+pub fn from_yaml(doc: &yaml::Document, node: NodeId, path: &str) -> Result<Value, String> {
+    let origin = Origin::at(path, doc.node(node).start);
+    convert(doc, node, origin, path, &mut Budget::full())
+}
+
+/// The value of a map entry: a collection points at its key.
+pub(super) fn convert_entry(
+    doc: &yaml::Document,
+    key: NodeId,
+    value: NodeId,
+    path: &str,
+    budget: &mut Budget,
+) -> Result<Value, String> {
+    convert(
+        doc,
+        value,
+        entry_origin(doc, key, value, path),
+        path,
+        budget,
+    )
+}
+
+fn entry_origin(doc: &yaml::Document, key: NodeId, value: NodeId, path: &str) -> Origin {
+    let target = doc.resolve(value);
+    match doc.node(target).kind {
+        Kind::Seq(_) | Kind::Map(_) => Origin::at(path, doc.node(key).start),
+        _ => Origin::at(path, doc.node(value).start),
+    }
+}
+
+fn convert(
+    doc: &yaml::Document,
+    start: NodeId,
+    origin: Origin,
+    path: &str,
+    budget: &mut Budget,
+) -> Result<Value, String> {
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut pending = open(doc, start, origin, budget, &mut stack)?;
+    loop {
+        if let Some(v) = pending.take() {
+            match stack.last_mut() {
+                None => return Ok(v),
+                Some(Frame::Seq { items, .. }) => items.push(v),
+                Some(Frame::Map { entries, key, .. }) => entries.push((std::mem::take(key), v)),
+            }
+        }
+        let Some(top) = stack.last_mut() else {
+            return Ok(Value::default());
+        };
+        let next = match top {
+            Frame::Seq { src, next, .. } => {
+                let r = src
+                    .get(*next)
+                    .map(|&c| (c, Origin::at(path, doc.node(c).start)));
+                *next += 1;
+                r
+            }
+            Frame::Map { src, next, key, .. } => loop {
+                let Some(&(k, v)) = src.get(*next) else {
+                    break None;
+                };
+                *next += 1;
+                // Non-scalar keys (`? [a, b]`) cannot be Hiera keys: skipped.
+                let Some(ks) = doc.str(k) else { continue };
+                budget.take_bytes(ks.len())?;
+                *key = ks.to_string();
+                break Some((v, entry_origin(doc, k, v, path)));
+            },
+        };
+        match next {
+            Some((child, o)) => pending = open(doc, child, o, budget, &mut stack)?,
+            None => pending = stack.pop().map(Frame::finish),
+        }
+    }
+}
+
+/// Starts converting `id`: a scalar is returned, a collection pushes a frame.
+fn open(
+    doc: &yaml::Document,
+    id: NodeId,
+    origin: Origin,
+    budget: &mut Budget,
+    stack: &mut Vec<Frame>,
+) -> Result<Option<Value>, String> {
+    budget.take_node()?;
+    let target = doc.resolve(id);
+    let node = doc.node(target);
+    let is_collection = matches!(node.kind, Kind::Seq(_) | Kind::Map(_));
+    if is_collection {
+        if stack.iter().any(|f| f.id() == target) {
+            return Err(format!(
+                "recursive YAML alias (an anchor used inside itself) at line {}",
+                doc.node(id).start.line
+            ));
+        }
+        if stack.len() >= MAX_VALUE_DEPTH {
+            return Err(format!("nested more than {MAX_VALUE_DEPTH} levels deep"));
+        }
+    }
+    match &node.kind {
+        Kind::Scalar { value, style, tag } => {
+            budget.take_bytes(value.len())?;
+            Ok(Some(Value::new(
+                scalar_kind(value, *style, tag.as_deref()),
+                origin,
+            )))
+        }
+        Kind::Seq(items) => {
+            stack.push(Frame::Seq {
+                id: target,
+                origin,
+                src: items.clone(),
+                next: 0,
+                items: Vec::new(),
+            });
+            Ok(None)
+        }
+        Kind::Map(_) => {
+            stack.push(Frame::Map {
+                id: target,
+                origin,
+                src: doc.entries(target),
+                next: 0,
+                entries: Vec::new(),
+                key: String::new(),
+            });
+            Ok(None)
+        }
+        Kind::Alias(_) => Ok(Some(Value::new(ValueKind::Null, origin))),
+    }
+}
+
+/// How Ruby's YAML (Psych, YAML 1.1) types a scalar.
+fn scalar_kind(value: &str, style: Style, tag: Option<&str>) -> ValueKind {
+    match tag {
+        Some("!!str") => return ValueKind::String(value.to_string()),
+        Some("!!null") => return ValueKind::Null,
+        Some("!!int" | "!!float") => return ValueKind::Number(value.to_string()),
+        Some("!!bool") => {
+            return match plain_bool(value) {
+                Some(b) => ValueKind::Bool(b),
+                None => ValueKind::String(value.to_string()),
+            }
+        }
+        _ => {}
+    }
+    if style != Style::Plain || tag.is_some() {
+        return ValueKind::String(value.to_string());
+    }
+    match yaml::resolve_plain(value) {
+        yaml::Scalar11::Null => ValueKind::Null,
+        // Psych, unlike go-yaml and the YAML 1.1 type repository, keeps `y`/`n` strings.
+        yaml::Scalar11::Bool(_) if value.len() == 1 => ValueKind::String(value.to_string()),
+        yaml::Scalar11::Bool(b) => ValueKind::Bool(b),
+        yaml::Scalar11::Int(_) | yaml::Scalar11::Float(_) => ValueKind::Number(value.to_string()),
+        yaml::Scalar11::Timestamp | yaml::Scalar11::Str => ValueKind::String(value.to_string()),
+    }
+}
+
+/// A YAML 1.1 boolean word (`yes`, `Off`, ...), as Psych reads it when tagged `!!bool`.
+pub(crate) fn plain_bool(v: &str) -> Option<bool> {
+    if ["true", "yes", "on"]
+        .iter()
+        .any(|t| v.eq_ignore_ascii_case(t))
+    {
+        Some(true)
+    } else if ["false", "no", "off"]
+        .iter()
+        .any(|t| v.eq_ignore_ascii_case(t))
+    {
+        Some(false)
+    } else {
+        None
+    }
+}
