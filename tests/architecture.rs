@@ -66,7 +66,11 @@ fn edges() -> BTreeMap<(String, String), Vec<String>> {
                 walk(&p, src, out);
                 continue;
             }
-            let rel = p.strip_prefix(src).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             // The binary (`main.rs`, `cli/`) is not part of the library;
             // `tests.rs` files are test modules.
             if !rel.ends_with(".rs")

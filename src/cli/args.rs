@@ -3,7 +3,6 @@
 
 use anyhow::{Context as _, Result};
 use certdrift::finding::Severity;
-use certdrift::report::{DiffFormat, ScanFormat};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -71,64 +70,11 @@ pub(crate) struct SuppressArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum ScanFormatArg {
-    Text,
-    Json,
-    Sarif,
-    Junit,
-    Github,
-    Markdown,
-}
-
-impl From<ScanFormatArg> for ScanFormat {
-    fn from(f: ScanFormatArg) -> Self {
-        match f {
-            ScanFormatArg::Text => ScanFormat::Text,
-            ScanFormatArg::Json => ScanFormat::Json,
-            ScanFormatArg::Sarif => ScanFormat::Sarif,
-            ScanFormatArg::Junit => ScanFormat::Junit,
-            ScanFormatArg::Github => ScanFormat::Github,
-            ScanFormatArg::Markdown => ScanFormat::Markdown,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum InventoryFormatArg {
-    Text,
-    Json,
-    Csv,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum MergeArg {
     First,
     Unique,
     Hash,
     Deep,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum DiffFormatArg {
-    Text,
-    Json,
-    Markdown,
-    Sarif,
-    Junit,
-    Github,
-}
-
-impl From<DiffFormatArg> for DiffFormat {
-    fn from(f: DiffFormatArg) -> Self {
-        match f {
-            DiffFormatArg::Text => DiffFormat::Text,
-            DiffFormatArg::Json => DiffFormat::Json,
-            DiffFormatArg::Markdown => DiffFormat::Markdown,
-            DiffFormatArg::Sarif => DiffFormat::Sarif,
-            DiffFormatArg::Junit => DiffFormat::Junit,
-            DiffFormatArg::Github => DiffFormat::Github,
-        }
-    }
 }
 
 /// `--output FORMAT=PATH`, FORMAT one of `F`'s values.
@@ -187,12 +133,6 @@ pub(crate) fn parse_connect_to(list: &[String]) -> Result<Vec<(String, String)>>
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum GraphFormatArg {
-    Dot,
-    Mermaid,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum FailOn {
     Error,
     Warning,
@@ -215,6 +155,7 @@ impl FailOn {
 mod tests {
     use super::*;
     use certdrift::config;
+    use certdrift::report::{DiffFormat, ScanFormat};
 
     /// Every value the config file accepts means the same on the command line.
     #[test]
@@ -223,8 +164,8 @@ mod tests {
             assert!(FailOn::from_str(v, false).is_ok(), "{v}");
         }
         for v in config::FORMATS {
-            assert!(ScanFormatArg::from_str(v, false).is_ok(), "{v}");
-            assert!(DiffFormatArg::from_str(v, false).is_ok(), "{v}");
+            assert!(ScanFormat::from_str(v, false).is_ok(), "{v}");
+            assert!(DiffFormat::from_str(v, false).is_ok(), "{v}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `certdrift diff`: BASE and HEAD (directories, git revisions, or mounted
 //! roots) through the same pipeline, with BASE's gate configuration.
 
-use super::args::{parse_output, DiffFormatArg, FailOn, ScanArgs, SuppressArgs};
+use super::args::{parse_output, FailOn, ScanArgs, SuppressArgs};
 use super::output::{emit, incomplete_exit};
 use super::progress::ProgressLine;
 use super::settings::{
@@ -11,6 +11,7 @@ use anyhow::{bail, Context as _, Result};
 use certdrift::finding::{self};
 use certdrift::read::git::GitTree;
 use certdrift::read::source::{DirSource, FileSource, MountSource};
+use certdrift::report::DiffFormat;
 use certdrift::report::{self};
 use certdrift::rules;
 use clap::Args;
@@ -37,10 +38,10 @@ pub struct Diff {
     revs: Vec<String>,
     /// Output format (default: the config's `format`, else text).
     #[arg(long, value_enum, env = "CERTDRIFT_FORMAT")]
-    format: Option<DiffFormatArg>,
+    format: Option<DiffFormat>,
     /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
-    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<DiffFormatArg>)]
-    outputs: Vec<(DiffFormatArg, PathBuf)>,
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<DiffFormat>)]
+    outputs: Vec<(DiffFormat, PathBuf)>,
     /// Lowest severity that makes the exit code 1 (and a JUnit failure)
     /// (default: the config's `fail_on`, else error).
     #[arg(long, value_enum, env = "CERTDRIFT_FAIL_ON")]
@@ -103,7 +104,7 @@ impl Diff {
             (cfg, policy)
         };
         let s = &cfg.settings;
-        let format = layered(format, s.format.as_deref(), DiffFormatArg::Text);
+        let format = layered(format, s.format.as_deref(), DiffFormat::Text);
         let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
         // PATHS name prefixes inside both sides; the config's `roots`
         // (directories of this checkout) do not apply.
@@ -143,7 +144,7 @@ impl Diff {
             &outputs,
             fail_on,
             suppress.show_suppressed,
-            |f: DiffFormatArg, opts| report::render_diff(&d, f.into(), opts),
+            |f: DiffFormat, opts| report::render_diff(&d, f, opts),
         )?;
         let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
         if let Some(code) = incomplete_exit(&d.head.inventory, allow) {

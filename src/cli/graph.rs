@@ -1,9 +1,10 @@
 //! `certdrift graph`: the trust graph in DOT or Mermaid.
 
-use super::args::{GraphFormatArg, ScanArgs};
+use super::args::ScanArgs;
 use super::output::print;
 use super::settings::{load_config, run_scan};
 use anyhow::Result;
+use certdrift::report::GraphFormat;
 use certdrift::report::{self};
 use clap::Args;
 use std::path::Path;
@@ -15,7 +16,7 @@ pub struct Graph {
     scan: ScanArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "dot")]
-    format: GraphFormatArg,
+    format: GraphFormat,
 }
 
 impl Graph {
@@ -23,10 +24,6 @@ impl Graph {
         let Graph { scan, format } = self;
         let load = || load_config(config);
         let result = run_scan(&scan, &load()?)?;
-        let format = match format {
-            GraphFormatArg::Dot => report::GraphFormat::Dot,
-            GraphFormatArg::Mermaid => report::GraphFormat::Mermaid,
-        };
         print(&report::render_graph(&result, format))?;
         Ok(ExitCode::SUCCESS)
     }

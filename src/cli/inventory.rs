@@ -1,6 +1,6 @@
 //! `certdrift inventory`: every certificate and where it is referenced.
 
-use super::args::{FailOn, InventoryFormatArg, ScanArgs};
+use super::args::{FailOn, ScanArgs};
 use super::output::{color, exit_for, print};
 use super::settings::{load_config, run_scan};
 use anyhow::Result;
@@ -16,7 +16,7 @@ pub struct Inventory {
     scan: ScanArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    format: InventoryFormatArg,
+    format: InventoryFormat,
     /// Lowest severity that makes the exit code 1 (default: never; this is an audit).
     #[arg(long, value_enum, default_value = "never")]
     fail_on: FailOn,
@@ -35,11 +35,6 @@ impl Inventory {
         let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
         let code = exit_for(&result, fail_on, allow);
         finding::cap_per_rule(&mut result.findings, finding::MAX_SHOWN_PER_RULE);
-        let format = match format {
-            InventoryFormatArg::Text => InventoryFormat::Text,
-            InventoryFormatArg::Json => InventoryFormat::Json,
-            InventoryFormatArg::Csv => InventoryFormat::Csv,
-        };
         let render = RenderOptions {
             color: color(),
             ..RenderOptions::default()

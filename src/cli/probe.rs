@@ -1,10 +1,11 @@
 //! `certdrift probe`: the endpoints the user names (or, when asked, the
 //! repository's) against the repository.
 
-use super::args::{parse_connect_to, parse_output, FailOn, ScanArgs, ScanFormatArg};
+use super::args::{parse_connect_to, parse_output, FailOn, ScanArgs};
 use super::output::{emit, exit_for};
 use super::settings::{layered, load_config, run_scan_with, scan_options, scan_roots};
 use anyhow::{bail, Context as _, Result};
+use certdrift::report::ScanFormat;
 use certdrift::report::{self};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -39,10 +40,10 @@ pub struct Probe {
     jobs: u16,
     /// Output format (default: the config's `format`, else text).
     #[arg(long, value_enum, env = "CERTDRIFT_FORMAT")]
-    format: Option<ScanFormatArg>,
+    format: Option<ScanFormat>,
     /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
-    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormatArg>)]
-    outputs: Vec<(ScanFormatArg, PathBuf)>,
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormat>)]
+    outputs: Vec<(ScanFormat, PathBuf)>,
     /// Lowest severity that makes the exit code 1 (and a JUnit failure)
     /// (default: the config's `fail_on`, else error).
     #[arg(long, value_enum, env = "CERTDRIFT_FAIL_ON")]
@@ -67,7 +68,7 @@ impl Probe {
         use certdrift::probe;
         let cfg = load()?;
         let s = &cfg.settings;
-        let format = layered(format, s.format.as_deref(), ScanFormatArg::Text);
+        let format = layered(format, s.format.as_deref(), ScanFormat::Text);
         let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
         if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
             bail!("--timeout {timeout} is not a number of seconds between 0 and 3600");
@@ -120,8 +121,8 @@ impl Probe {
             },
             &opts.policy,
         );
-        emit(format, &outputs, fail_on, false, |f: ScanFormatArg, o| {
-            report::render_probe(&p, f.into(), o)
+        emit(format, &outputs, fail_on, false, |f: ScanFormat, o| {
+            report::render_probe(&p, f, o)
         })?;
         let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
         Ok(exit_for(&p.scan, fail_on, allow))

@@ -1,13 +1,14 @@
 //! `certdrift scan`: findings over the scanned files, in one or more formats;
 //! `--write-baseline` writes what it found as a baseline first.
 
-use super::args::{parse_output, FailOn, ScanArgs, ScanFormatArg, SuppressArgs};
+use super::args::{parse_output, FailOn, ScanArgs, SuppressArgs};
 use super::output::{emit, exit_for};
 use super::settings::{
     layered, load_baseline, load_config, run_scan_with, scan_options, scan_roots,
 };
 use anyhow::{Context as _, Result};
 use certdrift::finding::{self};
+use certdrift::report::ScanFormat;
 use certdrift::report::{self};
 use certdrift::suppress::baseline::Baseline;
 use clap::Args;
@@ -20,10 +21,10 @@ pub struct Scan {
     scan: ScanArgs,
     /// Output format (default: the config's `format`, else text).
     #[arg(long, value_enum, env = "CERTDRIFT_FORMAT")]
-    format: Option<ScanFormatArg>,
+    format: Option<ScanFormat>,
     /// Also write FORMAT to PATH (repeatable), e.g. `--output sarif=certdrift.sarif`.
-    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormatArg>)]
-    outputs: Vec<(ScanFormatArg, PathBuf)>,
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output::<ScanFormat>)]
+    outputs: Vec<(ScanFormat, PathBuf)>,
     /// Lowest severity that makes the exit code 1 (and a JUnit failure)
     /// (default: the config's `fail_on`, else error).
     #[arg(long, value_enum, env = "CERTDRIFT_FAIL_ON")]
@@ -49,7 +50,7 @@ impl Scan {
         let load = || load_config(config);
         let cfg = load()?;
         let s = &cfg.settings;
-        let format = layered(format, s.format.as_deref(), ScanFormatArg::Text);
+        let format = layered(format, s.format.as_deref(), ScanFormat::Text);
         let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
         let mut opts = scan_options(&scan, &cfg, scan_roots(&scan, &cfg))?;
         opts.baseline = load_baseline(suppress.baseline.as_deref())?;
@@ -74,7 +75,7 @@ impl Scan {
             &outputs,
             fail_on,
             suppress.show_suppressed,
-            |f: ScanFormatArg, opts| report::render_scan(&result, f.into(), opts),
+            |f: ScanFormat, opts| report::render_scan(&result, f, opts),
         )?;
         // The process ends here: freeing the model would only cost time.
         std::mem::forget(result);

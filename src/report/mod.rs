@@ -24,6 +24,26 @@ use crate::diff::DiffResult;
 use crate::finding::{Finding, Severity, Suppressed, SuppressedBy};
 use crate::scan::ScanResult;
 
+/// Makes a format enum the command line's value type (`--format`,
+/// `--output FORMAT=PATH`), with the given value names: one enum per
+/// command, no mirror in the binary. Written out rather than derived so
+/// that the variants' doc comments stay documentation, not per-value help
+/// that would switch every `--help` to its long layout.
+macro_rules! cli_values {
+    ($t:ident { $($v:ident => $name:literal),* $(,)? }) => {
+        impl clap::ValueEnum for $t {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($t::$v),*]
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(match self {
+                    $($t::$v => $name),*
+                }))
+            }
+        }
+    };
+}
+
 /// Output formats of a list of findings (`scan`; `diff` adds its own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanFormat {
@@ -77,6 +97,11 @@ pub enum GraphFormat {
     /// Mermaid flowchart.
     Mermaid,
 }
+
+cli_values!(ScanFormat { Text => "text", Json => "json", Sarif => "sarif", Junit => "junit", Github => "github", Markdown => "markdown" });
+cli_values!(DiffFormat { Text => "text", Json => "json", Markdown => "markdown", Sarif => "sarif", Junit => "junit", Github => "github" });
+cli_values!(InventoryFormat { Text => "text", Json => "json", Csv => "csv" });
+cli_values!(GraphFormat { Dot => "dot", Mermaid => "mermaid" });
 
 /// Renders the trust graph.
 pub fn render_graph(result: &ScanResult, format: GraphFormat) -> String {
