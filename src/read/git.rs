@@ -467,46 +467,6 @@ impl FileSource for GitTree {
     }
 }
 
-/// Which paths differ between two trees (by oid and kind), sorted: for
-/// "what changed" in diffs. A path in only one tree counts as changed.
-pub fn changed_paths(a: &GitTree, b: &GitTree) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut ai = a.entries.iter().peekable();
-    let mut bi = b.entries.iter().peekable();
-    loop {
-        match (ai.peek(), bi.peek()) {
-            (Some(x), Some(y)) => match x.path.cmp(&y.path) {
-                std::cmp::Ordering::Less => {
-                    out.push(x.path.clone());
-                    ai.next();
-                }
-                std::cmp::Ordering::Greater => {
-                    out.push(y.path.clone());
-                    bi.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    if x.oid != y.oid || x.kind != y.kind {
-                        out.push(x.path.clone());
-                    }
-                    ai.next();
-                    bi.next();
-                }
-            },
-            (Some(x), None) => {
-                out.push(x.path.clone());
-                ai.next();
-            }
-            (None, Some(y)) => {
-                out.push(y.path.clone());
-                bi.next();
-            }
-            (None, None) => break,
-        }
-    }
-    out.dedup();
-    out
-}
-
 /// A relative path that stays inside the root: not absolute, no `..` component.
 fn is_safe_path(path: &str) -> bool {
     !path.starts_with('/') && !path.split('/').any(|c| c == "..")
@@ -1386,14 +1346,28 @@ mod tests {
     }
 
     #[test]
-    fn changed_paths_between_commits() {
+    fn blob_ids_tell_the_changed_paths_between_commits() {
         let f = fixture();
         let t1 = GitTree::open(f.repo(), &f.c1).expect("c1");
         let t2 = GitTree::open(f.repo(), &f.c2).expect("c2");
+        // What `diff` compares: each path's blob id on both sides (a path
+        // on one side only has no id on the other).
+        let changed = |a: &GitTree, b: &GitTree| {
+            let mut paths: Vec<String> = a
+                .entries
+                .iter()
+                .chain(&b.entries)
+                .map(|e| e.path.clone())
+                .filter(|p| a.content_id(p) != b.content_id(p))
+                .collect();
+            paths.sort();
+            paths.dedup();
+            paths
+        };
         let want = ["certs/a.pem", "certs/c.pem", "certs/sub/b.pem", "run.sh"];
-        assert_eq!(changed_paths(&t1, &t2), want);
-        assert_eq!(changed_paths(&t2, &t1), want);
-        assert!(changed_paths(&t1, &t1).is_empty());
+        assert_eq!(changed(&t1, &t2), want);
+        assert_eq!(changed(&t2, &t1), want);
+        assert!(changed(&t1, &t1).is_empty());
     }
 
     #[test]

@@ -171,16 +171,6 @@ impl Rule {
             Stage::Scan
         }
     }
-
-    /// Whether the rule judges `stage`'s facts (the suppress stage's own
-    /// rules judge none).
-    pub fn runs_in(&self, stage: Stage) -> bool {
-        match stage {
-            Stage::Scan => self.scan.is_some(),
-            Stage::Diff => self.diff.is_some(),
-            Stage::Probe => self.probe.is_some(),
-        }
-    }
 }
 
 /// Declares a rule whose doc comment becomes its `explain` text, with a
