@@ -139,6 +139,11 @@ pub fn classify(doc: &[u8]) -> Relevance {
     }
 }
 
+/// Whether the document `doc` can hold a fact (see the module docs).
+pub fn may_hold_facts(doc: &[u8]) -> bool {
+    classify(doc) != Relevance::Skip
+}
+
 /// Whether some scalar of `doc` may start with `/`.
 fn has_path_scalar(doc: &[u8]) -> bool {
     memchr::memchr_iter(b'/', doc).any(|at| {
