@@ -580,9 +580,48 @@ groups:
 """)
 
 
+def diff_rule_fixtures():
+    """The diff rules' `testdata/<rule>/{pass,fail}/{base,head}` trees (and
+    the policy a fixture brings): trust-change on the rotation's hard swap,
+    source-change on a values layer that flips a component to cert-manager,
+    gate-change on a change that lowers its own gate. Run after
+    rotation_fixtures."""
+    for rule in ("trust-change", "source-change", "gate-change"):
+        shutil.rmtree(os.path.join(HERE, rule), ignore_errors=True)
+    rot = lambda state: open(os.path.join(HERE, f"rotation/{state}/control-plane.yaml")).read()
+    for kind, base, head in (("fail", "1-overlap", "2-swap"), ("pass", "0-old", "0-old")):
+        write(f"trust-change/{kind}/base/control-plane.yaml", rot(base))
+        write(f"trust-change/{kind}/head/control-plane.yaml", rot(head))
+    policy = """# One component whose certificate source a values layer decides.
+components:
+  - name: web
+    values: [global.yaml, web/values.yaml]
+    serves:
+      cert-manager:
+        when: tls.certmanager.enabled
+        issuer: ClusterIssuer/internal
+        names: ["web.apps.svc"]
+      static: {values: tls.cert}
+"""
+    global_ = "tls:\n  certmanager:\n    enabled: %s\n"
+    for kind, enabled, replicas in (("fail", "true", 2), ("pass", "false", 3)):
+        write(f"source-change/{kind}/certdrift-policy.yaml", policy)
+        write(f"source-change/{kind}/base/global.yaml", global_ % "false")
+        write(f"source-change/{kind}/head/global.yaml", global_ % enabled)
+        write(f"source-change/{kind}/base/web/values.yaml", "replicas: 2\n")
+        write(f"source-change/{kind}/head/web/values.yaml", f"replicas: {replicas}\n")
+    gate = "settings:\n  fail_on: warning\n"
+    lowered = "# This change lowers its own gate: not obeyed in its own diff.\nsettings:\n  fail_on: never\nseverity:\n  private-key-in-repo: off\n"
+    for kind in ("fail", "pass"):
+        for side in ("base", "head"):
+            write(f"gate-change/{kind}/{side}/control-plane.yaml", rot("0-old"))
+            write(f"gate-change/{kind}/{side}/.certdrift.yaml",
+                  lowered if (kind, side) == ("fail", "head") else gate)
+
+
 if __name__ == "__main__":
     sections = sys.argv[1:] or ["rule_fixtures", "suppression_fixtures", "crl_fixtures",
                                 "placeholder_fixtures", "trust_fixtures", "rotation_fixtures",
-                                "toolforge_puppet", "demo"]
+                                "diff_rule_fixtures", "toolforge_puppet", "demo"]
     for section in sections:
         globals()[section]()
