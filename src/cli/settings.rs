@@ -170,21 +170,9 @@ pub(crate) fn load_facts_file(file: Option<&Path>) -> Result<certdrift::extract:
     };
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read --facts {}", file.display()))?;
-    let stream = certdrift::read::yaml::parse(&text, &certdrift::read::yaml::Limits::default());
-    if let Some(e) = stream.error {
-        bail!(
-            "{}:{}:{}: {}",
-            file.display(),
-            e.mark.line,
-            e.mark.col,
-            e.message
-        );
-    }
-    let doc = stream.docs.first().context("--facts file is empty")?;
-    let root = doc.root().context("--facts file is empty")?;
-    let v = certdrift::extract::hiera::from_yaml(doc, root, &file.display().to_string())
-        .map_err(|e| anyhow::anyhow!(e))?;
-    Ok(certdrift::extract::hiera::Facts::from_value(&v))
+    certdrift::extract::hiera::Facts::parse_file(&file.display().to_string(), &text)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .context("--facts file is empty")
 }
 
 pub(crate) fn parse_facts(

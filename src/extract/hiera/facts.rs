@@ -55,6 +55,24 @@ impl Facts {
         }
     }
 
+    /// The facts a YAML or JSON file (`--facts`) gives: its first document,
+    /// a mapping of fact names. `Ok(None)` for a file with no document;
+    /// errors carry `file:line:column`.
+    pub fn parse_file(file: &str, text: &str) -> Result<Option<Facts>, String> {
+        let stream = crate::read::yaml::parse(text, &crate::read::yaml::Limits::default());
+        if let Some(e) = stream.error {
+            return Err(format!(
+                "{file}:{}:{}: {}",
+                e.mark.line, e.mark.col, e.message
+            ));
+        }
+        let Some((doc, root)) = stream.docs.first().and_then(|d| Some((d, d.root()?))) else {
+            return Ok(None);
+        };
+        let v = super::from_yaml(doc, root, file)?;
+        Ok(Some(Facts::from_value(&v)))
+    }
+
     /// Facts from a `--facts` file value: a map of facts, or Puppet's
     /// `{name: ..., values: {...}}` facts YAML.
     #[must_use]
