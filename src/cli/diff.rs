@@ -76,7 +76,6 @@ impl Diff {
             all,
             suppress,
         } = self;
-        let load = || load_config(config);
         let (base_src, head_src) =
             diff_sources(base.as_deref(), head.as_deref(), &repo, &roots, &revs)?;
         // The gate's configuration is BASE's (or the one the job names),
@@ -86,7 +85,7 @@ impl Diff {
         let base_gate = certdrift::gate::read(&*base_src, base_label)?;
         let head_gate = certdrift::gate::read(&*head_src, head_label).unwrap_or_default();
         let (cfg, gate_policy) = if config.is_some() {
-            let cfg = load()?;
+            let cfg = load_config(config)?;
             let policy = load_policy(None, &cfg, &scan.policy)?;
             (cfg, policy)
         } else {

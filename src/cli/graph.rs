@@ -22,8 +22,7 @@ pub struct Graph {
 impl Graph {
     pub fn run(self, config: Option<&Path>) -> Result<ExitCode> {
         let Graph { scan, format } = self;
-        let load = || load_config(config);
-        let result = run_scan(&scan, &load()?)?;
+        let result = run_scan(&scan, &load_config(config)?)?;
         print(&report::render_graph(&result, format))?;
         Ok(ExitCode::SUCCESS)
     }

@@ -29,8 +29,7 @@ impl Inventory {
             format,
             fail_on,
         } = self;
-        let load = || load_config(config);
-        let cfg = load()?;
+        let cfg = load_config(config)?;
         let mut result = run_scan(&scan, &cfg)?;
         let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
         let code = exit_for(&result, fail_on, allow);

@@ -58,9 +58,8 @@ impl Lookup {
             explain,
             policy,
         } = self;
-        let load = || load_config(config);
         use certdrift::extract::hiera::{Hiera, HieraOptions, Merge};
-        let cfg = load()?;
+        let cfg = load_config(config)?;
         let root = path.unwrap_or_else(|| PathBuf::from("."));
         let pol = load_policy(Some(&root), &cfg, &policy)?;
         let config = hiera_config

@@ -64,9 +64,8 @@ impl Probe {
             outputs,
             fail_on,
         } = self;
-        let load = || load_config(config);
         use certdrift::probe;
-        let cfg = load()?;
+        let cfg = load_config(config)?;
         let s = &cfg.settings;
         let format = layered(format, s.format.as_deref(), ScanFormat::Text);
         let fail_on = layered(fail_on, s.fail_on.as_deref(), FailOn::Error);
