@@ -591,15 +591,9 @@ fn pick_serve(g: &Graph, c: usize, channel: Option<&str>) -> Option<usize> {
         .or_else(|| served.first().copied())
 }
 
+/// The DNS and IP names `c` presents, for a message.
 fn names_of(c: &CertInfo) -> String {
-    let v: Vec<&str> = c
-        .sans
-        .iter()
-        .filter_map(|s| match s {
-            x509::San::Dns(n) | x509::San::Ip(n) => Some(n.as_str()),
-            _ => None,
-        })
-        .collect();
+    let v = verify::presented_names(c);
     if v.is_empty() {
         "no DNS or IP name".into()
     } else {
