@@ -104,14 +104,23 @@
 //! parsed with `rustls-pki-types`: a DNS name may contain `_`; `[::1]` is
 //! taken as `::1`; anything else that is neither a DNS name nor an IP
 //! address (`*.example.org`, `host:443`, spaces) gives [`Verdict::Unknown`].
+//!
+//! # Layout
+//!
+//! This file: the entry point, the verdicts, and which engine decides.
+//! `webpki.rs`: the primary engine, its time retry, and its errors as
+//! reasons. `fallback.rs`: the fallback path builder and its budgets, with
+//! the RFC 5280 section of each check. `eku.rs`: extended key usage.
+//! `names.rs`: subjectAltName matching. `tests.rs`: tests of the whole.
 
 mod eku;
 mod fallback;
 mod names;
-#[cfg(test)]
-mod tests;
 // The rustls-webpki engine; the crate itself is `::webpki` in this file.
 mod webpki;
+
+#[cfg(test)]
+mod tests;
 
 use ::webpki::Error;
 

@@ -129,8 +129,9 @@ mod tests {
         assert!(san_covers("Etcd.Svc", "etcd.svc"));
         // The host is not lowercased: callers pass it lowercase.
         assert!(!san_covers("etcd.svc", "Etcd.Svc"));
-        // A wildcard host is covered by the same wildcard, as before the
-        // inventory graph's copy (which compared equality first) was merged.
+        // `*` is a label like any other on the host side: the same wildcard
+        // text covers itself (the inventory graph's former copy tested
+        // equality first; same answer).
         assert!(san_covers("*.example.org", "*.example.org"));
     }
 }
