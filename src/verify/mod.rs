@@ -12,7 +12,7 @@
 //! with `ALL_VERIFICATION_ALGS` on *ring*). The target systems are mostly Go
 //! programs (kube-apiserver, etcd, webhooks), so a few of webpki's refusals
 //! that Go's `crypto/x509` does not share are handed to a fallback path
-//! builder built on [`x509::issued_by`]:
+//! builder built on [`x509::issued_by`](crate::x509::issued_by):
 //!
 //! * a CA certificate (basicConstraints CA:TRUE) used as the end entity
 //!   (webpki's `CaUsedAsEndEntity`): Go accepts it;
