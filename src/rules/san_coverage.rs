@@ -246,14 +246,7 @@ fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
 
 /// `a.example, 10.0.0.1`: a certificate's DNS and IP names, for messages.
 fn dns_and_ip_names(c: &crate::x509::CertInfo) -> String {
-    let v: Vec<&str> = c
-        .sans
-        .iter()
-        .filter_map(|s| match s {
-            crate::x509::San::Dns(n) | crate::x509::San::Ip(n) => Some(n.as_str()),
-            _ => None,
-        })
-        .collect();
+    let v = crate::verify::presented_names(c);
     if v.is_empty() {
         "no DNS or IP name".into()
     } else {
