@@ -300,20 +300,6 @@ impl Document {
         }
     }
 
-    /// A scalar's YAML 1.1 meaning ([`resolve_plain`]) after resolving aliases: `None` unless it
-    /// is a plain scalar without a tag.
-    #[must_use]
-    pub fn plain(&self, id: NodeId) -> Option<Scalar11> {
-        match &self.node(self.resolve(id)).kind {
-            Kind::Scalar {
-                value,
-                style: Style::Plain,
-                tag: None,
-            } => Some(resolve_plain(value)),
-            _ => None,
-        }
-    }
-
     /// The boolean a YAML 1.1 reader sees: a plain `yes`/`on`/`true`/`y`..., or a value tagged
     /// `!!bool`; `None` for anything else (a quoted `'yes'` is a string).
     #[must_use]
@@ -377,20 +363,11 @@ impl Document {
     }
 
     /// Every scalar value node (not keys) with its key path from the root; see
-    /// [`Document::visit_scalars`]. Paths are cloned per scalar, so total work is capped (an
-    /// adversarial file with long keys over many deep scalars could otherwise need memory far
-    /// beyond its size): the budget is 32 bytes per char of the document plus 4 MiB, at most
-    /// 1 GiB. Past the budget the remaining scalars are still returned, with an empty path.
-    /// Use [`Document::scalars_budgeted`] to know whether that happened.
-    #[must_use]
-    pub fn scalars(&self) -> Vec<(NodeId, Vec<PathSeg>)> {
-        let size = self.end.index.saturating_sub(self.start.index);
-        let budget = size.saturating_mul(32).saturating_add(4 << 20).min(1 << 30);
-        self.scalars_budgeted(budget).0
-    }
-
-    /// Like [`Document::scalars`] with an explicit budget in bytes (counted as the size of each
-    /// cloned path: its segments plus key bytes). Returns whether paths were dropped.
+    /// [`Document::visit_scalars`]. Paths are cloned per scalar, so total work is capped by
+    /// `budget`, in bytes counted as the size of each cloned path (its segments plus key bytes):
+    /// an adversarial file with long keys over many deep scalars could otherwise need memory far
+    /// beyond its size. Past the budget the remaining scalars are still returned, with an empty
+    /// path. Returns whether paths were dropped.
     #[must_use]
     pub fn scalars_budgeted(&self, budget: usize) -> (Vec<(NodeId, Vec<PathSeg>)>, bool) {
         let mut out = Vec::new();

@@ -14,8 +14,8 @@
 //!   collection that exceeds it, so the parser is never driven deeper.
 //! * Aliases become [`Kind::Alias`] nodes that point at the anchored node; subtrees are never
 //!   copied, so an alias bomb ("billion laughs") costs one node per alias in the source.
-//!   [`Document::entries`], [`Document::seq`] and [`Document::scalars`] never expand aliases
-//!   recursively (merge keys are applied with a visited set).
+//!   [`Document::entries`], [`Document::seq`] and [`Document::visit_scalars`] never expand
+//!   aliases recursively (merge keys are applied with a visited set).
 //! * What a naive loader would build is bounded too: every alias adds the size of its anchored
 //!   subtree (aliases inside it included), and past [`Limits::max_alias_expansion`] added nodes
 //!   the stream is refused ([`ErrorKind::AliasExpansion`]), because every other tool that reads
