@@ -302,16 +302,32 @@ fn aliases_are_references() {
     assert_eq!(d.str(at(&d, &["c"])), Some("2"));
 }
 
+/// An alias bomb: `first` (the line anchoring `a`), then for each of `names` (consecutive
+/// letters after `a`) a line anchoring a list of `width` aliases of the name before it.
+fn alias_levels(first: &str, names: &str, width: usize) -> String {
+    let mut text = String::from(first);
+    for c in names.chars() {
+        let prev = (c as u8 - 1) as char;
+        text.push_str(&format!(
+            "{c}: &{c} [{}]\n",
+            vec![format!("*{prev}"); width].join(",")
+        ));
+    }
+    text
+}
+
+/// The 342-byte "billion laughs": 9 levels of 9 aliases.
+fn billion_laughs() -> String {
+    alias_levels(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        "bcdefghi",
+        9,
+    )
+}
+
 #[test]
 fn alias_bomb_stays_small() {
-    let mut text = String::from(
-        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
-    for w in names.windows(2) {
-        let items = vec![format!("*{}", w[0]); 9].join(",");
-        text.push_str(&format!("{}: &{} [{items}]\n", w[1], w[1]));
-    }
+    let text = billion_laughs();
     assert!(text.len() < 1024);
     let started = Instant::now();
     // Refused by default (see `alias_bomb_is_refused`); with the check off, the tree still
@@ -341,16 +357,7 @@ fn alias_bomb_stays_small() {
 /// are kept.
 #[test]
 fn alias_bomb_is_refused() {
-    let mut bomb = String::from(
-        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
-    for c in "bcdefghi".chars() {
-        let prev = (c as u8 - 1) as char;
-        bomb.push_str(&format!(
-            "{c}: &{c} [{}]\n",
-            vec![format!("*{prev}"); 9].join(",")
-        ));
-    }
+    let bomb = billion_laughs();
     assert_eq!(bomb.len(), 342);
     let text = format!("ok: 1\n---\n{bomb}");
     let started = Instant::now();
@@ -363,14 +370,11 @@ fn alias_bomb_is_refused() {
     // for b to f, 672,543 in all; g's first alias adds 597,870 and crosses the million.
     assert_eq!((e.mark.line, e.mark.col), (9, 8), "{e}");
 
-    let mut wide = String::from("a: &a [x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x]\n");
-    for c in "bcdefghijklmnopqr".chars() {
-        let prev = (c as u8 - 1) as char;
-        wide.push_str(&format!(
-            "{c}: &{c} [{}]\n",
-            vec![format!("*{prev}"); 16].join(",")
-        ));
-    }
+    let wide = alias_levels(
+        "a: &a [x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x]\n",
+        "bcdefghijklmnopqr",
+        16,
+    );
     assert_eq!(wide.len(), 1000);
     let e = parse(&wide, &Limits::default()).error.expect("error");
     assert_eq!(e.kind, ErrorKind::AliasExpansion);
