@@ -256,35 +256,35 @@ fn on(policy: &crate::policy::Policy, rule: &Rule) -> bool {
     !matches!(policy.severities.get(rule.id), Some(None))
 }
 
-/// Runs every scan check the policy leaves on: the findings, unsorted.
-pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+/// Runs the checks `of` picks from every rule the policy leaves on: the
+/// findings, unsorted.
+fn run<C>(
+    policy: &crate::policy::Policy,
+    of: impl Fn(&Rule) -> Option<fn(&C) -> Vec<Finding>>,
+    ctx: &C,
+) -> Vec<Finding> {
     RULES
         .iter()
-        .filter(|r| on(ctx.policy, r))
-        .filter_map(|r| r.scan)
+        .filter(|r| on(policy, r))
+        .filter_map(|r| of(r))
         .flat_map(|check| check(ctx))
         .collect()
 }
 
+/// Runs every scan check the policy leaves on: the findings, unsorted.
+pub fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    run(ctx.policy, |r| r.scan, ctx)
+}
+
 /// Runs every diff check the policy leaves on: the findings, unsorted.
 pub fn check_diff(ctx: &DiffContext<'_>, policy: &crate::policy::Policy) -> Vec<Finding> {
-    RULES
-        .iter()
-        .filter(|r| on(policy, r))
-        .filter_map(|r| r.diff)
-        .flat_map(|check| check(ctx))
-        .collect()
+    run(policy, |r| r.diff, ctx)
 }
 
 /// Runs every probe check the policy leaves on for one endpoint: the
 /// findings, unsorted.
 pub fn check_probe(ctx: &ProbeContext<'_>, policy: &crate::policy::Policy) -> Vec<Finding> {
-    RULES
-        .iter()
-        .filter(|r| on(policy, r))
-        .filter_map(|r| r.probe)
-        .flat_map(|check| check(ctx))
-        .collect()
+    run(policy, |r| r.probe, ctx)
 }
 
 /// The severity of `rule`'s findings under `policy`; `None` when the policy
