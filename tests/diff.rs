@@ -201,11 +201,16 @@ fn check_trigger(r: &serde_json::Value) {
     assert_eq!(sc[0]["severity"], "error");
     let msg = sc[0]["message"].as_str().unwrap();
     assert!(
-        msg.contains("2 component(s)") && msg.contains("mw-api-ext") && msg.contains("mw-api-int"),
+        msg.contains("2 components") && msg.contains("mw-api-ext") && msg.contains("mw-api-int"),
         "{msg}"
     );
     assert!(
         msg.contains("static") && msg.contains("cert-manager ClusterIssuer/discovery"),
+        "{msg}"
+    );
+    // An error because of what certdrift found, which the message says.
+    assert!(
+        msg.contains("is reached as en.wikipedia.org, which its new certificate does not name"),
         "{msg}"
     );
     assert_eq!(
@@ -294,4 +299,58 @@ fn mediawiki_incident_across_two_repositories() {
     );
     assert_eq!(code, 1, "{r:#}");
     check_trigger(&r);
+}
+
+/// A rollout done in the safe order: the releases first gain the names
+/// clients use (BASE), then the global default flips them to cert-manager
+/// (HEAD). Every check certdrift can make passes, so the flip is a warning
+/// that says so (exit 0); the same flip without the names stays an error.
+#[test]
+fn a_verified_safe_source_flip_is_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    for state in ["before", "trigger"] {
+        let dir = tmp.path().join(state);
+        std::fs::create_dir_all(&dir).unwrap();
+        copy_tree(&incident(state), &dir);
+        for release in ["mw-api-ext", "mw-api-int"] {
+            let values = dir.join(format!(
+                "operations-deployment-charts/helmfile.d/services/{release}/values.yaml"
+            ));
+            let text = std::fs::read_to_string(&values).unwrap();
+            let text = text.replace(
+                "mesh:\n",
+                "mesh:\n  certmanager:\n    extraFQDNs: [en.wikipedia.org]\n",
+            );
+            std::fs::write(&values, text).unwrap();
+        }
+    }
+    let (code, r) = diff_json(
+        &repo(),
+        &[
+            "--policy",
+            &policy(),
+            &tmp.path().join("before").to_string_lossy(),
+            &tmp.path().join("trigger").to_string_lossy(),
+        ],
+    );
+    let found = rules(&r);
+    assert!(
+        found.contains(&("source-change".into(), "warning".into())),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(_, s)| s == "error"), "{r:#}");
+    assert_eq!(code, 0, "{r:#}");
+    let sc = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "source-change")
+        .unwrap();
+    let msg = sc["message"].as_str().unwrap();
+    assert!(msg.contains("flips 2 components"), "{msg}");
+    assert!(
+        msg.contains("its checks pass (2 client names covered"),
+        "{msg}"
+    );
+    assert!(msg.contains("not checked: "), "{msg}");
 }

@@ -264,7 +264,8 @@ pub struct TrustSnap {
     pub verdicts: BTreeMap<String, bool>,
 }
 
-fn key(g: &Graph, c: usize) -> String {
+/// `scope/name` of component `c`: how a diff names it on both sides.
+pub fn component_key(g: &Graph, c: usize) -> String {
     let comp = &g.components[c];
     if comp.scope.is_empty() {
         comp.name.clone()
@@ -292,7 +293,7 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
     let g = &inv.graph;
     let mut out: BTreeMap<String, Snap> = BTreeMap::new();
     for (i, c) in g.components.iter().enumerate() {
-        let s = out.entry(key(g, i)).or_default();
+        let s = out.entry(component_key(g, i)).or_default();
         s.own.extend(c.own_files.iter().cloned());
         s.inputs.extend(c.own_files.iter().cloned());
         if c.location.root != usize::MAX {
@@ -301,7 +302,7 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
         s.location.get_or_insert_with(|| c.location.clone());
     }
     for p in &g.serves {
-        let s = out.entry(key(g, p.component)).or_default();
+        let s = out.entry(component_key(g, p.component)).or_default();
         let (fingerprint, names) = match (p.bundle, &p.source) {
             (Some(b), _) => match leaf_names(inv, b) {
                 Some((fp, n)) => (Some(fp), Some(n)),
@@ -334,7 +335,7 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
         );
     }
     for t in &g.trusts {
-        let s = out.entry(key(g, t.component)).or_default();
+        let s = out.entry(component_key(g, t.component)).or_default();
         if let Anchors::Bundle(b) = &t.anchors {
             s.inputs.insert(inv.bundles[*b].location.path.clone());
         }
@@ -365,7 +366,7 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
         );
     }
     for p in &g.clients {
-        let s = out.entry(key(g, p.component)).or_default();
+        let s = out.entry(component_key(g, p.component)).or_default();
         let fp = p.bundle.and_then(|b| leaf_names(inv, b)).map(|x| x.0);
         s.inputs.insert(p.location.path.clone());
         s.clients
