@@ -102,6 +102,10 @@ pub struct Finding {
     pub peer: Option<String>,
     /// How to fix it, when there is something general to say.
     pub help: Option<String>,
+    /// Whether every place of the finding is a test, fixture, example or
+    /// doc (the policy's `test_paths`): its severity is capped at note (a
+    /// private key's at warning) after the policy's severities.
+    pub fixture: bool,
 }
 
 impl Finding {
@@ -122,6 +126,7 @@ impl Finding {
             component: None,
             peer: None,
             help: None,
+            fixture: false,
         }
     }
 

@@ -74,6 +74,10 @@ pub struct Policy {
     /// Named scopes (clusters): name → path globs; a component's scope is the
     /// first whose glob matches its file (default: its directory).
     pub scopes: Vec<(String, Vec<String>)>,
+    /// Path globs whose files are tests, fixtures, examples or docs (a
+    /// context, not a fault): `None` for [`DEFAULT_TEST_PATHS`]; a later
+    /// policy's list replaces an earlier one (`[]`: no such context).
+    pub test_paths: Option<Vec<String>>,
     /// Every rule id the policy names (severity keys, exceptions) and
     /// where: checked against the rule table by [`Policy::validate`] once
     /// the policies are merged — the table is the rules stage's, which
@@ -247,6 +251,48 @@ pub struct Group {
     pub members: Vec<String>,
     /// Where it is declared.
     pub location: PolicyLoc,
+}
+
+/// Where tests, fixtures, examples and docs live, unless a policy's
+/// `test_paths` says otherwise: material there is a context, not a fault
+/// (hygiene findings about it are notes; a private key, a warning).
+pub const DEFAULT_TEST_PATHS: &[&str] = &[
+    "**/test/**",
+    "**/tests/**",
+    "**/testdata/**",
+    "**/test-data/**",
+    "**/test_data/**",
+    "**/testing/**",
+    "**/__tests__/**",
+    "**/fixture/**",
+    "**/fixtures/**",
+    "**/example/**",
+    "**/examples/**",
+    "**/doc/**",
+    "**/docs/**",
+    "**/*_test.*",
+    "**/*.test.*",
+    "**/test_*.py",
+    "**/*.md",
+    "**/*.rst",
+    "**/*.golden",
+];
+
+/// The compiled test paths of a policy: [`Policy::fixtures`].
+#[derive(Clone, Debug)]
+pub struct Fixtures(globset::GlobSet);
+
+impl Default for Fixtures {
+    fn default() -> Self {
+        Policy::default().fixtures()
+    }
+}
+
+impl Fixtures {
+    /// Whether `path` (relative to its root) is a test, fixture, example or doc.
+    pub fn matches(&self, path: &str) -> bool {
+        self.0.is_match(path)
+    }
 }
 
 impl Group {
@@ -458,6 +504,14 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                 }
             }
             "hiera" => policy.hiera = hiera(&p, v)?,
+            "test_paths" => {
+                let list = p.strings(v, "test path globs")?;
+                for g in &list {
+                    globset::Glob::new(g)
+                        .map_err(|e| p.err(v, format!("invalid glob {g:?}: {e}")))?;
+                }
+                policy.test_paths = Some(list);
+            }
             "scopes" => {
                 for (name, _, globs) in p.map(v, "scopes")? {
                     let list = p.strings(globs, "scope globs")?;
@@ -594,6 +648,25 @@ impl Policy {
         self.exceptions.extend(other.exceptions);
         self.scopes.extend(other.scopes);
         self.rule_ids.extend(other.rule_ids);
+        if other.test_paths.is_some() {
+            self.test_paths = other.test_paths;
+        }
+    }
+
+    /// The test, fixture, example and doc paths in force, compiled.
+    pub fn fixtures(&self) -> Fixtures {
+        let globs: Vec<&str> = match &self.test_paths {
+            Some(list) => list.iter().map(String::as_str).collect(),
+            None => DEFAULT_TEST_PATHS.to_vec(),
+        };
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            // Checked when parsed; the defaults are tested below.
+            if let Ok(glob) = globset::Glob::new(g) {
+                set.add(glob);
+            }
+        }
+        Fixtures(set.build().unwrap_or_else(|_| globset::GlobSet::empty()))
     }
 
     /// The second phase of reading policies (the first is [`parse`] and

@@ -374,6 +374,7 @@ pub fn finish(opts: &ScanOptions, read: Read) -> Result<ScanResult, ScanError> {
         now: opts.now,
         warn_days: opts.warn_days,
         policy: &opts.policy,
+        fixtures: &opts.policy.fixtures(),
     });
     stages.mark("rules");
     let outcome = crate::suppress::apply(

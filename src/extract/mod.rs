@@ -50,6 +50,9 @@ pub struct KeySighting {
     pub kind: String,
     /// How it was reached.
     pub via: String,
+    /// SHA-256 of the key's decoded bytes, when they decode: which
+    /// sightings are the same key. Never shown.
+    pub id: Option<crate::x509::Fingerprint>,
 }
 
 /// One place a certificate revocation list was seen.
@@ -128,6 +131,9 @@ pub struct BundleFacts {
     pub trust: bool,
     /// The scaffold value it holds instead of a certificate, if it does.
     pub placeholder: Option<Placeholder>,
+    /// Whether it is every PEM block a text search found in a file that is
+    /// not a PEM file (not one bundle: its members may be unrelated).
+    pub searched: bool,
 }
 
 /// Knobs for extraction.
@@ -178,6 +184,10 @@ pub(crate) struct Sink<'a> {
     pub cand: &'a Candidate,
     pub facts: FileFacts,
     certs: Arc<CertCache>,
+    /// Whether PEM is being searched for in text that is not a PEM file
+    /// (source code, prose, an unknown file): what is found there is not
+    /// one bundle.
+    searching: bool,
 }
 
 impl<'a> Sink<'a> {
@@ -186,6 +196,7 @@ impl<'a> Sink<'a> {
             cand,
             facts: FileFacts::default(),
             certs: opts.certs.clone(),
+            searching: false,
         }
     }
 
@@ -207,6 +218,9 @@ impl<'a> Sink<'a> {
             via: via.to_owned(),
             trust,
             placeholder: None,
+            // Text searches (after a YAML error, YAML in a string, a
+            // template, base64 anywhere) name themselves `file (…)`.
+            searched: self.searching || (via.starts_with("file (") && via != "file (DER)"),
         });
         (self.facts.bundles.len() - 1) as u32
     }
@@ -286,7 +300,7 @@ impl<'a> Sink<'a> {
                 pem::PemItem::Block(b) => {
                     found += 1;
                     if pem::is_private_key_label(&b.label) {
-                        self.key(at(b.begin), &b.label, via);
+                        self.key(at(b.begin), &b.label, via, Some(&b.der));
                     } else if is_cert_label(&b.label) {
                         // A DER certificate is far longer; a few bytes are a
                         // placeholder body that happens to be base64 (`TODO`).
@@ -318,7 +332,7 @@ impl<'a> Sink<'a> {
                     if let (Some(_), Some(label)) = (&body, &e.label) {
                         if pem::is_private_key_label(label) {
                             found += 1;
-                            self.key(at(e.offset), label, via);
+                            self.key(at(e.offset), label, via, None);
                         }
                     }
                     if report_errors {
@@ -334,11 +348,12 @@ impl<'a> Sink<'a> {
         (bundle, found)
     }
 
-    fn key(&mut self, location: Location, kind: &str, via: &str) {
+    fn key(&mut self, location: Location, kind: &str, via: &str, der: Option<&[u8]>) {
         self.facts.keys.push(KeySighting {
             location,
             kind: kind.to_owned(),
             via: via.to_owned(),
+            id: der.map(crate::x509::Fingerprint::of),
         });
     }
 }
@@ -515,6 +530,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
                     location,
                     kind: der_key.unwrap_or_default().to_owned(),
                     via: "file (DER)".to_owned(),
+                    id: Some(crate::x509::Fingerprint::of(bytes)),
                 });
             }
             FileClass::Der | FileClass::Pem => {
@@ -631,6 +647,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
             }
         }
         FileClass::Other => {
+            sink.searching = true;
             sink.pem_text(text.as_bytes(), "file", false, false, &file_at);
             // Base64 of PEM anywhere (code, prose, unknown text): what
             // decodes is read; what does not is not this file's fault.

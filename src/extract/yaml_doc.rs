@@ -216,8 +216,15 @@ fn extract_part(
         if let Some(r) = doc.root() {
             end_char = end_char.max(doc.node(r).end.index);
         }
-        let found = if relevant {
-            doc.duplicate_keys()
+        // A repeated key matters only where one of its values holds TLS
+        // material: which of the two is read then decides what is trusted
+        // or served. Elsewhere (most Helm values) it is a style issue.
+        let found: Vec<(NodeId, NodeId)> = if relevant {
+            doc.duplicate_entries()
+                .into_iter()
+                .filter(|(a, b)| holds_tls(doc, a.1) || holds_tls(doc, b.1))
+                .map(|(a, b)| (a.0, b.0))
+                .collect()
         } else {
             Vec::new()
         };
@@ -752,6 +759,7 @@ fn base64_value(
             location: loc,
             kind: kind.to_owned(),
             via: via.to_owned(),
+            id: Some(crate::x509::Fingerprint::of(&decoded)),
         });
         return None;
     }
@@ -796,4 +804,24 @@ fn nested_yaml(sink: &mut Sink<'_>, bytes: &[u8], loc: Location, depth: u8, opts
     for doc in &stream.docs {
         extract_doc(sink, doc, &frame, depth + 1, opts);
     }
+}
+
+/// Whether the subtree at `node` holds a scalar with a PEM marker or base64
+/// of one (aliases are not followed: what they point at is checked where
+/// it stands). Bounded by the document's size.
+fn holds_tls(doc: &yaml::Document, node: NodeId) -> bool {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &doc.node(n).kind {
+            yaml::Kind::Scalar { value, .. } => {
+                if crate::read::text::has_tls_marker(value.as_bytes()) {
+                    return true;
+                }
+            }
+            yaml::Kind::Seq(items) => stack.extend(items.iter().copied()),
+            yaml::Kind::Map(entries) => stack.extend(entries.iter().map(|e| e.1)),
+            yaml::Kind::Alias(_) => {}
+        }
+    }
+    false
 }

@@ -53,6 +53,9 @@ pub struct Bundle {
     pub members: Vec<(Fingerprint, Location)>,
     /// The scaffold value it holds instead of certificates, if it does.
     pub placeholder: Option<Placeholder>,
+    /// Whether it is what a text search found in a file that is not a PEM
+    /// file, rather than one bundle.
+    pub searched: bool,
 }
 
 /// Everything the scan found.
@@ -202,6 +205,7 @@ impl Inventory {
                 trust: b.trust,
                 members: Vec::new(),
                 placeholder: b.placeholder,
+                searched: b.searched,
             }));
             if matches!(cand.class, FileClass::Pem | FileClass::Der) && inv.bundles.len() > base {
                 inv.file_bundles.insert((cand.root, cand.rel.clone()), base);

@@ -41,10 +41,12 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 Some(cn) => format!("CN={cn}"),
                 None => c.issuer.clone(),
             };
-            Some(Finding::new(
+            Some(super::at_places(
+                ctx,
                 RULE.id,
                 RULE.severity,
-                s.location.clone(),
+                &s.location,
+                &[s.location.path.as_str()],
                 format!(
                     "CRL of {issuer} (sha256:{}) ({}) expired on {} (nextUpdate), {} days before --now",
                     c.fingerprint.short(),

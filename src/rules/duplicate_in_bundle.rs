@@ -24,7 +24,9 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    for b in &ctx.inventory.bundles {
+    // What a text search found in source code or prose is not a bundle:
+    // two objects there may carry the same anchor on purpose.
+    for b in ctx.inventory.bundles.iter().filter(|b| !b.searched) {
         let mut seen: BTreeMap<_, &crate::finding::Location> = BTreeMap::new();
         for (fp, loc) in &b.members {
             match seen.get(fp) {
@@ -33,10 +35,12 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 }
                 Some(first) => {
                     let name = super::describe_fp(ctx.inventory, fp);
-                    let mut f = Finding::new(
+                    let mut f = super::at_places(
+                        ctx,
                         RULE.id,
                         RULE.severity,
-                        loc.clone(),
+                        loc,
+                        &[loc.path.as_str()],
                         format!("{} repeats certificate {name}", b.via),
                     );
                     f.related.push(Related {

@@ -1,6 +1,6 @@
 //! `expired`: a certificate past its notAfter.
 
-use super::{date, declare_rule, describe_cert, per_reference, Context, ProbeContext};
+use super::{date, declare_rule, describe_cert, per_certificate, Context, ProbeContext};
 use crate::finding::{Finding, Severity};
 use crate::x509;
 
@@ -33,7 +33,7 @@ pub(super) fn is_anchor_ref(c: &x509::CertInfo, r: &crate::inventory::Reference)
 }
 
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    per_reference(ctx, &RULE, |c, r| {
+    per_certificate(ctx, &RULE, |c, r| {
         (c.not_after < ctx.now && !is_anchor_ref(c, r)).then(|| {
             format!(
                 "certificate {} ({}) expired on {}, {} days before --now",

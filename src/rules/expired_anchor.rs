@@ -1,6 +1,6 @@
 //! `expired-anchor`: an expired self-signed CA kept in a trust bundle.
 
-use super::{date, declare_rule, describe_cert, per_reference, Context};
+use super::{date, declare_rule, describe_cert, per_certificate, Context};
 use crate::finding::{Finding, Severity};
 
 declare_rule! {
@@ -23,7 +23,7 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    per_reference(ctx, &RULE, |c, r| {
+    per_certificate(ctx, &RULE, |c, r| {
         (c.not_after < ctx.now && super::expired::is_anchor_ref(c, r)).then(|| {
             format!(
                 "trust anchor {} ({}) expired on {}; it validates nothing",

@@ -1,6 +1,6 @@
 //! `expires-soon`: a certificate that expires within `--warn-days`.
 
-use super::{date, declare_rule, describe_cert, per_reference, Context};
+use super::{date, declare_rule, describe_cert, per_certificate, Context};
 use crate::finding::{Finding, Severity};
 
 declare_rule! {
@@ -23,7 +23,7 @@ declare_rule! {
 
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let horizon = ctx.now.saturating_add(ctx.warn_days.saturating_mul(86_400));
-    per_reference(ctx, &RULE, |c, r| {
+    per_certificate(ctx, &RULE, |c, r| {
         (c.not_after >= ctx.now && c.not_after < horizon).then(|| {
             format!(
                 "certificate {} ({}) expires on {}, in {} days",

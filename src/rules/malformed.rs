@@ -42,7 +42,17 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     ctx.inventory
         .problems
         .iter()
-        .map(|p| Finding::new(RULE.id, p.severity, p.location.clone(), p.message.clone()))
+        .map(|p| {
+            let path = p.location.path.as_str();
+            super::at_places(
+                ctx,
+                RULE.id,
+                p.severity,
+                &p.location,
+                &[path],
+                p.message.clone(),
+            )
+        })
         .collect()
 }
 

@@ -64,6 +64,8 @@ pub struct Context<'a> {
     pub warn_days: i64,
     /// The policy in force.
     pub policy: &'a crate::policy::Policy,
+    /// Its test, fixture, example and doc paths, compiled.
+    pub fixtures: &'a crate::policy::Fixtures,
 }
 
 /// What every diff rule sees: both sides and what differs between them.
@@ -311,23 +313,95 @@ pub(crate) fn cite(
     f.certificates.push(fp.clone());
 }
 
-/// One finding per reference of each certificate that `pick` selects.
-pub(crate) fn per_reference(
+/// One finding per certificate that `pick` selects at one or more of its
+/// references (`pick` gives the message for a reference): at the first
+/// such reference outside test paths (else the first), with the others as
+/// related places. The finding is a fixture's when every place is in test
+/// paths.
+pub(crate) fn per_certificate(
     ctx: &Context<'_>,
     rule: &Rule,
     mut pick: impl FnMut(&CertInfo, &crate::inventory::Reference) -> Option<String>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for entry in ctx.inventory.certs.values() {
-        for r in &entry.refs {
-            if let Some(message) = pick(&entry.info, r) {
-                let mut f = Finding::new(rule.id, rule.severity, r.location.clone(), message);
-                f.certificates.push(entry.info.fingerprint.clone());
-                out.push(f);
+        let mut places = Vec::new();
+        let mut message = None;
+        for r in ordered(ctx, &entry.refs) {
+            if let Some(m) = pick(&entry.info, r) {
+                message.get_or_insert(m);
+                places.push(r);
             }
+        }
+        if let Some(message) = message {
+            out.push(grouped(
+                ctx,
+                rule.id,
+                rule.severity,
+                &entry.info,
+                &places,
+                message,
+            ));
         }
     }
     out
+}
+
+/// `refs` with those outside test paths first, each part in its order.
+pub(crate) fn ordered<'r>(
+    ctx: &Context<'_>,
+    refs: &'r [crate::inventory::Reference],
+) -> impl Iterator<Item = &'r crate::inventory::Reference> {
+    let fixture = |r: &crate::inventory::Reference| ctx.fixtures.matches(&r.location.path);
+    let (outside, inside): (Vec<_>, Vec<_>) = refs.iter().partition(|r| !fixture(r));
+    outside.into_iter().chain(inside)
+}
+
+/// The finding of rule `id` about certificate `c` at `places` (the first
+/// is where it is reported), with `message` about the first place.
+pub(crate) fn grouped(
+    ctx: &Context<'_>,
+    id: &'static str,
+    severity: Severity,
+    c: &CertInfo,
+    places: &[&crate::inventory::Reference],
+    message: String,
+) -> Finding {
+    let paths: Vec<&str> = places.iter().map(|r| r.location.path.as_str()).collect();
+    let mut f = at_places(ctx, id, severity, &places[0].location, &paths, message);
+    f.certificates.push(c.fingerprint.clone());
+    for r in &places[1..] {
+        f.related.push(crate::finding::Related {
+            location: r.location.clone(),
+            note: format!("the same certificate ({})", r.via),
+        });
+    }
+    f
+}
+
+/// A finding at `location` about material at `paths` (its first place
+/// first): says how many more places there are, and marks it a fixture's
+/// when every path is a test path.
+pub(crate) fn at_places(
+    ctx: &Context<'_>,
+    id: &'static str,
+    severity: Severity,
+    location: &crate::finding::Location,
+    paths: &[&str],
+    mut message: String,
+) -> Finding {
+    match paths.len() {
+        0 | 1 => {}
+        2 => message.push_str("; also in 1 more place"),
+        n => message.push_str(&format!("; also in {} more places", n - 1)),
+    }
+    let fixture = !paths.is_empty() && paths.iter().all(|p| ctx.fixtures.matches(p));
+    if fixture {
+        message.push_str(" (test fixture)");
+    }
+    let mut f = Finding::new(id, severity, location.clone(), message);
+    f.fixture = fixture;
+    f
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `not-yet-valid`: a certificate whose notBefore is in the future.
 
-use super::{date, declare_rule, describe_cert, per_reference, Context, ProbeContext};
+use super::{date, declare_rule, describe_cert, per_certificate, Context, ProbeContext};
 use crate::finding::{Finding, Severity};
 
 declare_rule! {
@@ -23,7 +23,7 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
-    per_reference(ctx, &RULE, |c, r| {
+    per_certificate(ctx, &RULE, |c, r| {
         (c.not_before > ctx.now).then(|| {
             format!(
                 "certificate {} ({}) is not valid before {}",

@@ -26,10 +26,19 @@ declare_rule! {
 }
 
 fn check(ctx: &Context<'_>) -> Vec<Finding> {
+    // A reference that cannot be followed because its file is malformed
+    // is that `malformed` finding, not a second one at the same line.
+    let malformed: std::collections::BTreeSet<(&str, u32)> = ctx
+        .inventory
+        .problems
+        .iter()
+        .map(|p| (p.location.path.as_str(), p.location.line))
+        .collect();
     ctx.inventory
         .graph
         .notes
         .iter()
+        .filter(|n| !malformed.contains(&(n.location.path.as_str(), n.location.line)))
         .map(|n| {
             let mut f = Finding::new(
                 RULE.id,

@@ -75,26 +75,26 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for entry in ctx.inventory.certs.values() {
         let weak = weaknesses(&entry.info);
-        if weak.is_empty() {
+        if weak.is_empty() || entry.refs.is_empty() {
             continue;
         }
         let severity = weak.iter().map(|w| w.0).max().unwrap_or(RULE.severity);
         let what: Vec<&str> = weak.iter().map(|w| w.1.as_str()).collect();
-        for r in &entry.refs {
-            let mut f = Finding::new(
-                RULE.id,
-                severity,
-                r.location.clone(),
-                format!(
-                    "certificate {} ({}) uses weak cryptography: {}",
-                    describe_cert(&entry.info),
-                    r.via,
-                    what.join("; ")
-                ),
-            );
-            f.certificates.push(entry.info.fingerprint.clone());
-            out.push(f);
-        }
+        let places: Vec<_> = super::ordered(ctx, &entry.refs).collect();
+        let message = format!(
+            "certificate {} ({}) uses weak cryptography: {}",
+            describe_cert(&entry.info),
+            places[0].via,
+            what.join("; ")
+        );
+        out.push(super::grouped(
+            ctx,
+            RULE.id,
+            severity,
+            &entry.info,
+            &places,
+            message,
+        ));
     }
     out
 }

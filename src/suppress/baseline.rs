@@ -155,12 +155,32 @@ impl Baseline {
         let mut suppressed = Vec::new();
         let mut kept = Vec::with_capacity(findings.len());
         for f in std::mem::take(findings) {
-            let hit = by_key
-                .get(&f.key())
-                .and_then(|list| list.iter().copied().find(|&i| left[i] > 0));
+            // The finding's own key first, then one per other place of it:
+            // a baseline written when each reference of a certificate was
+            // its own finding still matches the one finding per fault.
+            let (own, others) = place_keys(&f);
+            let take = |left: &[usize], k: &FindingKey| {
+                by_key
+                    .get(k)
+                    .and_then(|list| list.iter().copied().find(|&i| left[i] > 0))
+            };
+            let hit = std::iter::once(&own)
+                .chain(&others)
+                .find_map(|k| take(&left, k));
             match hit {
                 Some(i) if f.rule != rules::STALE_BASELINE.id => {
                     left[i] -= 1;
+                    // Each other place takes the count its own finding had.
+                    let mut skipped_hit = self.entries[i].key == own;
+                    for k in &others {
+                        if !skipped_hit && *k == self.entries[i].key {
+                            skipped_hit = true;
+                            continue;
+                        }
+                        if let Some(j) = take(&left, k) {
+                            left[j] -= 1;
+                        }
+                    }
                     suppressed.push(Suppressed {
                         finding: f,
                         by: SuppressedBy::Baseline,
@@ -192,6 +212,22 @@ impl Baseline {
         }
         (suppressed, stale)
     }
+}
+
+/// The key of `f`, and the same key at each of its related places in the
+/// scanned files (one per place, in order).
+fn place_keys(f: &Finding) -> (FindingKey, Vec<FindingKey>) {
+    let own = f.key();
+    let others = f
+        .related
+        .iter()
+        .filter(|r| r.location.root != usize::MAX)
+        .map(|r| FindingKey {
+            path: r.location.path.clone(),
+            ..own.clone()
+        })
+        .collect();
+    (own, others)
 }
 
 /// `expired in pki/a.crt (component etcd; sha256:0123456789abcdef)`.

@@ -1,7 +1,9 @@
 //! The policy's say over findings: severities and exceptions.
 //!
 //! In: one stage's findings and the policy. Out: the findings with the
-//! policy's severities (those of a rule turned `off` dropped), the ones an
+//! policy's severities (those of a rule turned `off` dropped; a finding
+//! about test, fixture, example or doc paths then capped at note, a
+//! private key's at warning), the ones an
 //! exception accepts (moved out, with its reason), and an `unused-exception`
 //! finding for each exception of this stage's rules that accepted nothing.
 //! An exception is judged by its rule's home stage ([`Rule::home`]): an
@@ -28,6 +30,9 @@ pub fn apply(
             Some(Some(sev)) => f.severity = *sev,
             Some(None) => continue,
             None => {}
+        }
+        if f.fixture {
+            f.severity = f.severity.min(fixture_cap(f.rule));
         }
         match policy.exceptions.iter().position(|e| matches(e, &f)) {
             Some(i) => {
@@ -57,6 +62,17 @@ pub fn apply(
         }
     }
     (kept, suppressed)
+}
+
+/// The highest severity of a finding about material in test, fixture,
+/// example or doc paths: a note, except a private key (a warning: a key in
+/// a fixture is still a key someone may have reused).
+fn fixture_cap(rule: &str) -> crate::finding::Severity {
+    if rule == "private-key-in-repo" {
+        crate::finding::Severity::Warning
+    } else {
+        crate::finding::Severity::Note
+    }
 }
 
 /// Whether exception `e` accepts finding `f`: same rule, and each glob or

@@ -101,8 +101,8 @@ pub fn apply(
     policy: &Policy,
 ) -> (Vec<Suppressed>, Vec<Finding>) {
     let mut files: BTreeMap<(usize, String), Vec<Comment>> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.location.root != usize::MAX) {
-        let (root, path) = (f.location.root, &f.location.path);
+    for l in findings.iter().flat_map(places) {
+        let (root, path) = (l.root, &l.path);
         files
             .entry((root, path.clone()))
             .or_insert_with(|| read(root, path).map_or_else(Vec::new, |t| comments(&t)));
@@ -129,21 +129,25 @@ pub fn apply(
     let mut suppressed = Vec::new();
     let mut kept = Vec::with_capacity(findings.len());
     for f in std::mem::take(findings) {
-        let hit = files
-            .get(&(f.location.root, f.location.path.clone()))
-            .into_iter()
-            .flatten()
-            .find_map(|c| {
-                let d = c.parsed.as_ref().ok()?;
-                let near = c.line == f.location.line || c.line + 1 == f.location.line;
-                (near && d.rules.iter().any(|r| r == f.rule)).then_some((c, d))
-            })
-            .map(|(c, d)| {
-                (
-                    d.reason.clone(),
-                    Location::new(f.location.root, f.location.path.clone(), c.line, c.column),
-                )
-            });
+        // A comment at any place of the finding (one fault, several
+        // places: each reference of one certificate) suppresses it.
+        let hit = places(&f).find_map(|l| {
+            files
+                .get(&(l.root, l.path.clone()))
+                .into_iter()
+                .flatten()
+                .find_map(|c| {
+                    let d = c.parsed.as_ref().ok()?;
+                    let near = c.line == l.line || c.line + 1 == l.line;
+                    (near && d.rules.iter().any(|r| r == f.rule)).then_some((c, d))
+                })
+                .map(|(c, d)| {
+                    (
+                        d.reason.clone(),
+                        Location::new(l.root, l.path.clone(), c.line, c.column),
+                    )
+                })
+        });
         match hit {
             Some((reason, at)) => suppressed.push(Suppressed {
                 finding: f,
@@ -156,6 +160,13 @@ pub fn apply(
     }
     *findings = kept;
     (suppressed, invalid)
+}
+
+/// The places of `f` in scanned files: its location, then its related ones.
+fn places(f: &Finding) -> impl Iterator<Item = &Location> {
+    std::iter::once(&f.location)
+        .chain(f.related.iter().map(|r| &r.location))
+        .filter(|l| l.root != usize::MAX)
 }
 
 #[cfg(test)]

@@ -229,8 +229,17 @@ impl Document {
     /// the last one's value. Linear in the document.
     #[must_use]
     pub fn duplicate_keys(&self) -> Vec<(NodeId, NodeId)> {
+        self.duplicate_entries()
+            .into_iter()
+            .map(|(first, again)| (first.0, again.0))
+            .collect()
+    }
+
+    /// [`Document::duplicate_keys`] with their values: `((key, value),
+    /// (key, value))`, the first entry and the repeat.
+    pub fn duplicate_entries(&self) -> Vec<((NodeId, NodeId), (NodeId, NodeId))> {
         let mut out = Vec::new();
-        let mut seen: HashMap<&str, NodeId> = HashMap::new();
+        let mut seen: HashMap<&str, (NodeId, NodeId)> = HashMap::new();
         for node in &self.nodes {
             let Kind::Map(entries) = &node.kind else {
                 continue;
@@ -238,24 +247,21 @@ impl Document {
             let key = |k: NodeId| (!self.is_merge_key(k)).then(|| self.key_str(k)).flatten();
             if entries.len() <= 8 {
                 // Small maps (nearly all): compare pairwise, no allocation.
-                for (i, &(k, _)) in entries.iter().enumerate() {
+                for (i, &(k, v)) in entries.iter().enumerate() {
                     let Some(s) = key(k) else { continue };
-                    let first = entries[..i]
-                        .iter()
-                        .map(|&(f, _)| f)
-                        .find(|&f| key(f) == Some(s));
-                    if let Some(first) = first {
-                        out.push((first, k));
+                    let first = entries[..i].iter().find(|&&(f, _)| key(f) == Some(s));
+                    if let Some(&first) = first {
+                        out.push((first, (k, v)));
                     }
                 }
             } else {
                 seen.clear();
-                for &(k, _) in entries {
+                for &(k, v) in entries {
                     let Some(s) = key(k) else { continue };
                     match seen.get(s) {
-                        Some(&first) => out.push((first, k)),
+                        Some(&first) => out.push((first, (k, v))),
                         None => {
-                            seen.insert(s, k);
+                            seen.insert(s, (k, v));
                         }
                     }
                 }
