@@ -1044,9 +1044,12 @@ fn no_private_key_material_in_any_output() {
     let (report, _) = scan_measured(&tree);
     let mut found: Vec<(String, u64)> = of_rule(&report, "private-key-in-repo")
         .into_iter()
-        .map(|f| {
-            let (p, l, _) = at(f);
-            (p, l)
+        .flat_map(common::places_of)
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap().to_owned(),
+                l["line"].as_u64().unwrap(),
+            )
         })
         .collect();
     found.sort();
@@ -1222,10 +1225,11 @@ fn der_private_keys_in_files_and_secrets_are_found() {
         .unwrap()
         .iter()
         .filter(|f| f["rule"] == "private-key-in-repo")
-        .map(|f| {
+        .flat_map(common::places_of)
+        .map(|l| {
             (
-                f["location"]["path"].as_str().unwrap().to_owned(),
-                f["location"]["line"].as_u64().unwrap(),
+                l["path"].as_str().unwrap().to_owned(),
+                l["line"].as_u64().unwrap(),
             )
         })
         .collect();

@@ -36,21 +36,35 @@ fn scan(dir: &Path, args: &[&str]) -> (Value, i32) {
     (json(&out), out.status.code().unwrap())
 }
 
-/// (rule, path, line, column) of every finding.
+/// (rule, path, line, column) of every place of every finding: its
+/// location, and the other places of the same certificate or key (one
+/// finding per fault lists them as related), sorted.
 fn places(report: &Value) -> Vec<(String, String, u64, u64)> {
-    report["findings"]
+    let at = |rule: &str, l: &Value| {
+        (
+            rule.to_owned(),
+            l["path"].as_str().unwrap().to_owned(),
+            l["line"].as_u64().unwrap(),
+            l["column"].as_u64().unwrap(),
+        )
+    };
+    let mut out: Vec<_> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().to_owned(),
-                f["location"]["path"].as_str().unwrap().to_owned(),
-                f["location"]["line"].as_u64().unwrap(),
-                f["location"]["column"].as_u64().unwrap(),
-            )
+        .flat_map(|f| {
+            let rule = f["rule"].as_str().unwrap();
+            let same = f["related"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["note"].as_str().unwrap().starts_with("the same "))
+                .map(move |r| at(rule, r));
+            std::iter::once(at(rule, &f["location"])).chain(same)
         })
-        .collect()
+        .collect();
+    out.sort();
+    out
 }
 
 fn keys_at(report: &Value) -> Vec<(String, u64, u64)> {
@@ -107,16 +121,21 @@ fn kubeconfigs_and_goldens_are_read_whatever_their_name() {
     assert_eq!(report["summary"]["files_scanned"], 5, "{report}");
     // The Go file's manifest is not read as an object (its key is found as
     // base64 of PEM in text, as any key is), the golden's is.
+    // How the key at `path` was reached: the finding's message where it is
+    // reported, or the note of that place among the key's other places.
     let via = |path: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["location"]["path"] == path)
-            .unwrap()["message"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let all = report["findings"].as_array().unwrap();
+        match all.iter().find(|f| f["location"]["path"] == path) {
+            Some(f) => f["message"].as_str().unwrap().to_owned(),
+            None => all
+                .iter()
+                .flat_map(|f| f["related"].as_array().unwrap())
+                .find(|r| r["path"] == path)
+                .unwrap()["note"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
     };
     assert!(
         via("install_test.go").contains("(file (base64))"),

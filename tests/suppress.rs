@@ -12,6 +12,16 @@ fn expired_pem() -> String {
     std::fs::read_to_string(repo().join("testdata/expired/fail/server.crt")).unwrap()
 }
 
+/// Another expired certificate (`CN=cn`, expired in 2020): a fault of its
+/// own, where a second copy of the fixture's would be the same fault.
+fn other_expired_pem(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
+    p.not_before = rcgen::date_time_ymd(2019, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    p.self_signed(&key).unwrap().pem()
+}
+
 /// A Secret holding `pem` as `tls.crt`, with `comment` after the value.
 fn secret(pem: &str, comment: &str) -> String {
     use base64::Engine as _;
@@ -49,7 +59,7 @@ fn a_comment_with_a_reason_suppresses_on_its_line_and_the_next() {
     put(
         tmp.path().join("same-line.yaml"),
         secret(
-            &pem,
+            &other_expired_pem("web.example"),
             "  # certdrift:ignore[weak-crypto,expired]: replaced by web-tls-2 in INC-42",
         ),
     );
@@ -149,7 +159,10 @@ fn a_comment_two_lines_above_or_for_another_rule_does_not_suppress() {
     );
     put(
         tmp.path().join("other.crt"),
-        format!("# certdrift:ignore[weak-crypto] not this rule\n{pem}"),
+        format!(
+            "# certdrift:ignore[weak-crypto] not this rule\n{}",
+            other_expired_pem("other.example")
+        ),
     );
     let (code, report) = scan_json(tmp.path(), &[]);
     assert_eq!(code, 1);
@@ -167,7 +180,10 @@ fn a_comment_without_a_reason_is_a_finding_and_suppresses_nothing() {
     );
     put(
         tmp.path().join("typo.yaml"),
-        secret(&pem, " # certdrift:ignore[expird] host retired"),
+        secret(
+            &other_expired_pem("typo.example"),
+            " # certdrift:ignore[expird] host retired",
+        ),
     );
     let (code, report) = scan_json(tmp.path(), &[]);
     assert_eq!(code, 1, "the expired finding is still reported");
@@ -255,10 +271,11 @@ fn a_baseline_survives_shifted_lines_reports_the_new_finding_and_lists_a_stale_e
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, format!("{}{text}", "# moved down\n".repeat(7))).unwrap();
     }
-    // One new problem, and one old one fixed by deleting its file.
-    std::fs::copy(
-        t.join("expired/server.crt"),
+    // One new problem, and one old one fixed by deleting its file. (A copy
+    // of a certificate already accepted is the same fault, not a new one.)
+    std::fs::write(
         t.join("expired/new-server.crt"),
+        other_expired_pem("new.example"),
     )
     .unwrap();
     std::fs::remove_file(t.join("malformed/truncated.crt")).unwrap();

@@ -300,7 +300,8 @@ impl<'a> Sink<'a> {
                 pem::PemItem::Block(b) => {
                     found += 1;
                     if pem::is_private_key_label(&b.label) {
-                        self.key(at(b.begin), &b.label, via, Some(&b.der));
+                        let id = text.get(b.begin..b.end).map(key_id);
+                        self.key(at(b.begin), &b.label, via, id);
                     } else if is_cert_label(&b.label) {
                         // A DER certificate is far longer; a few bytes are a
                         // placeholder body that happens to be base64 (`TODO`).
@@ -348,14 +349,42 @@ impl<'a> Sink<'a> {
         (bundle, found)
     }
 
-    fn key(&mut self, location: Location, kind: &str, via: &str, der: Option<&[u8]>) {
+    fn key(
+        &mut self,
+        location: Location,
+        kind: &str,
+        via: &str,
+        id: Option<crate::x509::Fingerprint>,
+    ) {
         self.facts.keys.push(KeySighting {
             location,
             kind: kind.to_owned(),
             via: via.to_owned(),
-            id: der.map(crate::x509::Fingerprint::of),
+            id,
         });
     }
+}
+
+/// Which key a PEM block (its text, BEGIN to END) holds, without decoding
+/// it: SHA-256 of its base64 body with every blank removed, so that the
+/// same key in a `.key` file and indented in a YAML value is one key.
+pub(crate) fn key_id(block: &[u8]) -> crate::x509::Fingerprint {
+    let body: Vec<u8> = block
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.windows(5).any(|w| w == b"-----"))
+        .flat_map(|line| line.iter().copied().filter(|b| !b.is_ascii_whitespace()))
+        .collect();
+    crate::x509::Fingerprint::of(&body)
+}
+
+/// [`key_id`] of a DER key: the id of its PEM form.
+pub(crate) fn der_key_id(der: &[u8]) -> crate::x509::Fingerprint {
+    use base64::Engine as _;
+    key_id(
+        base64::engine::general_purpose::STANDARD
+            .encode(der)
+            .as_bytes(),
+    )
 }
 
 /// The placeholder a whole PEM block is, if its body is one.
@@ -530,7 +559,7 @@ pub(crate) fn extract_bytes(sink: &mut Sink<'_>, bytes: &[u8], opts: &ExtractOpt
                     location,
                     kind: der_key.unwrap_or_default().to_owned(),
                     via: "file (DER)".to_owned(),
-                    id: Some(crate::x509::Fingerprint::of(bytes)),
+                    id: Some(der_key_id(bytes)),
                 });
             }
             FileClass::Der | FileClass::Pem => {
@@ -855,6 +884,17 @@ fn file_name(rel: &str) -> &str {
 #[cfg(test)]
 mod json_tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_known_by_its_body_wherever_it_stands() {
+        let k = rcgen::KeyPair::generate().unwrap();
+        let pem = k.serialize_pem();
+        let indented: String = pem.lines().map(|l| format!("    {l}\n")).collect();
+        assert_eq!(key_id(pem.as_bytes()), key_id(indented.as_bytes()));
+        assert_eq!(key_id(pem.as_bytes()), der_key_id(&k.serialize_der()));
+        let other = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        assert_ne!(key_id(pem.as_bytes()), key_id(other.as_bytes()));
+    }
 
     #[test]
     fn json_flavours() {

@@ -759,7 +759,7 @@ fn base64_value(
             location: loc,
             kind: kind.to_owned(),
             via: via.to_owned(),
-            id: Some(crate::x509::Fingerprint::of(&decoded)),
+            id: Some(super::der_key_id(&decoded)),
         });
         return None;
     }

@@ -164,3 +164,18 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// Every place of a finding in a JSON report: where it is reported, then
+/// the other places of the same certificate or key (related places whose
+/// note starts "the same "), as `location` objects.
+pub fn places_of(f: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let same = f["related"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|r| r["note"].as_str().unwrap_or("").starts_with("the same "))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    std::iter::once(&f["location"]).chain(same).collect()
+}
