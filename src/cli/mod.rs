@@ -18,6 +18,7 @@ mod graph;
 mod init;
 mod inventory;
 mod lookup;
+mod man;
 mod output;
 mod probe;
 mod progress;
@@ -85,7 +86,8 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `certdrift man | man -l -`.
+    /// Print the manual page (roff): every command's options, the exit status
+    /// and the environment, e.g. `certdrift man | man -l -`.
     Man,
 }
 
@@ -112,9 +114,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            print(&String::from_utf8_lossy(&out))?;
+            print(&man::page()?)?;
             Ok(ExitCode::SUCCESS)
         }
     }
