@@ -27,8 +27,9 @@ mod scan;
 mod settings;
 
 use anyhow::Result;
-use args::{DIFF_HELP, PROBE_HELP};
+use args::{DIFF_HELP, DIFF_PATHS_HELP, PROBE_HELP};
 use clap::{CommandFactory, Parser, Subcommand};
+pub(crate) use output::error_text;
 use output::print;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,7 +59,7 @@ pub(crate) enum Command {
     Graph(graph::Graph),
     /// Compare BASE and HEAD (two directories, or two git revisions of --repo):
     /// what the change does to every component's certificates.
-    #[command(after_help = DIFF_HELP)]
+    #[command(after_help = DIFF_HELP, mut_arg("paths", |a| a.help(DIFF_PATHS_HELP)))]
     Diff(diff::Diff),
     /// Dial the endpoints the repository names (or --target ones) and compare
     /// what they serve with the repository; the only command that uses the network.
