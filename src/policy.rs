@@ -487,13 +487,15 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                         "warning" => Some(crate::finding::Severity::Warning),
                         "note" => Some(crate::finding::Severity::Note),
                         "off" => None,
-                        other => return Err(p.err(
-                            sv,
-                            format!(
+                        other => {
+                            return Err(p.err(
+                                sv,
+                                format!(
                                 "unknown severity {other:?} (expected error, warning, note, off){}",
                                 did_you_mean(other, SEVERITIES.iter().copied())
                             ),
-                        )),
+                            ))
+                        }
                     };
                     policy.severities.insert(rule, sev);
                 }

@@ -150,7 +150,10 @@ mod tests {
         #[error("cannot read x: {0}")]
         struct Prints(#[source] std::io::Error);
         let e = anyhow::Error::new(Prints(io())).context("scan failed");
-        assert_eq!(error_text(&e), format!("scan failed: cannot read x: {}", io()));
+        assert_eq!(
+            error_text(&e),
+            format!("scan failed: cannot read x: {}", io())
+        );
         // Distinct causes are all kept.
         let e = anyhow::Error::new(io()).context("cannot read y");
         assert_eq!(error_text(&e), format!("cannot read y: {}", io()));
