@@ -27,7 +27,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every variable certdrift reads: [`ENV_VARS`] (clap's `env`) and the two
+/// Every variable certdrift reads: [`super::ENV_VARS`] (clap's `env`) and the two
 /// the progress line and colours look at.
 const ENVIRONMENT: &[(&str, &str)] = &[
     (

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 /// `certdrift rules`: one line per rule.
 pub(crate) fn list() -> Result<ExitCode> {
-    // Columns as wide as their longest entry (ids outgrew a fixed 20).
+    // Columns as wide as their longest entry; the severity is padded as a
+    // string because its Display ignores a width (the column drifted).
     let id = rules::RULES.iter().map(|r| r.id.len()).max().unwrap_or(0);
     let sev = rules::RULES
         .iter()
