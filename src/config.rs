@@ -249,7 +249,8 @@ settings:
   fail_on: error
   # Days before expiry that `expires-soon` warns.
   warn_days: 30
-  # Output of `scan` and `diff`: text, json, sarif, junit or github.
+  # Output of `scan` and `diff`: text, json, sarif, junit, github or
+  # markdown.
   format: text
   # More policy files (docs/policy.md), relative to this file.
   policies: []

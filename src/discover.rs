@@ -91,12 +91,14 @@ pub struct WalkOptions {
 #[non_exhaustive]
 pub enum DiscoverError {
     /// A root does not exist or cannot be read.
-    #[error("cannot read root {path}: {source}")]
+    // The OS error is in the message and deliberately not a `source()`:
+    // `{:#}` printed it twice (issue 17).
+    #[error("cannot read root {path}: {error}")]
     Root {
         /// The root as given.
         path: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// An `--exclude` glob does not parse.
     #[error("invalid --exclude glob {glob:?}: {message}")]
@@ -267,10 +269,20 @@ fn is_hiera_key(line: &[u8]) -> bool {
         && line.get(colon + 1).is_none_or(|c| c.is_ascii_whitespace())
 }
 
+/// How a file over the size limit is listed as skipped (the start of its
+/// reason).
+pub const TOO_LARGE: &str = "larger than --max-file-size";
+
 fn build_excludes(globs: &[String]) -> Result<GlobSet, DiscoverError> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        let glob = Glob::new(g).map_err(|e| DiscoverError::Glob {
+        // Paths are matched relative to the root without a leading `./`,
+        // so `./vendor/**` would match nothing: it means `vendor/**`.
+        let mut pattern = g.as_str();
+        while let Some(rest) = pattern.strip_prefix("./") {
+            pattern = rest.trim_start_matches('/');
+        }
+        let glob = Glob::new(pattern).map_err(|e| DiscoverError::Glob {
             glob: g.clone(),
             message: e.kind().to_string(),
         })?;
@@ -300,9 +312,9 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
     let excludes = build_excludes(&opts.exclude)?;
     let found = Mutex::new(Discovered::default());
     for (ri, root) in roots.iter().enumerate() {
-        let meta = std::fs::metadata(root).map_err(|source| DiscoverError::Root {
+        let meta = std::fs::metadata(root).map_err(|error| DiscoverError::Root {
             path: root.display().to_string(),
-            source,
+            error,
         })?;
         let prefix = if roots.len() > 1 {
             let p = rel_path(Path::new(""), root);
@@ -395,10 +407,7 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Result<Discovered, Dis
                     };
                     push_skip(
                         rel,
-                        format!(
-                            "larger than --max-file-size ({size} > {} bytes){what}",
-                            opts.max_file_size
-                        ),
+                        format!("{TOO_LARGE} ({size} > {} bytes){what}", opts.max_file_size),
                     );
                     return ignore::WalkState::Continue;
                 }
@@ -472,10 +481,7 @@ pub fn discover_source(
                 }
             };
             d.skipped.push(Skip {
-                reason: format!(
-                    "larger than --max-file-size ({size} > {} bytes){what}",
-                    opts.max_file_size
-                ),
+                reason: format!("{TOO_LARGE} ({size} > {} bytes){what}", opts.max_file_size),
                 path: rel,
             });
             continue;

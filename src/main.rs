@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::run(cli))) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("certdrift: error: {e:#}");
+            eprintln!("certdrift: error: {}", cli::error_text(&e));
             ExitCode::from(2)
         }
         Err(_) => {

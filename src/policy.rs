@@ -411,8 +411,9 @@ impl P<'_> {
                 return Err(self.err(
                     k,
                     format!(
-                        "unknown key {key:?} in {what} (expected {})",
-                        allowed.join(", ")
+                        "unknown key {key:?} in {what} (expected {}){}",
+                        allowed.join(", "),
+                        did_you_mean(&key, allowed.iter().copied())
                     ),
                 ));
             }
@@ -516,7 +517,8 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                 for (name, _, globs) in p.map(v, "scopes")? {
                     let list = p.strings(globs, "scope globs")?;
                     for g in &list {
-                        globset::Glob::new(g).map_err(|e| p.err(globs, format!("invalid glob {g:?}: {e}")))?;
+                        globset::Glob::new(g)
+                            .map_err(|e| p.err(globs, format!("invalid glob {g:?}: {e}")))?;
                     }
                     policy.scopes.push((name, list));
                 }
@@ -539,7 +541,15 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                         "warning" => Some(crate::finding::Severity::Warning),
                         "note" => Some(crate::finding::Severity::Note),
                         "off" => None,
-                        other => return Err(p.err(sv, format!("unknown severity {other:?} (expected error, warning, note, off)"))),
+                        other => {
+                            return Err(p.err(
+                                sv,
+                                format!(
+                                "unknown severity {other:?} (expected error, warning, note, off){}",
+                                did_you_mean(other, SEVERITIES.iter().copied())
+                            ),
+                            ))
+                        }
                     };
                     policy.severities.insert(rule, sev);
                 }
@@ -554,7 +564,11 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
             other => {
                 return Err(p.err(
                     k,
-                    format!("unknown key {other:?} (expected version, settings, hiera, scopes, components, groups, severity, exceptions, roles, same_ca, max_cas)"),
+                    format!(
+                        "unknown key {other:?} (expected {}){}",
+                        TOP_KEYS.join(", "),
+                        did_you_mean(other, TOP_KEYS.iter().copied())
+                    ),
                 ))
             }
         }
@@ -589,7 +603,11 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
                             other => {
                                 return Err(p.err(
                                     wk,
-                                    format!("unknown flag meaning {other:?} (expected serve, serve-dir, client, trust-server, trust-client, url, advertise)"),
+                                    format!(
+                                        "unknown flag meaning {other:?} (expected {}){}",
+                                        FLAG_MEANINGS.join(", "),
+                                        did_you_mean(other, FLAG_MEANINGS.iter().copied())
+                                    ),
                                 ))
                             }
                         }
@@ -600,7 +618,10 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
             other => {
                 return Err(p.err(
                     k,
-                    format!("unknown role key {other:?} (expected match, env_prefix, flags)"),
+                    format!(
+                        "unknown role key {other:?} (expected match, env_prefix, flags){}",
+                        did_you_mean(other, ["match", "env_prefix", "flags"])
+                    ),
                 ))
             }
         }
@@ -670,19 +691,72 @@ impl Policy {
     }
 
     /// The second phase of reading policies (the first is [`parse`] and
-    /// [`Policy::merge`]): every rule id named must be one `known` accepts
-    /// (the rule table). The first unknown one, in file order, is the error.
-    pub fn validate(&self, known: impl Fn(&str) -> bool) -> Result<(), PolicyError> {
-        match self.rule_ids.iter().find(|(id, _)| !known(id)) {
+    /// [`Policy::merge`]): every rule id named must be one of `known` (the
+    /// rule table). The first unknown one, in file order, is the error,
+    /// with the nearest known id as a suggestion.
+    pub fn validate(&self, known: &[&str]) -> Result<(), PolicyError> {
+        match self
+            .rule_ids
+            .iter()
+            .find(|(id, _)| !known.contains(&id.as_str()))
+        {
             Some((id, at)) => Err(PolicyError {
                 file: at.file.clone(),
                 line: at.line,
                 column: at.column,
-                message: format!("unknown rule {id:?} (`certdrift rules` lists them)"),
+                message: format!(
+                    "unknown rule {id:?} (`certdrift rules` lists them){}",
+                    did_you_mean(id, known.iter().copied())
+                ),
             }),
             None => Ok(()),
         }
     }
+}
+
+/// The policy file's top-level keys.
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "settings",
+    "hiera",
+    "scopes",
+    "components",
+    "groups",
+    "severity",
+    "exceptions",
+    "roles",
+    "same_ca",
+    "max_cas",
+];
+
+/// Values of `severity:` entries.
+const SEVERITIES: &[&str] = &["error", "warning", "note", "off"];
+
+/// What a role's flag can mean.
+const FLAG_MEANINGS: &[&str] = &[
+    "serve",
+    "serve-dir",
+    "client",
+    "trust-server",
+    "trust-client",
+    "url",
+    "advertise",
+];
+
+/// `: did you mean "x"?` when one of `candidates` is a likely typo of
+/// `word` (an edit distance of at most a third of its length, at least
+/// 1), else nothing: the tail of an "unknown …" message.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let word = word.to_ascii_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(&word, &c.to_ascii_lowercase()), c))
+        .filter(|&(d, _)| d <= limit)
+        // The nearest; the first of equals, in the caller's order.
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| format!(": did you mean {c:?}?"))
+        .unwrap_or_default()
 }
 
 fn hiera(p: &P<'_>, node: NodeId) -> Result<HieraSettings, PolicyError> {

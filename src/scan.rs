@@ -93,13 +93,13 @@ impl FactsCache {
     }
 }
 
-/// How far a scan has got: files and bytes, bumped by the workers as they
-/// take each file up.
+/// How far a scan has got, bumped by the workers as they go.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Files read.
+    /// Files scanned, as the summary's "N files scanned" counts them (read
+    /// and examined; not those skipped by content).
     pub files: AtomicU64,
-    /// Their size in bytes.
+    /// Bytes of the files taken up, scanned or not: what was read.
     pub bytes: AtomicU64,
 }
 
@@ -285,7 +285,6 @@ pub fn read(opts: &ScanOptions) -> Result<Read, ScanError> {
             .par_iter()
             .inspect(|f| {
                 if let Some(p) = &opts.progress {
-                    p.files.fetch_add(1, Ordering::Relaxed);
                     p.bytes.fetch_add(f.size, Ordering::Relaxed);
                 }
                 if panic_on.as_deref() == Some(f.rel.as_str()) {
@@ -318,6 +317,13 @@ pub fn read(opts: &ScanOptions) -> Result<Read, ScanError> {
                     }
                 }
                 None => extract::extract_file(f, &opts.extract),
+            })
+            .inspect(|facts| {
+                // Counted as the summary counts them (issue 17: the line
+                // said 17,817 files where the summary said 803).
+                if let Some(p) = opts.progress.as_ref().filter(|_| facts.scanned) {
+                    p.files.fetch_add(1, Ordering::Relaxed);
+                }
             })
             .collect()
     });

@@ -217,11 +217,66 @@ pub enum X509Error {
     Crl(String),
 }
 
+/// x509-parser's error in plain words: its `Display` shows parser
+/// internals (`nom error: Eof`, `BER error: Unexpected Tag (expected:
+/// Some(Tag(16)), actual: Tag(2))`) that mean nothing to someone reading a
+/// finding about a certificate file.
 fn describe(e: x509_parser::nom::Err<XError>) -> String {
     match e {
         x509_parser::nom::Err::Incomplete(_) => "truncated DER".to_string(),
-        x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => e.to_string(),
+        x509_parser::nom::Err::Error(e) | x509_parser::nom::Err::Failure(e) => describe_x509(&e),
     }
+}
+
+fn describe_x509(e: &XError) -> String {
+    match e {
+        XError::NomError(kind) => describe_nom(*kind).to_owned(),
+        XError::Der(e) => describe_der(e),
+        // The others read as plain words already ("invalid X.509 name").
+        other => other.to_string(),
+    }
+}
+
+/// A nom error kind: where the parser stopped, not why in DER terms.
+fn describe_nom(kind: x509_parser::nom::error::ErrorKind) -> &'static str {
+    use x509_parser::nom::error::ErrorKind;
+    match kind {
+        ErrorKind::Eof | ErrorKind::Complete => "truncated DER (the data ends inside a value)",
+        _ => "malformed DER",
+    }
+}
+
+/// A DER decoding error (`asn1-rs`), as in X.690's terms.
+fn describe_der(e: &x509_parser::der_parser::error::BerError) -> String {
+    use x509_parser::der_parser::error::BerError;
+    match e {
+        BerError::Incomplete(_) => "truncated DER (the data ends inside a value)".to_owned(),
+        BerError::NomError(kind) => describe_nom(*kind).to_owned(),
+        BerError::InvalidLength => "malformed DER: a length runs past its value".to_owned(),
+        BerError::UnexpectedTag { expected, actual } => match expected {
+            Some(t) => format!(
+                "malformed DER: tag {} where tag {} was expected",
+                actual.0, t.0
+            ),
+            None => format!("malformed DER: unexpected tag {}", actual.0),
+        },
+        BerError::UnexpectedClass { .. } => "malformed DER: unexpected tag class".to_owned(),
+        BerError::BerMaxDepth => "DER nested too deep".to_owned(),
+        BerError::DerConstraintFailed(c) => format!("not valid DER: {}", words(&format!("{c:?}"))),
+        other => format!("malformed DER: {}", other.to_string().to_lowercase()),
+    }
+}
+
+/// `IntegerLeadingZeroes` as `integer leading zeroes`.
+fn words(camel: &str) -> String {
+    let mut out = String::new();
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// Parses one DER certificate. Trailing bytes are an error.
@@ -1435,6 +1490,33 @@ EVQD+PGFu+xryQ==";
         assert!(matches!(parse(&t), Err(X509Error::Trailing(2))));
         assert!(matches!(parse(b"\x30\x03abc"), Err(X509Error::Parse(_))));
         assert!(matches!(parse(b""), Err(X509Error::Parse(_))));
+    }
+
+    /// Issue 17: findings said `not a DER certificate: nom error: Eof`
+    /// (x509-parser's `Display`); every way DER can be cut or bent reads
+    /// as plain words.
+    #[test]
+    fn parse_errors_in_plain_words() {
+        let der = b64(WIKIMEDIA_ROOT);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cases: Vec<Vec<u8>> = (0..der.len()).map(|n| der[..n].to_vec()).collect();
+        for i in 0..der.len().min(64) {
+            let mut d = der.clone();
+            d[i] ^= 0x04;
+            cases.push(d);
+        }
+        for d in cases {
+            let Err(e) = parse(&d) else { continue };
+            let msg = e.to_string();
+            for internal in ["nom", "Eof", "BER error", "Tag(", "Some("] {
+                assert!(!msg.contains(internal), "{msg}");
+            }
+            seen.insert(msg);
+        }
+        assert!(
+            seen.iter().any(|m| m.contains("truncated DER")),
+            "{seen:#?}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub(crate) struct ScanArgs {
     /// Directories or files to scan (default: the config's `roots`, else the current directory).
     pub(crate) paths: Vec<PathBuf>,
-    /// Exclude paths matching this glob (relative to the root; repeatable; added to the config's `exclude`).
+    /// Exclude paths matching this glob (relative to the root, a leading `./` ignored: `./vendor/**` is `vendor/**`; repeatable; added to the config's `exclude`).
     #[arg(long, value_name = "GLOB")]
     pub(crate) exclude: Vec<String>,
     /// Skip files larger than this many bytes.
@@ -94,6 +94,10 @@ pub(crate) fn parse_output<F: ValueEnum>(s: &str) -> std::result::Result<(F, Pat
         .map_err(|_| format!("unknown format {format:?} (one of: {})", known()))?;
     Ok((format, PathBuf::from(path)))
 }
+
+/// `diff`'s PATHS: the help of [`ScanArgs::paths`] is about scan roots.
+pub(crate) const DIFF_PATHS_HELP: &str =
+    "Path prefixes inside both BASE and HEAD to compare (default: all of both sides)";
 
 pub(crate) const DIFF_HELP: &str = "\
 Examples:

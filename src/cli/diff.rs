@@ -5,7 +5,7 @@ use super::args::{parse_output, FailOn, ScanArgs, SuppressArgs};
 use super::output::{emit, incomplete_exit};
 use super::progress::ProgressLine;
 use super::settings::{
-    layered, load_baseline, load_config, load_policy, scan_options_with, Config,
+    layered, load_baseline, load_config, load_policy, rule_ids, scan_options_with, Config,
 };
 use anyhow::{bail, Context as _, Result};
 use certdrift::finding::{self};
@@ -13,7 +13,6 @@ use certdrift::read::git::GitTree;
 use certdrift::read::source::{DirSource, FileSource, MountSource};
 use certdrift::report::DiffFormat;
 use certdrift::report::{self};
-use certdrift::rules;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -95,7 +94,7 @@ impl Diff {
                     .with_context(|| format!("cannot read policy {}", f.display()))?;
                 policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
             }
-            policy.validate(|id| rules::find(id).is_some())?;
+            policy.validate(&rule_ids())?;
             let cfg = Config {
                 file: None,
                 settings: base_gate.settings.clone(),

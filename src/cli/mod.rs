@@ -18,6 +18,7 @@ mod graph;
 mod init;
 mod inventory;
 mod lookup;
+mod man;
 mod output;
 mod probe;
 mod progress;
@@ -26,8 +27,9 @@ mod scan;
 mod settings;
 
 use anyhow::Result;
-use args::{DIFF_HELP, PROBE_HELP};
+use args::{DIFF_HELP, DIFF_PATHS_HELP, PROBE_HELP};
 use clap::{CommandFactory, Parser, Subcommand};
+pub(crate) use output::error_text;
 use output::print;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +59,7 @@ pub(crate) enum Command {
     Graph(graph::Graph),
     /// Compare BASE and HEAD (two directories, or two git revisions of --repo):
     /// what the change does to every component's certificates.
-    #[command(after_help = DIFF_HELP)]
+    #[command(after_help = DIFF_HELP, mut_arg("paths", |a| a.help(DIFF_PATHS_HELP)))]
     Diff(diff::Diff),
     /// Dial the endpoints the repository names (or --target ones) and compare
     /// what they serve with the repository; the only command that uses the network.
@@ -85,7 +87,8 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), e.g. `certdrift man | man -l -`.
+    /// Print the manual page (roff): every command's options, the exit status
+    /// and the environment, e.g. `certdrift man | man -l -`.
     Man,
 }
 
@@ -112,9 +115,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            print(&String::from_utf8_lossy(&out))?;
+            print(&man::page()?)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -34,6 +34,25 @@ pub(crate) fn emit<F: Copy>(
     print(&text_of(format, render))
 }
 
+/// An error and its causes, `a: b: c`, as anyhow's `{:#}` prints them but
+/// without a cause that its parent's message already ends with: some
+/// errors (the `time` crate's, an `io::Error` wrapped by a library error
+/// that prints it) repeat their source in their own text, and `{:#}` gave
+/// `… (os error 2): No such file or directory (os error 2)` (issue 17).
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 pub(crate) fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
@@ -116,5 +135,27 @@ pub(crate) fn print(s: &str) -> Result<()> {
         // A closed pipe (`certdrift … | head`) is not a failure of the scan.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e).context("cannot write output"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_not_repeated() {
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        // A library error that prints its source, under a context.
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot read x: {0}")]
+        struct Prints(#[source] std::io::Error);
+        let e = anyhow::Error::new(Prints(io())).context("scan failed");
+        assert_eq!(
+            error_text(&e),
+            format!("scan failed: cannot read x: {}", io())
+        );
+        // Distinct causes are all kept.
+        let e = anyhow::Error::new(io()).context("cannot read y");
+        assert_eq!(error_text(&e), format!("cannot read y: {}", io()));
     }
 }

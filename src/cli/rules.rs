@@ -7,9 +7,18 @@ use std::process::ExitCode;
 
 /// `certdrift rules`: one line per rule.
 pub(crate) fn list() -> Result<ExitCode> {
+    // Columns as wide as their longest entry; the severity is padded as a
+    // string because its Display ignores a width (the column drifted).
+    let id = rules::RULES.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let sev = rules::RULES
+        .iter()
+        .map(|r| r.severity.to_string().len())
+        .max()
+        .unwrap_or(0);
     let mut s = String::new();
     for r in rules::RULES {
-        s.push_str(&format!("{:<20} {:<8} {}\n", r.id, r.severity, r.summary));
+        let severity = r.severity.to_string();
+        s.push_str(&format!("{:<id$}  {severity:<sev$}  {}\n", r.id, r.summary));
     }
     print(&s)?;
     Ok(ExitCode::SUCCESS)
@@ -27,6 +36,9 @@ pub(crate) fn explain(rule: &str) -> Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        None => bail!("no rule {rule:?}; `certdrift rules` lists them"),
+        None => bail!(
+            "no rule {rule:?} (`certdrift rules` lists them){}",
+            certdrift::policy::did_you_mean(rule, rules::RULES.iter().map(|r| r.id))
+        ),
     }
 }

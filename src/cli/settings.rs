@@ -7,7 +7,7 @@ use super::args::ScanArgs;
 use super::progress::{wants_progress, ProgressLine};
 use anyhow::{bail, Context as _, Result};
 use certdrift::config::{self, Settings};
-use certdrift::discover::WalkOptions;
+use certdrift::discover::{self, WalkOptions};
 use certdrift::extract::ExtractOptions;
 use certdrift::rules;
 use certdrift::scan::{self, ScanOptions};
@@ -79,10 +79,30 @@ pub(crate) fn parse_now(s: Option<&str>) -> Result<i64> {
         Some(s) => {
             let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
                 .with_context(|| {
-                    format!("--now {s:?} is not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)")
+                    format!(
+                        "{} {s:?} is not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)",
+                        now_origin(std::env::args_os().skip(1))
+                    )
                 })?;
             Ok(t.unix_timestamp())
         }
+    }
+}
+
+/// Where a `--now` value came from, for its error: the flag, else (clap
+/// read it from the environment) `CERTDRIFT_NOW`. The derive API keeps no
+/// value source, so the command line is looked at: clap takes the variable
+/// only when the flag is absent.
+fn now_origin(args: impl Iterator<Item = std::ffi::OsString>) -> &'static str {
+    let args = args.map(|a| a.to_string_lossy().into_owned());
+    // Everything after `--` is a path, not a flag.
+    if args
+        .take_while(|a| a != "--")
+        .any(|a| a == "--now" || a.starts_with("--now="))
+    {
+        "--now"
+    } else {
+        "CERTDRIFT_NOW"
     }
 }
 
@@ -126,8 +146,14 @@ pub(crate) fn load_policy(
             .with_context(|| format!("cannot read policy {}", f.display()))?;
         policy.merge(certdrift::policy::parse(&f.display().to_string(), &text)?);
     }
-    policy.validate(|id| rules::find(id).is_some())?;
+    policy.validate(&rule_ids())?;
     Ok(policy)
+}
+
+/// Every rule id, for [`certdrift::policy::Policy::validate`] and its
+/// suggestions.
+pub(crate) fn rule_ids() -> Vec<&'static str> {
+    rules::RULES.iter().map(|r| r.id).collect()
 }
 
 /// `<certificate sha256:… CN=…>` for PEM values, `<private key redacted>` for
@@ -210,8 +236,24 @@ pub(crate) fn run_scan_with(opts: &ScanOptions, a: &ScanArgs) -> Result<scan::Sc
         scan::scan(opts)?
     };
     if result.inventory.files_scanned == 0 && !a.allow_empty {
+        // Say why when the size limit is the reason: a --max-file-size too
+        // small for anything otherwise looks like an empty tree.
+        let too_large = result
+            .inventory
+            .skipped
+            .iter()
+            .filter(|s| s.reason.starts_with(discover::TOO_LARGE))
+            .count();
+        let why = match too_large {
+            0 => String::new(),
+            n => format!(
+                "; {n} file{} skipped as larger than --max-file-size {}",
+                if n == 1 { " was" } else { "s were" },
+                a.max_file_size
+            ),
+        };
         bail!(
-            "no files were scanned under {} (use --allow-empty to accept this)",
+            "no files were scanned under {}{why} (use --allow-empty to accept this)",
             opts.roots
                 .iter()
                 .map(|p| p.display().to_string())
