@@ -268,6 +268,8 @@ pub const DEFAULT_TEST_PATHS: &[&str] = &[
     "**/fixtures/**",
     "**/example/**",
     "**/examples/**",
+    "**/sample/**",
+    "**/samples/**",
     "**/doc/**",
     "**/docs/**",
     "**/*_test.*",
