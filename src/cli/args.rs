@@ -29,6 +29,11 @@ pub(crate) struct ScanArgs {
     /// hold a certificate fact (slower; the report is the same).
     #[arg(long)]
     pub(crate) no_prefilter: bool,
+    /// List every skipped file in text output, also those that cannot hold
+    /// TLS material (binaries, large files without a PEM marker), which are
+    /// otherwise only counted.
+    #[arg(long)]
+    pub(crate) verbose: bool,
     /// Exit 0 even when no file was scanned.
     #[arg(long)]
     pub(crate) allow_empty: bool,

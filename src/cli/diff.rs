@@ -142,6 +142,7 @@ impl Diff {
             &outputs,
             fail_on,
             suppress.show_suppressed,
+            scan.verbose,
             |f: DiffFormat, opts| report::render_diff(&d, f, opts),
         )?;
         let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);

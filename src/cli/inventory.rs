@@ -36,6 +36,7 @@ impl Inventory {
         finding::cap_per_rule(&mut result.findings, finding::MAX_SHOWN_PER_RULE);
         let render = RenderOptions {
             color: color(),
+            verbose: scan.verbose,
             ..RenderOptions::default()
         };
         print(&report::render_inventory(&result, format, render))?;

@@ -16,12 +16,14 @@ pub(crate) fn emit<F: Copy>(
     outputs: &[(F, PathBuf)],
     fail_on: FailOn,
     show_suppressed: bool,
+    verbose: bool,
     text_of: impl Fn(F, RenderOptions) -> String,
 ) -> Result<()> {
     let render = RenderOptions {
         color: color(),
         fail_on: fail_on.threshold(),
         show_suppressed,
+        verbose,
     };
     let plain = RenderOptions {
         color: false,

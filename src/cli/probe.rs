@@ -120,9 +120,14 @@ impl Probe {
             },
             &opts.policy,
         );
-        emit(format, &outputs, fail_on, false, |f: ScanFormat, o| {
-            report::render_probe(&p, f, o)
-        })?;
+        emit(
+            format,
+            &outputs,
+            fail_on,
+            false,
+            scan.verbose,
+            |f: ScanFormat, o| report::render_probe(&p, f, o),
+        )?;
         let allow = scan.allow_incomplete || cfg.settings.allow_incomplete == Some(true);
         Ok(exit_for(&p.scan, fail_on, allow))
     }

@@ -74,6 +74,7 @@ impl Scan {
             &outputs,
             fail_on,
             suppress.show_suppressed,
+            scan.verbose,
             |f: ScanFormat, opts| report::render_scan(&result, f, opts),
         )?;
         // The process ends here: freeing the model would only cost time.

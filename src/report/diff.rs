@@ -9,17 +9,27 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 fn summary(d: &DiffResult) -> String {
+    use super::text::plural;
     let (e, w, n) = super::counts(&d.findings);
     let comps: std::collections::BTreeSet<&str> =
         d.changes.iter().map(|c| c.component.as_str()).collect();
-    format!(
-        "{} files changed, {} components changed; {e} errors, {w} warnings, {n} notes; {} findings present on both sides not repeated{}{}\n",
-        d.changed_files.len(),
-        comps.len(),
-        d.unchanged_findings,
-        if d.unchanged_findings > 0 { " (--all shows them)" } else { "" },
+    let mut out = format!(
+        "{} changed, {} changed; {}, {}, {}; {} present on both sides not repeated{}{}\n",
+        plural(d.changed_files.len(), "file", "files"),
+        plural(comps.len(), "component", "components"),
+        plural(e, "error", "errors"),
+        plural(w, "warning", "warnings"),
+        plural(n, "note", "notes"),
+        plural(d.unchanged_findings, "finding", "findings"),
+        if d.unchanged_findings > 0 {
+            " (--all shows them)"
+        } else {
+            ""
+        },
         super::text::suppressed_summary(&d.head),
-    )
+    );
+    let _ = super::text::by_rule(&d.findings, &mut out);
+    out
 }
 
 /// Text: findings with excerpts, changes per component, then the diffs of the causes.
@@ -77,12 +87,19 @@ pub fn markdown(d: &DiffResult) -> String {
             c.len()
         }
     );
-    out.push_str(&super::markdown::findings_table(&d.findings));
+    out.push_str(&super::markdown::findings_table(
+        &d.findings,
+        super::markdown::BUDGET * 3 / 4,
+    ));
+    // What is left of the budget goes to the changes, then the diffs of
+    // their causes, each whole or not at all.
+    let mut rest = super::markdown::Bounded::new(super::markdown::BUDGET.saturating_sub(out.len()));
+    let mut omitted = 0;
     if !d.changes.is_empty() {
-        out.push_str("<details><summary>Changes by component</summary>\n\n| component | change | before | after | caused by |\n|---|---|---|---|---|\n");
+        let mut table = String::from("<details><summary>Changes by component</summary>\n\n| component | change | before | after | caused by |\n|---|---|---|---|---|\n");
         for c in &d.changes {
             let _ = writeln!(
-                out,
+                table,
                 "| {} | {} | {} | {} | {} |",
                 escape::markdown_code(&c.component).replace('|', "\\|"),
                 c.what.as_str(),
@@ -95,16 +112,32 @@ pub fn markdown(d: &DiffResult) -> String {
                     .join(", ")
             );
         }
-        out.push_str("\n</details>\n\n");
+        table.push_str("\n</details>\n\n");
+        if !rest.push(&table) {
+            let _ = writeln!(
+                rest.text,
+                "The changes of {} components are not shown here (too long for a comment): see the job log.\n",
+                d.changes.len()
+            );
+        }
     }
     for (path, diff) in &d.file_diffs {
-        let _ = write!(
-            out,
+        let block = format!(
             "<details><summary><code>{}</code></summary>\n\n{}\n</details>\n\n",
             escape::html(path),
             escape::markdown_fence("diff", diff)
         );
+        if !rest.push(&block) {
+            omitted += 1;
+        }
     }
+    if omitted > 0 {
+        let _ = writeln!(
+            rest.text,
+            "{omitted} file diffs are not shown here (too long for a comment): see the job log.\n"
+        );
+    }
+    out.push_str(&rest.text);
     out
 }
 

@@ -46,8 +46,15 @@ fn escape_property(s: &str) -> String {
 /// help follow the message on lines of their own (escaped, so still one line).
 fn line(f: &Finding) -> String {
     let mut message = f.message.clone();
-    for r in &f.related {
+    for r in f.related.iter().take(MAX_RELATED) {
         let _ = write!(message, "\n{}: {}", r.location, r.note);
+    }
+    if f.related.len() > MAX_RELATED {
+        let _ = write!(
+            message,
+            "\n… and {} more places (the job log and SARIF list them)",
+            f.related.len() - MAX_RELATED
+        );
     }
     if let Some(h) = &f.help {
         let _ = write!(message, "\nhelp: {h}");
@@ -63,9 +70,25 @@ fn line(f: &Finding) -> String {
     )
 }
 
-/// One workflow command per finding.
+/// Related places an annotation lists before "… and N more".
+const MAX_RELATED: usize = 5;
+
+/// One workflow command per finding, the most severe first (GitHub shows
+/// only the first 10 annotations of each level in a step), then a notice
+/// with the counts.
 pub fn report(findings: &[Finding]) -> String {
-    findings.iter().map(line).collect()
+    let mut ordered: Vec<&Finding> = findings.iter().collect();
+    ordered.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let mut out: String = ordered.into_iter().map(line).collect();
+    let (e, w, n) = super::counts(findings);
+    let _ = writeln!(
+        out,
+        "::notice title=certdrift::{}",
+        escape_data(&format!(
+            "certdrift: {e} errors, {w} warnings, {n} notes (GitHub shows the first 10 annotations of each level; the job log lists every finding)"
+        ))
+    );
+    out
 }
 
 #[cfg(test)]

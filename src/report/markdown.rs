@@ -1,14 +1,29 @@
-//! Markdown for a pull-request comment: a summary line, a table of the
-//! findings, and (collapsed) each finding's related places and help.
+//! Markdown for a pull-request comment: a summary line and a per-rule
+//! table, then the findings (errors first) and, collapsed, each finding's
+//! related places and help. A comment holds at most 65,536 characters, so
+//! the report stops adding findings at [`BUDGET`] and says how many it left
+//! out; every line it writes is whole (no table or fence is left open).
 
 use super::escape;
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// Characters a report may use before it stops adding findings, leaving
+/// room under GitHub's 65,536 for the closing lines.
+pub const BUDGET: usize = 60_000;
+
+/// Longest message or note, in characters, in one table cell or list item.
+const MAX_CELL: usize = 1_000;
+
 /// Text from input in a table cell or list item: inert Markdown (no HTML,
-/// links, mentions or fences from a certificate field or a file name).
+/// links, mentions or fences from a certificate field or a file name), at
+/// most [`MAX_CELL`] characters of it.
 fn cell(s: &str) -> String {
-    escape::markdown(s)
+    match s.char_indices().nth(MAX_CELL) {
+        Some((at, _)) => format!("{}…", escape::markdown(&s[..at])),
+        None => escape::markdown(s),
+    }
 }
 
 /// A location as inline code, safe in a table cell.
@@ -16,47 +31,126 @@ fn code(s: &str) -> String {
     escape::markdown_code(s).replace('|', "\\|")
 }
 
-/// The findings table, shared by `scan` and `diff`.
-pub fn findings_table(findings: &[Finding]) -> String {
-    let mut out = String::new();
-    if findings.is_empty() {
-        return out;
+/// Text that grows only by whole pieces while it stays within a budget.
+pub struct Bounded {
+    /// What has been written.
+    pub text: String,
+    budget: usize,
+}
+
+impl Bounded {
+    /// Empty, allowed `budget` characters.
+    pub fn new(budget: usize) -> Bounded {
+        Bounded {
+            text: String::new(),
+            budget,
+        }
     }
-    out.push_str("| severity | rule | where | what |\n|---|---|---|---|\n");
+
+    /// Appends `s` if it fits; says whether it did.
+    pub fn push(&mut self, s: &str) -> bool {
+        if self.text.len() + s.len() > self.budget {
+            return false;
+        }
+        self.text.push_str(s);
+        true
+    }
+
+    /// Characters left.
+    pub fn left(&self) -> usize {
+        self.budget.saturating_sub(self.text.len())
+    }
+}
+
+/// Errors, then warnings, then notes; report order within each.
+fn by_severity(findings: &[Finding]) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    v.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    v
+}
+
+/// `| rule | errors | warnings | notes |`: how many findings of each rule.
+fn rule_table(findings: &[Finding]) -> String {
+    let mut by: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
     for f in findings {
-        let _ = writeln!(
-            out,
-            "| {} | `{}` | {} | {} |",
+        let c = by.entry(f.rule).or_default();
+        c[match f.severity {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Note => 2,
+        }] += 1;
+    }
+    let mut out = String::from("| rule | errors | warnings | notes |\n|---|---|---|---|\n");
+    for (rule, [e, w, n]) in by {
+        let _ = writeln!(out, "| `{rule}` | {e} | {w} | {n} |");
+    }
+    out.push('\n');
+    out
+}
+
+/// The per-rule table and the findings, shared by `scan` and `diff`,
+/// within `budget` characters: the findings that do not fit are counted
+/// in a closing line.
+pub fn findings_table(findings: &[Finding], budget: usize) -> String {
+    if findings.is_empty() {
+        return String::new();
+    }
+    let mut out = Bounded::new(budget);
+    out.push(&rule_table(findings));
+    out.push("| severity | rule | where | what |\n|---|---|---|---|\n");
+    let ordered = by_severity(findings);
+    let mut shown = 0;
+    for f in &ordered {
+        let row = format!(
+            "| {} | `{}` | {} | {} |\n",
             f.severity,
             f.rule,
             code(&f.location.to_string()),
             cell(&f.message)
         );
-    }
-    out.push('\n');
-    let detailed: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| !f.related.is_empty() || f.help.is_some())
-        .collect();
-    if !detailed.is_empty() {
-        out.push_str("<details><summary>Details</summary>\n\n");
-        for f in detailed {
-            let _ = writeln!(out, "- `{}` at {}", f.rule, code(&f.location.to_string()));
-            for r in &f.related {
-                let _ = writeln!(
-                    out,
-                    "  - {}: {}",
-                    code(&r.location.to_string()),
-                    cell(&r.note)
-                );
-            }
-            if let Some(h) = &f.help {
-                let _ = writeln!(out, "  - help: {}", cell(h));
-            }
+        if !out.push(&row) {
+            break;
         }
-        out.push_str("\n</details>\n\n");
+        shown += 1;
     }
-    out
+    let mut text = out.text;
+    text.push('\n');
+    let mut details = Bounded::new(budget.saturating_sub(text.len()));
+    let detailed = ordered[..shown]
+        .iter()
+        .filter(|f| !f.related.is_empty() || f.help.is_some());
+    let mut any = false;
+    for f in detailed {
+        let mut item = format!("- `{}` at {}\n", f.rule, code(&f.location.to_string()));
+        for r in &f.related {
+            let _ = writeln!(
+                item,
+                "  - {}: {}",
+                code(&r.location.to_string()),
+                cell(&r.note)
+            );
+        }
+        if let Some(h) = &f.help {
+            let _ = writeln!(item, "  - help: {}", cell(h));
+        }
+        if !details.push(&item) {
+            break;
+        }
+        any = true;
+    }
+    if any {
+        text.push_str("<details><summary>Details</summary>\n\n");
+        text.push_str(&details.text);
+        text.push_str("\n</details>\n\n");
+    }
+    if shown < findings.len() {
+        let _ = writeln!(
+            text,
+            "**{} more findings** are not shown, to keep this comment within GitHub's 65,536 characters: see the job log or the SARIF report.\n",
+            findings.len() - shown
+        );
+    }
+    text
 }
 
 /// The `scan` report as markdown.
@@ -64,6 +158,6 @@ pub fn scan(findings: &[Finding]) -> String {
     let (e, w, n) = super::counts(findings);
     let mut out = String::from("### certdrift scan\n\n");
     let _ = writeln!(out, "**{e}** errors, **{w}** warnings, **{n}** notes.\n");
-    out.push_str(&findings_table(findings));
+    out.push_str(&findings_table(findings, BUDGET));
     out
 }

@@ -120,6 +120,9 @@ pub struct RenderOptions {
     pub fail_on: Option<Severity>,
     /// `--show-suppressed`: list suppressed findings with their reasons (text, JSON).
     pub show_suppressed: bool,
+    /// `--verbose`: list every skipped file in text, not only the ones
+    /// that leave the scan incomplete.
+    pub verbose: bool,
 }
 
 /// Renders a scan report.

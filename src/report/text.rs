@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 /// Base64 runs at least this long are elided from excerpts.
 const REDACT_MIN: usize = 24;
 
+/// Related places a finding lists before "… and N more".
+const MAX_RELATED: usize = 8;
+
 /// Skipped files listed one per line in the text summary.
 const MAX_SKIPS: usize = 20;
 
@@ -82,10 +85,16 @@ fn render_finding(f: &Finding, src: Option<&Source>, renderer: &Renderer) -> Str
             );
         }
     }
-    for rel in &f.related {
+    for rel in f.related.iter().take(MAX_RELATED) {
         group = group.element(
             Level::NOTE.message(esc(&format!("{}: {}", rel.location, rel.note)).into_owned()),
         );
+    }
+    if f.related.len() > MAX_RELATED {
+        group = group.element(Level::NOTE.message(format!(
+            "… and {} more places (`--format json` lists them all)",
+            f.related.len() - MAX_RELATED
+        )));
     }
     if let Some(help) = &f.help {
         group = group.element(Level::HELP.message(esc(help).into_owned()));
@@ -103,19 +112,32 @@ fn renderer(opts: RenderOptions) -> Renderer {
     }
 }
 
-fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
+fn summary(r: &ScanResult, list: &[Finding], opts: RenderOptions, out: &mut String) {
     let inv = &r.inventory;
-    // Coverage gaps first, then the benign skips, at most MAX_SKIPS lines in all.
-    let mut skips: Vec<_> = inv.skipped.iter().collect();
-    skips.sort_by_key(|s| s.is_benign());
-    for s in skips.iter().take(MAX_SKIPS) {
+    // Files that may hold TLS material and were not read are named, at
+    // most MAX_SKIPS; those that cannot (binaries, large files without a
+    // marker, links) are counted, and listed with --verbose.
+    let (benign, gaps): (Vec<_>, Vec<_>) = inv.skipped.iter().partition(|s| s.is_benign());
+    let listed: Vec<_> = if opts.verbose {
+        gaps.iter().chain(&benign).collect()
+    } else {
+        gaps.iter().collect()
+    };
+    for s in listed.iter().take(MAX_SKIPS) {
         let _ = writeln!(out, "skipped: {} ({})", esc(&s.path), esc(&s.reason));
     }
-    if skips.len() > MAX_SKIPS {
+    if listed.len() > MAX_SKIPS {
         let _ = writeln!(
             out,
             "skipped: … and {} more (`--format json` lists them all)",
-            skips.len() - MAX_SKIPS
+            listed.len() - MAX_SKIPS
+        );
+    }
+    if !opts.verbose && !benign.is_empty() {
+        let _ = writeln!(
+            out,
+            "skipped: {} that cannot hold TLS material (binary, a link, or too large without a PEM marker; `--verbose` lists them)",
+            plural(benign.len(), "file", "files")
         );
     }
     match inv.templates.as_slice() {
@@ -138,18 +160,73 @@ fn summary(r: &ScanResult, list: &[Finding], out: &mut String) {
     let (e, w, n) = super::counts(list);
     let _ = writeln!(
         out,
-        "{} files scanned, {} skipped; {} certificates ({} distinct), {} private keys; {} errors, {} warnings, {} notes{}{}",
-        inv.files_scanned,
+        "{} scanned, {} skipped; {} ({} distinct), {}; {}, {}, {}{}{}",
+        plural(inv.files_scanned, "file", "files"),
         inv.skipped.len(),
-        inv.sightings,
+        plural(inv.sightings, "certificate", "certificates"),
         inv.distinct(),
-        inv.keys.len(),
-        e,
-        w,
-        n,
+        plural(inv.keys.len(), "private key", "private keys"),
+        plural(e, "error", "errors"),
+        plural(w, "warning", "warnings"),
+        plural(n, "note", "notes"),
         suppressed_summary(r),
-        if inv.complete { "" } else { " (incomplete: some files were not read to the end)" }
+        if inv.complete {
+            ""
+        } else {
+            " (incomplete: the files below were not read to the end)"
+        }
     );
+    let _ = by_rule(list, out);
+    // What made it incomplete, by file.
+    let gaps: Vec<&(String, String)> = inv.gaps.iter().collect();
+    for (path, cause) in gaps.iter().take(MAX_SKIPS) {
+        let _ = writeln!(out, "incomplete: {} ({})", esc(path), esc(cause));
+    }
+    if gaps.len() > MAX_SKIPS {
+        let _ = writeln!(out, "incomplete: … and {} more", gaps.len() - MAX_SKIPS);
+    }
+}
+
+/// `by rule: expired 3 (3 errors); weak-crypto 2 (1 warning, 1 note)`: the
+/// last line of a report with findings.
+pub(crate) fn by_rule(list: &[Finding], out: &mut String) -> std::fmt::Result {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let mut by: std::collections::BTreeMap<&str, [usize; 3]> = Default::default();
+    for f in list {
+        by.entry(f.rule).or_default()[match f.severity {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Note => 2,
+        }] += 1;
+    }
+    let parts: Vec<String> = by
+        .into_iter()
+        .map(|(rule, [e, w, n])| {
+            let mut sev = Vec::new();
+            for (k, one, many) in [
+                (e, "error", "errors"),
+                (w, "warning", "warnings"),
+                (n, "note", "notes"),
+            ] {
+                if k > 0 {
+                    sev.push(plural(k, one, many));
+                }
+            }
+            format!("{rule} {} ({})", e + w + n, sev.join(", "))
+        })
+        .collect();
+    writeln!(out, "by rule: {}", parts.join("; "))
+}
+
+/// `1 file`, `2 files`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// `; 3 suppressed (1 exception, 2 inline)`, or nothing when none were.
@@ -196,7 +273,7 @@ pub fn suppressed(r: &ScanResult, opts: RenderOptions) -> String {
 pub fn scan(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String {
     let mut out = findings(r, list, opts);
     out.push_str(&suppressed(r, opts));
-    summary(r, list, &mut out);
+    summary(r, list, opts, &mut out);
     out
 }
 
@@ -222,7 +299,7 @@ pub fn findings(r: &ScanResult, list: &[Finding], opts: RenderOptions) -> String
 }
 
 /// The `inventory` audit table: one row per certificate, its references below it.
-pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
+pub fn inventory(r: &ScanResult, opts: RenderOptions) -> String {
     let mut rows: Vec<[String; 7]> = vec![[
         "FINGERPRINT".into(),
         "SUBJECT".into(),
@@ -280,17 +357,15 @@ pub fn inventory(r: &ScanResult, _opts: RenderOptions) -> String {
     out.push('\n');
     crls(r, &mut out);
     let mut findings = String::new();
-    let renderer = renderer(_opts);
-    for f in r
-        .findings
-        .iter()
-        .filter(|f| f.rule == "malformed" || f.rule == "private-key-in-repo")
-    {
+    // Every finding the summary counts (it used to show only malformed
+    // input and keys, and count the rest).
+    let renderer = renderer(opts);
+    for f in &r.findings {
         findings.push_str(&render_finding(f, None, &renderer));
         findings.push('\n');
     }
     out.push_str(&findings);
-    summary(r, &r.findings, &mut out);
+    summary(r, &r.findings, opts, &mut out);
     out
 }
 
@@ -430,11 +505,11 @@ pub fn probe(p: &crate::probe::ProbeResult, opts: RenderOptions) -> String {
     let unreachable = p.targets.iter().filter(|t| t.chain.is_empty()).count();
     let _ = writeln!(
         out,
-        "{} targets probed, {} presented a certificate, {} did not",
-        p.targets.len(),
+        "{} probed, {} presented a certificate, {} did not",
+        plural(p.targets.len(), "target", "targets"),
         p.targets.len() - unreachable,
         unreachable
     );
-    summary(r, &r.findings, &mut out);
+    summary(r, &r.findings, opts, &mut out);
     out
 }
