@@ -58,7 +58,7 @@ fn progress_counts_scanned_files() {
     let err = stderr(&o);
     let last = err.lines().rfind(|l| l.starts_with("scanned ")).unwrap();
     assert!(last.starts_with("scanned 1 files ("), "{err}");
-    assert!(stdout(&o).contains("1 files scanned"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("1 file scanned"), "{}", stdout(&o));
 }
 
 /// A --max-file-size too small for every file said only "no files were
@@ -193,7 +193,7 @@ fn exclude_with_leading_dot_slash() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         stdout(&o)
             .lines()
-            .last()
+            .rfind(|l| l.contains(" scanned, "))
             .unwrap()
             .split(' ')
             .next()

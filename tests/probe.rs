@@ -253,7 +253,7 @@ fn configured_certificate_is_clean() {
     assert!(text.contains("[0] CN=etcd (sha256:"), "{text}");
     assert!(text.contains("[1] CN=etcd CA (sha256:"), "{text}");
     assert!(
-        text.contains("1 targets probed, 1 presented a certificate, 0 did not"),
+        text.contains("1 target probed, 1 presented a certificate, 0 did not"),
         "{text}"
     );
 }

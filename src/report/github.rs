@@ -2,6 +2,7 @@
 //! line per finding, which the runner turns into annotations on the pull
 //! request (<https://docs.github.com/actions/reference/workflow-commands-for-github-actions>).
 
+use super::text::plural;
 use crate::finding::{Finding, Severity};
 use std::fmt::Write as _;
 
@@ -85,7 +86,10 @@ pub fn report(findings: &[Finding]) -> String {
         out,
         "::notice title=certdrift::{}",
         escape_data(&format!(
-            "certdrift: {e} errors, {w} warnings, {n} notes (GitHub shows the first 10 annotations of each level; the job log lists every finding)"
+            "certdrift: {}, {}, {} (GitHub shows the first 10 annotations of each level; the job log lists every finding)",
+            plural(e, "error", "errors"),
+            plural(w, "warning", "warnings"),
+            plural(n, "note", "notes")
         ))
     );
     out
