@@ -106,6 +106,25 @@ pub struct Finding {
     /// doc (the policy's `test_paths`): its severity is capped at note (a
     /// private key's at warning) after the policy's severities.
     pub fixture: bool,
+    /// For the one finding that stands for a rule's findings a report
+    /// leaves out ([`cap_per_rule`]): how many of them are errors,
+    /// warnings and notes, so that a report's counts stay true.
+    pub stands_for: Option<[usize; 3]>,
+}
+
+impl Finding {
+    /// How many findings this is, by severity: `[errors, warnings, notes]`.
+    pub fn weight(&self) -> [usize; 3] {
+        self.stands_for.unwrap_or_else(|| {
+            let mut w = [0; 3];
+            w[match self.severity {
+                Severity::Error => 0,
+                Severity::Warning => 1,
+                Severity::Note => 2,
+            }] = 1;
+            w
+        })
+    }
 }
 
 impl Finding {
@@ -127,6 +146,7 @@ impl Finding {
             peer: None,
             help: None,
             fixture: false,
+            stands_for: None,
         }
     }
 
@@ -267,6 +287,10 @@ pub fn cap_per_rule(findings: &mut Vec<Finding>, max: usize) -> usize {
             )
         });
         summary.severity = summary.severity.max(f.severity);
+        let w = summary.stands_for.get_or_insert([0; 3]);
+        for (t, x) in w.iter_mut().zip(f.weight()) {
+            *t += x;
+        }
         false
     });
     findings.extend(over.into_values());

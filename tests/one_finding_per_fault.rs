@@ -215,3 +215,75 @@ fn duplicate_keys_matter_only_over_tls_material() {
     assert!(m[0]["message"].as_str().unwrap().contains("duplicate key"));
     assert_eq!(m[0]["location"]["path"], "secret.yaml");
 }
+
+/// 1,500 distinct expired certificates: the Markdown report (a pull-request
+/// comment, at most 65,536 characters) fits, shows errors first and says
+/// how many it left out; the text report ends with the counts per rule.
+#[test]
+fn markdown_fits_a_pull_request_comment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut all = String::new();
+    for i in 0..1_500 {
+        all.push_str(&expired_pem(&format!("host-{i:04}.example")));
+    }
+    // One bundle file per 100 certificates keeps the tree small.
+    for (i, chunk) in all
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .collect::<Vec<_>>()
+        .chunks(100)
+        .enumerate()
+    {
+        put(tmp.path(), &format!("certs/{i:02}.pem"), &chunk.concat());
+    }
+    let md = stdout(&run(
+        tmp.path(),
+        &["scan", "--now", NOW, "--format", "markdown", "."],
+    ));
+    assert!(
+        md.chars().count() < 65_536,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(md.contains("**1500** errors"), "{}", &md[..300]);
+    assert!(
+        md.contains("| `expired` | 1500 | 0 | 0 |"),
+        "{}",
+        &md[..600]
+    );
+    assert!(
+        md.contains("more findings** are not shown"),
+        "{}",
+        &md[md.len() - 400..]
+    );
+    let text = stdout(&run(tmp.path(), &["scan", "--now", NOW, "."]));
+    assert_eq!(
+        text.lines().last(),
+        Some("by rule: expired 1500 (1500 errors)")
+    );
+}
+
+/// Thirty binary files: no line each in text output, one count; listed
+/// with `--verbose` and in JSON.
+#[test]
+fn binaries_are_counted_not_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..30 {
+        std::fs::write(
+            tmp.path().join(format!("logo-{i}.png")),
+            b"\x89PNG\0\0\0binary",
+        )
+        .unwrap();
+    }
+    put(tmp.path(), "tls.crt", &expired_pem("b.example"));
+    let text = stdout(&run(tmp.path(), &["scan", "--now", NOW, "."]));
+    assert!(!text.contains("logo-"), "{text}");
+    assert!(
+        text.contains("skipped: 30 files that cannot hold TLS material"),
+        "{text}"
+    );
+    assert!(text.contains("1 file scanned, 30 skipped;"), "{text}");
+    let verbose = stdout(&run(tmp.path(), &["scan", "--now", NOW, "--verbose", "."]));
+    assert_eq!(verbose.matches("skipped: logo-").count(), 20, "{verbose}");
+    let (_, r) = scan(tmp.path(), &[]);
+    assert_eq!(r["summary"]["skipped"].as_array().unwrap().len(), 30);
+}

@@ -5,7 +5,7 @@
 //! out; every line it writes is whole (no table or fence is left open).
 
 use super::escape;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -74,11 +74,9 @@ fn rule_table(findings: &[Finding]) -> String {
     let mut by: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
     for f in findings {
         let c = by.entry(f.rule).or_default();
-        c[match f.severity {
-            Severity::Error => 0,
-            Severity::Warning => 1,
-            Severity::Note => 2,
-        }] += 1;
+        for (c, x) in c.iter_mut().zip(f.weight()) {
+            *c += x;
+        }
     }
     let mut out = String::from("| rule | errors | warnings | notes |\n|---|---|---|---|\n");
     for (rule, [e, w, n]) in by {
@@ -143,11 +141,14 @@ pub fn findings_table(findings: &[Finding], budget: usize) -> String {
         text.push_str(&details.text);
         text.push_str("\n</details>\n\n");
     }
-    if shown < findings.len() {
+    let left: usize = ordered[shown..]
+        .iter()
+        .map(|f| f.weight().iter().sum::<usize>())
+        .sum();
+    if left > 0 {
         let _ = writeln!(
             text,
-            "**{} more findings** are not shown, to keep this comment within GitHub's 65,536 characters: see the job log or the SARIF report.\n",
-            findings.len() - shown
+            "**{left} more findings** are not shown, to keep this comment within GitHub's 65,536 characters: see the job log or the SARIF report.\n"
         );
     }
     text

@@ -190,8 +190,13 @@ pub fn render_inventory(
 
 /// Findings counted by severity: (error, warning, note).
 pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
-    let n = |s| findings.iter().filter(|f| f.severity == s).count();
-    (n(Severity::Error), n(Severity::Warning), n(Severity::Note))
+    let mut t = [0; 3];
+    for f in findings {
+        for (t, x) in t.iter_mut().zip(f.weight()) {
+            *t += x;
+        }
+    }
+    (t[0], t[1], t[2])
 }
 
 /// Suppressed findings counted by what suppressed them, in [`SuppressedBy::ALL`] order.

@@ -195,11 +195,10 @@ pub(crate) fn by_rule(list: &[Finding], out: &mut String) -> std::fmt::Result {
     }
     let mut by: std::collections::BTreeMap<&str, [usize; 3]> = Default::default();
     for f in list {
-        by.entry(f.rule).or_default()[match f.severity {
-            Severity::Error => 0,
-            Severity::Warning => 1,
-            Severity::Note => 2,
-        }] += 1;
+        let c = by.entry(f.rule).or_default();
+        for (c, x) in c.iter_mut().zip(f.weight()) {
+            *c += x;
+        }
     }
     let parts: Vec<String> = by
         .into_iter()
