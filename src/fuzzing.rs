@@ -638,6 +638,7 @@ pub fn diff(data: &[u8]) {
             ..ExtractOptions::default()
         },
         now: NOW,
+        clock: false,
         warn_days: 30,
         threads: 1,
         map_paths: Vec::new(),

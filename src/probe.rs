@@ -238,6 +238,8 @@ pub struct ProbeOptions {
     pub connect_to: Vec<(String, String)>,
     /// Evaluation time, unix seconds.
     pub now: i64,
+    /// Whether `now` is the clock rather than `--now`.
+    pub clock: bool,
 }
 
 /// What one handshake produced.
@@ -552,7 +554,14 @@ pub fn run(
             .iter()
             .find(|(from, _)| *from == t.address())
             .map(|(_, to)| to.clone());
-        let (report, mut list) = evaluate(&scan.inventory, t, f, dialled, opts.now, policy);
+        let (report, mut list) = evaluate(
+            &scan.inventory,
+            t,
+            f,
+            dialled,
+            (opts.now, opts.clock),
+            policy,
+        );
         sort_findings(&mut list);
         findings.extend(list);
         reports.push(report);
@@ -598,7 +607,7 @@ pub fn evaluate(
     target: Target,
     fetched: Fetched,
     dialled: Option<String>,
-    now: i64,
+    (now, clock): (i64, bool),
     policy: &crate::policy::Policy,
 ) -> (TargetReport, Vec<Finding>) {
     let g = &inv.graph;
@@ -665,6 +674,7 @@ pub fn evaluate(
     let ctx = ProbeContext {
         inventory: inv,
         now,
+        clock,
         component: &target.component,
         host: &target.host,
         at: &at,

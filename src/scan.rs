@@ -35,6 +35,9 @@ pub struct ScanOptions {
     pub extract: ExtractOptions,
     /// Evaluation time, unix seconds.
     pub now: i64,
+    /// Whether `now` is the clock (no `--now`): messages then say "ago",
+    /// not "before --now".
+    pub clock: bool,
     /// `expires-soon` threshold.
     pub warn_days: i64,
     /// Worker threads (0: all cores).
@@ -381,6 +384,7 @@ pub fn finish(opts: &ScanOptions, read: Read) -> Result<ScanResult, ScanError> {
         warn_days: opts.warn_days,
         policy: &opts.policy,
         fixtures: &opts.policy.fixtures(),
+        clock: opts.clock,
     });
     stages.mark("rules");
     let outcome = crate::suppress::apply(

@@ -207,3 +207,15 @@ fn exclude_with_leading_dot_slash() {
     let o = run(Path::new("."), &["scan", "--help"]);
     assert!(stdout(&o).contains("a leading `./` ignored"));
 }
+
+/// Without `--now` the evaluation time is the clock: an expired
+/// certificate is "N days ago", not "before --now" (which was not given).
+#[test]
+fn age_is_told_against_the_clock_without_now() {
+    let dir = repo().join("testdata/expired/fail");
+    let text = stdout(&run(&dir, &["scan", "."]));
+    assert!(text.contains(" days ago"), "{text}");
+    assert!(!text.contains("before --now"), "{text}");
+    let text = stdout(&run(&dir, &["scan", "--now", NOW, "."]));
+    assert!(text.contains(" days before --now"), "{text}");
+}

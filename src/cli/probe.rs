@@ -117,6 +117,7 @@ impl Probe {
                 jobs: usize::from(jobs),
                 connect_to,
                 now: opts.now,
+                clock: opts.clock,
             },
             &opts.policy,
         );

@@ -289,6 +289,7 @@ pub(crate) fn scan_options_with(
             ..ExtractOptions::default()
         },
         now: parse_now(a.now.as_deref())?,
+        clock: a.now.is_none(),
         warn_days: a.warn_days.or(s.warn_days).unwrap_or(30),
         threads: a.threads,
         // The first match wins: the command line's before the file's.

@@ -48,11 +48,11 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 &s.location,
                 &[s.location.path.as_str()],
                 format!(
-                    "CRL of {issuer} (sha256:{}) ({}) expired on {} (nextUpdate), {} days before --now",
+                    "CRL of {issuer} (sha256:{}) ({}) expired on {} (nextUpdate), {}",
                     c.fingerprint.short(),
                     s.via,
                     date(next),
-                    (ctx.now - next) / 86_400
+                    super::ago(ctx.now, next, ctx.clock)
                 ),
             ))
         })

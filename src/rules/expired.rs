@@ -36,11 +36,11 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     per_certificate(ctx, &RULE, |c, r| {
         (c.not_after < ctx.now && !is_anchor_ref(c, r)).then(|| {
             format!(
-                "certificate {} ({}) expired on {}, {} days before --now",
+                "certificate {} ({}) expired on {}, {}",
                 describe_cert(c),
                 r.via,
                 date(c.not_after),
-                (ctx.now - c.not_after) / 86_400
+                super::ago(ctx.now, c.not_after, ctx.clock)
             )
         })
     })
@@ -58,10 +58,10 @@ fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
                 RULE.severity,
                 ctx.origin,
                 format!(
-                    "{name} at {at} serves {what} {} that expired on {}, {} days before --now",
+                    "{name} at {at} serves {what} {} that expired on {}, {}",
                     describe_cert(c),
                     date(c.not_after),
-                    (now - c.not_after) / 86_400
+                    super::ago(now, c.not_after, ctx.clock)
                 ),
             );
             f.certificates = vec![c.fingerprint.clone()];

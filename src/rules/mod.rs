@@ -66,6 +66,20 @@ pub struct Context<'a> {
     pub policy: &'a crate::policy::Policy,
     /// Its test, fixture, example and doc paths, compiled.
     pub fixtures: &'a crate::policy::Fixtures,
+    /// Whether `now` is the clock rather than `--now` (see [`ago`]).
+    pub clock: bool,
+}
+
+/// `12 days ago` against the clock, `12 days before --now` against a
+/// given time: how long before the evaluation time `t` was.
+pub(crate) fn ago(now: i64, t: i64, clock: bool) -> String {
+    let days = (now - t) / 86_400;
+    let unit = if days == 1 { "day" } else { "days" };
+    if clock {
+        format!("{days} {unit} ago")
+    } else {
+        format!("{days} {unit} before --now")
+    }
 }
 
 /// What every diff rule sees: both sides and what differs between them.
@@ -89,6 +103,8 @@ pub struct ProbeContext<'a> {
     pub inventory: &'a Inventory,
     /// Evaluation time, unix seconds.
     pub now: i64,
+    /// Whether `now` is the clock rather than `--now`.
+    pub clock: bool,
     /// The component the endpoint is probed for.
     pub component: &'a str,
     /// The host name dialled: the served certificate must be valid for it.
