@@ -162,6 +162,7 @@ fn test_fixtures_are_a_context_not_a_fault() {
             .ends_with(" (test fixture)"),
         "{r:#}"
     );
+    assert_eq!(e[0]["context"], "test fixture");
     assert_eq!(of_rule(&r, "private-key-in-repo")[0]["severity"], "warning");
 
     // The same certificate in production too: the fault is real, reported

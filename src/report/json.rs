@@ -21,7 +21,7 @@ fn tool() -> Value {
 }
 
 fn finding(f: &Finding) -> Value {
-    json!({
+    let mut v = json!({
         "rule": f.rule,
         "severity": f.severity,
         "message": f.message,
@@ -31,7 +31,15 @@ fn finding(f: &Finding) -> Value {
         "component": f.component,
         "peer": f.peer,
         "help": f.help,
-    })
+    });
+    // Only where it applies, so that reports without it keep their shape.
+    if f.fixture {
+        v["context"] = json!("test fixture");
+    }
+    if let Some([e, w, n]) = f.stands_for {
+        v["stands_for"] = json!({"error": e, "warning": w, "note": n});
+    }
+    v
 }
 
 fn summary(r: &ScanResult) -> Value {
