@@ -162,12 +162,145 @@ pub enum CertRef {
 /// cert-manager branch of a certificate-source selector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertManagerSpec {
-    /// Values path that selects cert-manager when truthy.
-    pub when: String,
+    /// What selects cert-manager.
+    pub when: When,
+    /// Where `when` is written.
+    pub when_at: PolicyLoc,
     /// The issuer (template), e.g. `ClusterIssuer/{mesh.certmanager.issuer|discovery}`.
     pub issuer: String,
     /// dnsNames templates (each may expand to several names).
     pub names: Vec<String>,
+}
+
+/// A source switch: what selects a source for a component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum When {
+    /// Always selected.
+    Always,
+    /// A value, tested.
+    Is {
+        /// Where the value is read.
+        what: Switch,
+        /// What it must be.
+        test: Test,
+    },
+    /// The opposite of a switch.
+    Not(Box<When>),
+}
+
+/// Where a switch's value is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// A path in the component's Helm values (`mesh.certmanager.enabled`).
+    Values(String),
+    /// A Hiera key looked up for a node (the component's by default).
+    Hiera {
+        /// The key, e.g. `profile::etcd::v3::use_pki_certs`.
+        key: String,
+        /// The node whose facts pick the hierarchy levels.
+        node: Option<String>,
+    },
+}
+
+/// What a switch's value must be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Test {
+    /// True as YAML 1.1 and Puppet data say: `true`, `yes` (any case), a
+    /// non-zero number; a string "true"/"yes" too (Helm values often quote).
+    Truthy,
+    /// Equal to this scalar (compared as text: `1` equals "1").
+    Equals(String),
+    /// Equal to one of these.
+    In(Vec<String>),
+}
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            When::Always => write!(f, "always"),
+            When::Is { what, test } => {
+                match what {
+                    Switch::Values(p) => write!(f, "{p}")?,
+                    Switch::Hiera { key, node: None } => write!(f, "{key}")?,
+                    Switch::Hiera { key, node: Some(n) } => write!(f, "{key} (node {n})")?,
+                }
+                match test {
+                    Test::Truthy => write!(f, " is true"),
+                    Test::Equals(v) => write!(f, " is {v:?}"),
+                    Test::In(list) => write!(f, " is one of {}", list.join(", ")),
+                }
+            }
+            When::Not(w) => write!(f, "not ({w})"),
+        }
+    }
+}
+
+/// A `when:`: `always`; a values path or a Hiera key (with `::`) that must
+/// be true; `{values: PATH | hiera: KEY, node?, equals?: V, in?: [V..]}`;
+/// `{not: WHEN}`.
+fn when(p: &P<'_>, node: NodeId) -> Result<When, PolicyError> {
+    if let Some(s) = p.doc.str(node) {
+        let s = s.trim();
+        if s == "always" {
+            return Ok(When::Always);
+        }
+        let what = if s.contains("::") {
+            Switch::Hiera {
+                key: s.to_owned(),
+                node: None,
+            }
+        } else if is_values_path(s) {
+            Switch::Values(s.to_owned())
+        } else {
+            return Err(p.err(
+                node,
+                format!(
+                    "`when` is `always`, a values path like mesh.certmanager.enabled, a Hiera key like profile::etcd::use_pki, or a map; not {s:?}"
+                ),
+            ));
+        };
+        return Ok(When::Is {
+            what,
+            test: Test::Truthy,
+        });
+    }
+    let f = p.fields(
+        node,
+        "when",
+        &["values", "hiera", "node", "equals", "in", "not"],
+    )?;
+    if let Some(&n) = f.get("not") {
+        if f.len() > 1 {
+            return Err(p.err(node, "`not` stands alone in its map: {not: WHEN}"));
+        }
+        return Ok(When::Not(Box::new(when(p, n)?)));
+    }
+    let what = match (f.get("values"), f.get("hiera")) {
+        (Some(&v), None) => {
+            let path = p.str(v, "values")?;
+            if !is_values_path(&path) {
+                return Err(p.err(v, format!("not a values path: {path:?}")));
+            }
+            Switch::Values(path)
+        }
+        (None, Some(&h)) => Switch::Hiera {
+            key: p.str(h, "hiera")?,
+            node: f.get("node").map(|&n| p.str(n, "node")).transpose()?,
+        },
+        _ => {
+            return Err(p.err(
+                node,
+                "`when` as a map names one of `values: PATH` or `hiera: KEY`",
+            ))
+        }
+    };
+    let test = match (f.get("equals"), f.get("in")) {
+        (None, None) => Test::Truthy,
+        (Some(&e), None) => Test::Equals(p.str(e, "equals")?),
+        (None, Some(&l)) => Test::In(p.strings(l, "in")?),
+        _ => return Err(p.err(node, "`when` takes `equals` or `in`, not both")),
+    };
+    Ok(When::Is { what, test })
 }
 
 /// How a component's serving certificate is chosen.
@@ -958,17 +1091,10 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
                     .copied()
                     .ok_or_else(|| p.err(cm, format!("serves.cert-manager needs `{k}`")))
             };
-            let when = p.str(req("when")?, "when")?;
-            if !is_values_path(&when) {
-                return Err(p.err(
-                    req("when")?,
-                    format!(
-                        "`when` must be a values path like mesh.certmanager.enabled, not {when:?}"
-                    ),
-                ));
-            }
+            let when_node = req("when")?;
             spec.cert_manager = Some(CertManagerSpec {
-                when,
+                when: when(p, when_node)?,
+                when_at: p.loc(when_node),
                 issuer: p.str(req("issuer")?, "issuer")?,
                 names: p.strings(req("names")?, "names")?,
             });

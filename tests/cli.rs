@@ -184,7 +184,7 @@ fn invalid_policies_exit_2_with_their_location() {
             "bad-selector.yaml",
             "components:\n  - name: a\n    serves:\n      cert-manager:\n        when: \"{{ .Values.x }}\"\n        issuer: x\n        names: [a]\n",
             5,
-            "`when` must be a values path",
+            "`when` is `always`, a values path like mesh.certmanager.enabled, a Hiera key",
         ),
         ("no-reason.yaml", "exceptions:\n  - {rule: expired, path: x}\n", 2, "needs a `reason`"),
         ("unknown-rule.yaml", "severity: {expird: off}\n", 1, "unknown rule \"expird\""),

@@ -154,7 +154,23 @@ impl Value {
         matches!(self.kind, ValueKind::Null)
     }
 
-    /// `true`, the strings `true`/`yes` (any case), or a non-zero number.
+    /// A scalar's text as a policy compares it (`true`, `3`, `eqiad`);
+    /// `None` for null, lists and maps.
+    #[must_use]
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.kind {
+            ValueKind::Bool(_) | ValueKind::Number(_) | ValueKind::String(_) => {
+                let mut s = String::new();
+                puppet_string(self, &mut s, true);
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a source switch reads this value as on: a YAML 1.1 / Puppet
+    /// `true`, a non-zero number, or the strings `true` and `yes` (any
+    /// case; Helm values often quote them).
     #[must_use]
     pub fn is_truthy(&self) -> bool {
         match &self.kind {

@@ -138,6 +138,7 @@ impl<'a> Builder<'a> {
             late: crate::inventory::Materialized::default(),
             late_by_name: std::collections::HashMap::new(),
             policy_budget: declared::Budget::default(),
+            switches: BTreeMap::new(),
             verdicts: verify::VerdictCache::default(),
             serves_of: BTreeMap::new(),
             cache: None,

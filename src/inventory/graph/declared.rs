@@ -11,7 +11,7 @@ use super::{Anchors, Builder, Direction, Presented, Reach, Source, Trust};
 use crate::extract::hiera::{Facts, Hiera, Merge, Origin, Value};
 use crate::extract::values::{self, helm_merge, select};
 use crate::finding::Location;
-use crate::policy::{CertRef, ComponentSpec, HostSpec, Layer, PolicyLoc};
+use crate::policy::{CertRef, ComponentSpec, HostSpec, Layer, PolicyLoc, Switch, Test, When};
 use crate::read::source::FileSource;
 use crate::read::yaml;
 use std::collections::BTreeMap;
@@ -418,13 +418,75 @@ impl Builder<'_> {
                 let at = policy_location(&spec.location);
                 self.note(&at, None, format!("for_each makes {product} components; only the first {MAX_COMBINATIONS} are checked"));
             }
-            for vars in combinations(spec) {
+            let all = combinations(spec);
+            if all.is_empty() {
+                let at = policy_location(&spec.location);
+                self.note(
+                    &at,
+                    None,
+                    format!(
+                        "component {}: for_each yields no combination, so it declares nothing",
+                        spec.name
+                    ),
+                );
+            }
+            for vars in all {
                 if self.policy_budget.components == 0 {
                     self.budget_spent(&spec.location, "components");
                     break 'specs;
                 }
                 self.policy_budget.components -= 1;
                 self.declared_one(d, spec, &vars);
+            }
+        }
+        self.selects_nothing(&specs);
+    }
+
+    /// Notes for a policy that selects nothing: a source switch set for no
+    /// component, or never on; a group with fewer than two members.
+    fn selects_nothing(&mut self, specs: &[ComponentSpec]) {
+        for spec in specs {
+            let Some(cm) = spec.serves.as_ref().and_then(|s| s.cert_manager.as_ref()) else {
+                continue;
+            };
+            let Some(&(made, set, on)) = self.switches.get(&spec.location) else {
+                continue;
+            };
+            let at = policy_location(&cm.when_at);
+            let what = match (&cm.when, set, on) {
+                (When::Always, ..) => continue,
+                (_, 0, _) => format!(
+                    "when {}: no value for any of its {made} component(s) (the key or path is never set), so cert-manager is never selected",
+                    cm.when
+                ),
+                (_, _, 0) => format!(
+                    "when {}: false for all {made} component(s), so cert-manager is never selected",
+                    cm.when
+                ),
+                _ => continue,
+            };
+            self.note(&at, None, what);
+        }
+        let groups = self.policy.groups.clone();
+        for g in &groups {
+            let members: std::collections::BTreeSet<&str> = self
+                .graph
+                .components
+                .iter()
+                .map(|c| c.name.as_str())
+                .filter(|n| g.has(n))
+                .collect();
+            if members.len() < 2 {
+                let at = policy_location(&g.location);
+                let n = members.len();
+                self.note(
+                    &at,
+                    None,
+                    format!(
+                        "group {} has {n} member(s) in the scanned files: nothing to compare",
+                        g.name
+                    ),
+                );
             }
         }
     }
@@ -468,6 +530,58 @@ impl Builder<'_> {
             self.budget_spent(at, "names");
         }
         out
+    }
+
+    /// Whether `when` selects its source for one component, and where the
+    /// value that decided is (its line in the values file or at the Hiera
+    /// level that won); `None` when the value is not set anywhere.
+    fn decide(
+        &mut self,
+        d: &Declared<'_>,
+        when: &When,
+        env: &Env<'_>,
+        at: &Location,
+        comp: usize,
+    ) -> (bool, Option<Location>) {
+        match when {
+            When::Always => (true, None),
+            When::Not(w) => {
+                let (on, cause) = self.decide(d, w, env, at, comp);
+                (!on, cause)
+            }
+            When::Is { what, test } => {
+                let value = match what {
+                    Switch::Values(path) => {
+                        let path = values::expand_vars(path, env.vars);
+                        select(env.vals, &path).into_iter().next().cloned()
+                    }
+                    Switch::Hiera { key, node } => {
+                        let key = values::expand_vars(key, env.vars);
+                        let node = node.as_deref().map(|n| values::expand_vars(n, env.vars));
+                        let node = node.as_deref().or(env.node);
+                        self.hiera_value(d, &key, node, at, Some(comp))
+                    }
+                };
+                let Some(v) = value else {
+                    return (false, None);
+                };
+                let on = match test {
+                    Test::Truthy => v.is_truthy(),
+                    Test::Equals(x) => v.scalar_text().as_deref() == Some(x.as_str()),
+                    Test::In(list) => v.scalar_text().is_some_and(|t| list.contains(&t)),
+                };
+                (on, Some(origin_location(&v.origin)))
+            }
+        }
+    }
+
+    /// Counts, per component spec, how often its switch was set and on:
+    /// a switch never set, or never on, is reported once the policy is done.
+    fn switch_seen(&mut self, spec: &PolicyLoc, set: bool, on: bool) {
+        let e = self.switches.entry(spec.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(set);
+        e.2 += usize::from(on);
     }
 
     fn declared_one(
@@ -550,9 +664,17 @@ impl Builder<'_> {
         let mut serve = None;
         if let Some(s) = &spec.serves {
             let cm = s.cert_manager.as_ref().and_then(|cm| {
-                let when = select(&vals, &cm.when).into_iter().next()?;
-                when.is_truthy()
-                    .then(|| (cm, origin_location(&when.origin)))
+                let env = Env {
+                    vars,
+                    vals: &vals,
+                    node,
+                };
+                let (on, cause) = self.decide(d, &cm.when, &env, &at, comp);
+                self.switch_seen(&spec.location, cause.is_some(), on);
+                on.then(|| {
+                    let cause = cause.unwrap_or_else(|| policy_location(&cm.when_at));
+                    (cm, cause)
+                })
             });
             let presented = if let Some((cm, cause)) = cm {
                 let issuer = values::expand_at_most(&cm.issuer, vars, &vals, 1)
@@ -575,7 +697,7 @@ impl Builder<'_> {
                         issuer_ca: None,
                     },
                     location: cause,
-                    via: format!("cert-manager {issuer} ({} is true)", cm.when),
+                    via: format!("cert-manager {issuer} (when {})", cm.when),
                 }
             } else if let Some(r) = &s.static_cert {
                 match self.cert_ref(

@@ -300,6 +300,9 @@ pub struct Builder<'a> {
     /// What the policy's components may still expand to, over the whole
     /// scan (see `declared::Budget`).
     policy_budget: declared::Budget,
+    /// Per declared component spec (by its place): components made, how
+    /// many had its source switch set, how many had it on.
+    switches: BTreeMap<crate::policy::PolicyLoc, (usize, usize, usize)>,
     /// Verdicts of this scan, when no cache is shared with another.
     verdicts: verify::VerdictCache,
     /// Serves (indexes into `graph.serves`) of each component, in order.
