@@ -240,3 +240,99 @@ fn named_scopes() {
         "{r:#}"
     );
 }
+
+/// An etcd cluster in two sites whose certificate source a Hiera boolean
+/// decides (`profile::etcd::v3::use_pki_certs`: the PKI's etcd
+/// intermediate, else a static certificate from Hiera).
+fn etcd_sites(dir: &std::path::Path, eqiad: Option<bool>, codfw: Option<bool>) {
+    let put = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put(
+        "hiera.yaml",
+        "version: 5\ndefaults:\n  datadir: hieradata\n  data_hash: yaml_data\nhierarchy:\n  - name: site\n    path: \"site/%{::site}.yaml\"\n  - name: common\n    path: common.yaml\n",
+    );
+    put(
+        "hieradata/common.yaml",
+        "profile::etcd::v3::use_pki_certs: false\nprofile::etcd::cert_file: puppet:///modules/profile/etcd/etcd.pem\n",
+    );
+    for (site, v) in [("eqiad", eqiad), ("codfw", codfw)] {
+        let text = match v {
+            Some(b) => format!("# {site}\nprofile::etcd::v3::use_pki_certs: {b}\n"),
+            None => format!("# {site}\n"),
+        };
+        put(&format!("hieradata/site/{site}.yaml"), &text);
+    }
+    put(
+        ".certdrift.yaml",
+        "hiera:\n  config: hiera.yaml\n  nodes:\n    etcd-eqiad: {site: eqiad}\n    etcd-codfw: {site: codfw}\ncomponents:\n  - name: etcd\n    for_each: {site: [eqiad, codfw]}\n    node: \"etcd-{site}\"\n    scope: \"{site}\"\n    serves:\n      cert-manager:\n        when: profile::etcd::v3::use_pki_certs\n        issuer: ClusterIssuer/pki-etcd\n        names: [\"etcd.{site}.example\"]\n      static: {hiera: profile::etcd::cert_file}\n",
+    );
+}
+
+/// Issue "Hiera switches": the switch is a Hiera key; the sites that
+/// disagree are a divergence at the Hiera line that decides, a flip is a
+/// source change, agreement is silence, a switch never on is a note.
+#[test]
+fn a_hiera_key_switches_the_certificate_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    etcd_sites(tmp.path(), None, Some(true));
+    let r = scan(tmp.path(), &[]);
+    let d = of_rule(&r, "source-divergence");
+    assert_eq!(d.len(), 1, "{r:#}");
+    assert_eq!(
+        d[0]["location"]["path"], "hieradata/site/codfw.yaml",
+        "{r:#}"
+    );
+    assert_eq!(d[0]["location"]["line"], 2);
+    let msg = d[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("etcd in codfw gets its certificate from cert-manager"),
+        "{msg}"
+    );
+    assert!(msg.contains("1 from static (etcd in eqiad)"), "{msg}");
+
+    // Both sites agree: no divergence.
+    etcd_sites(tmp.path(), Some(true), Some(true));
+    let r = scan(tmp.path(), &[]);
+    assert!(of_rule(&r, "source-divergence").is_empty(), "{r:#}");
+
+    // The switch is never on: said once, at the `when`.
+    etcd_sites(tmp.path(), None, None);
+    let r = scan(tmp.path(), &[]);
+    let never: Vec<&serde_json::Value> = of_rule(&r, "unresolved")
+        .into_iter()
+        .filter(|f| f["message"].as_str().unwrap().contains("never selected"))
+        .collect();
+    assert_eq!(never.len(), 1, "{r:#}");
+    assert!(never[0]["location"]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(".certdrift.yaml"));
+
+    // The flip, as a change: BASE all static, HEAD codfw on PKI.
+    let base = tempfile::tempdir().unwrap();
+    etcd_sites(base.path(), None, None);
+    etcd_sites(tmp.path(), None, Some(true));
+    let out = run(
+        &repo(),
+        &[
+            "diff",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--config",
+            &tmp.path().join(".certdrift.yaml").to_string_lossy(),
+            &base.path().to_string_lossy(),
+            &tmp.path().to_string_lossy(),
+        ],
+    );
+    let r = json(&out);
+    let sc = of_rule(&r, "source-change");
+    assert_eq!(sc.len(), 1, "{r:#}");
+    let msg = sc[0]["message"].as_str().unwrap();
+    assert!(msg.contains("codfw/etcd"), "{msg}");
+    assert!(msg.contains("from static to cert-manager"), "{msg}");
+}

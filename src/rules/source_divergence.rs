@@ -60,8 +60,17 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         named.insert((format!("group {}", group.name), String::new()), members);
     }
     let mut out = Vec::new();
+    // One finding per divergence: a policy group with the very members of
+    // a component name already judged says nothing new.
+    let mut judged: Vec<Vec<usize>> = Vec::new();
     for ((name, _), members) in named {
         let name = name.as_str();
+        let mut sorted = members.clone();
+        sorted.sort_unstable();
+        if judged.contains(&sorted) {
+            continue;
+        }
+        judged.push(sorted);
         let mut by_source: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for &si in &members {
             by_source
@@ -72,23 +81,46 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         if by_source.len() < 2 {
             continue;
         }
-        // Report where the minority source is.
+        // Report where the minority source is, naming its members.
         let Some((odd_label, odd)) = by_source.iter().min_by_key(|(_, v)| v.len()) else {
             continue;
         };
         let first = &g.serves[odd[0]];
-        let summary: Vec<String> = by_source
+        let member = |si: usize| {
+            let c = &g.components[g.serves[si].component];
+            if c.scope.is_empty() {
+                c.name.clone()
+            } else {
+                format!("{} in {}", c.name, c.scope)
+            }
+        };
+        let list = |v: &[usize]| {
+            let mut names: Vec<String> = v.iter().take(5).map(|&si| member(si)).collect();
+            if v.len() > 5 {
+                names.push(format!("{} more", v.len() - 5));
+            }
+            names.join(", ")
+        };
+        let others: Vec<String> = by_source
             .iter()
-            .map(|(l, v)| format!("{l} in {}", v.len()))
+            .filter(|(l, _)| *l != odd_label)
+            .map(|(l, v)| format!("{} from {l} ({})", v.len(), list(v)))
             .collect();
         let mut f = Finding::new(
             RULE.id,
             RULE.severity,
             first.location.clone(),
             format!(
-                "{name} gets its certificate from {odd_label} in {}, but the group is split: {}",
-                g.components[first.component].scope,
-                summary.join(", ")
+                "{}{} get{} its certificate from {odd_label}, while {}",
+                // A policy group is named; a component names itself.
+                if name.starts_with("group ") {
+                    format!("{name}: ")
+                } else {
+                    String::new()
+                },
+                list(odd),
+                if odd.len() == 1 { "s" } else { "" },
+                others.join("; ")
             ),
         );
         for (label, list) in &by_source {
