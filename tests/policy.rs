@@ -336,3 +336,49 @@ fn a_hiera_key_switches_the_certificate_source() {
     assert!(msg.contains("codfw/etcd"), "{msg}");
     assert!(msg.contains("from static to cert-manager"), "{msg}");
 }
+
+/// A cert-manager external issuer whose signing intermediate (a cfssl
+/// `label`) is set per cluster: the cluster that differs is reported at
+/// its `label:` line.
+#[test]
+fn a_changed_cfssl_label_is_reported_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let put = |rel: &str, text: &str| {
+        let p = tmp.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    for (cluster, label) in [
+        ("eqiad", "discovery"),
+        ("codfw", "discovery"),
+        ("staging", "staging-ca"),
+    ] {
+        put(
+            &format!("values/{cluster}/cfssl-issuer-values.yaml"),
+            &format!("# {cluster}\nissuer:\n  kind: ClusterIssuer\n  label: {label}\n"),
+        );
+    }
+    put(
+        ".certdrift.yaml",
+        "components:\n  - name: api\n    for_each: {cluster: [eqiad, codfw, staging]}\n    scope: \"{cluster}\"\n    values: [\"values/{cluster}/cfssl-issuer-values.yaml\"]\n    serves:\n      cert-manager:\n        when: always\n        issuer: \"CfsslIssuer/{issuer.label}\"\n        names: [\"api.{cluster}.example\"]\n",
+    );
+    let r = scan(tmp.path(), &[]);
+    let d = of_rule(&r, "source-divergence");
+    assert_eq!(d.len(), 1, "{r:#}");
+    assert_eq!(
+        d[0]["location"]["path"],
+        "values/staging/cfssl-issuer-values.yaml"
+    );
+    assert_eq!(d[0]["location"]["line"], 4, "{r:#}");
+    let msg = d[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "api in staging gets its certificate from cert-manager CfsslIssuer/staging-ca"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("2 from cert-manager CfsslIssuer/discovery (api in eqiad, api in codfw)"),
+        "{msg}"
+    );
+}

@@ -37,6 +37,34 @@ fn policy_location(l: &PolicyLoc) -> Location {
     Location::new(usize::MAX, l.file.clone(), l.line, l.column)
 }
 
+/// Where the first values path a template names (`{cfssl.label}`,
+/// `{mesh.certmanager.issuer|discovery}`) is set, when one is; the
+/// template's own variables are not values.
+fn template_origin(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+    vals: &Value,
+) -> Option<Location> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let inner = &after[..close];
+        let path = inner
+            .split('|')
+            .next()
+            .unwrap_or(inner)
+            .trim_end_matches("[]");
+        if !vars.contains_key(path) {
+            if let Some(v) = select(vals, path).into_iter().next() {
+                return Some(origin_location(&v.origin));
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
 fn origin_location(o: &Origin) -> Location {
     Location::new(0, o.path.clone(), o.line, o.column)
 }
@@ -686,6 +714,10 @@ impl Builder<'_> {
                     let max = values::MAX_EXPANSIONS;
                     names.extend(self.expand_budgeted(t, vars, &vals, max, &spec.location));
                 }
+                // The issuer is where a set value names it (a cfssl label in
+                // one cluster's values): that line decides which CA signs.
+                let location =
+                    template_origin(&cm.issuer, vars, &vals).unwrap_or_else(|| cause.clone());
                 Presented {
                     component: comp,
                     channel: name.clone(),
@@ -696,7 +728,7 @@ impl Builder<'_> {
                         names,
                         issuer_ca: None,
                     },
-                    location: cause,
+                    location,
                     via: format!("cert-manager {issuer} (when {})", cm.when),
                 }
             } else if let Some(r) = &s.static_cert {
