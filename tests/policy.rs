@@ -382,3 +382,50 @@ fn a_changed_cfssl_label_is_reported_at_its_line() {
         "{msg}"
     );
 }
+
+/// `policies/examples/wikimedia-etcd-pki.yaml` on the real Wikimedia Hiera
+/// data: every etcd cluster agrees today (PKI certificates); a copy whose
+/// aux_k8s_etcd role data turns the PKI off is a divergence at that line.
+#[test]
+fn wikimedia_etcd_pki_switch_on_the_real_hieradata() {
+    let Some(shared) = shared() else {
+        eprintln!("skipping: ../shared missing");
+        return;
+    };
+    let corpus = shared.join("corpus/wikimedia");
+    let policy = repo().join("policies/examples/wikimedia-etcd-pki.yaml");
+    let policy = policy.to_string_lossy().into_owned();
+    let r = scan(&corpus, &["--policy", &policy]);
+    assert!(of_rule(&r, "source-divergence").is_empty(), "{r:#}");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&corpus.join("operations-puppet"), &{
+        let d = tmp.path().join("operations-puppet");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    });
+    let role = tmp
+        .path()
+        .join("operations-puppet/hieradata/role/common/etcd/v3/aux_k8s_etcd.yaml");
+    let text = std::fs::read_to_string(&role).unwrap();
+    std::fs::write(
+        &role,
+        text.replace(
+            "profile::etcd::v3::use_pki_certs: true",
+            "profile::etcd::v3::use_pki_certs: false",
+        ),
+    )
+    .unwrap();
+    let r = scan(tmp.path(), &["--policy", &policy]);
+    let d = of_rule(&r, "source-divergence");
+    assert_eq!(d.len(), 1, "{r:#}");
+    let msg = d[0]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("etcd in aux-etcd-eqiad gets its certificate from static"),
+        "{msg}"
+    );
+    assert_eq!(
+        d[0]["location"]["path"],
+        "operations-puppet/hieradata/role/common/etcd/v3/aux_k8s_etcd.yaml",
+        "{r:#}"
+    );
+}

@@ -106,10 +106,20 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             .filter(|(l, _)| *l != odd_label)
             .map(|(l, v)| format!("{} from {l} ({})", v.len(), list(v)))
             .collect();
+        // At the value that chose the odd source (a switch's Hiera line),
+        // else where the source is.
+        // When the kinds agree (two cert-manager issuers) the issuer's own
+        // value decided, which is where the source is.
+        let kind = |si: usize| std::mem::discriminant(&g.serves[si].source);
+        let same_kind = members.iter().all(|&si| kind(si) == kind(odd[0]));
+        let at = match g.decided_at.get(&odd[0]) {
+            Some(at) if !same_kind => at,
+            _ => &first.location,
+        };
         let mut f = Finding::new(
             RULE.id,
             RULE.severity,
-            first.location.clone(),
+            at.clone(),
             format!(
                 "{}{} get{} its certificate from {odd_label}, while {}",
                 // A policy group is named; a component names itself.

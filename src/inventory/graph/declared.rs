@@ -497,16 +497,15 @@ impl Builder<'_> {
         }
         let groups = self.policy.groups.clone();
         for g in &groups {
-            let members: std::collections::BTreeSet<&str> = self
+            // Members are components, one per scope: `etcd` in four sites is four.
+            let n = self
                 .graph
                 .components
                 .iter()
-                .map(|c| c.name.as_str())
-                .filter(|n| g.has(n))
-                .collect();
-            if members.len() < 2 {
+                .filter(|c| g.has(&c.name))
+                .count();
+            if n < 2 {
                 let at = policy_location(&g.location);
-                let n = members.len();
                 self.note(
                     &at,
                     None,
@@ -690,6 +689,7 @@ impl Builder<'_> {
         let comp = self.graph.components.len() - 1;
         // The serving certificate: the source selector, then the static reference.
         let mut serve = None;
+        let mut decided_at = None;
         if let Some(s) = &spec.serves {
             let cm = s.cert_manager.as_ref().and_then(|cm| {
                 let env = Env {
@@ -699,6 +699,7 @@ impl Builder<'_> {
                 };
                 let (on, cause) = self.decide(d, &cm.when, &env, &at, comp);
                 self.switch_seen(&spec.location, cause.is_some(), on);
+                decided_at = cause.clone();
                 on.then(|| {
                     let cause = cause.unwrap_or_else(|| policy_location(&cm.when_at));
                     (cm, cause)
@@ -783,6 +784,9 @@ impl Builder<'_> {
             };
             self.graph.serves.push(presented);
             serve = Some(self.graph.serves.len() - 1);
+            if let (Some(si), Some(at)) = (serve, decided_at) {
+                self.graph.decided_at.insert(si, at);
+            }
         }
         for (list, direction) in [
             (&spec.trusts, Direction::Server),

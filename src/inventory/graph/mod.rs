@@ -198,6 +198,9 @@ pub struct Note {
 /// The whole graph.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
+    /// For serves a policy's source switch chose: where the switch's value
+    /// is set (the line that made this source, on or off), by serve index.
+    pub decided_at: BTreeMap<usize, Location>,
     /// Components in object order.
     pub components: Vec<Component>,
     /// Serving identities.
