@@ -162,7 +162,9 @@ pub enum CertRef {
 /// cert-manager branch of a certificate-source selector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertManagerSpec {
-    /// What selects cert-manager.
+    /// The source kind: `cert-manager`, `pki`, `puppet`, `vault`, `acme`.
+    pub kind: String,
+    /// What selects this source.
     pub when: When,
     /// Where `when` is written.
     pub when_at: PolicyLoc,
@@ -170,7 +172,14 @@ pub struct CertManagerSpec {
     pub issuer: String,
     /// dnsNames templates (each may expand to several names).
     pub names: Vec<String>,
+    /// The issuing CA's certificate, when the repository holds it (the PKI
+    /// intermediate, the Puppet CA file): trust is then checked with it.
+    pub ca: Option<CertRef>,
 }
+
+/// The source kinds a policy's `serves` may name besides `static`, in the
+/// order they are tried: the first whose `when` holds is the source.
+pub const SOURCE_KINDS: &[&str] = &["cert-manager", "pki", "puppet", "vault", "acme"];
 
 /// A source switch: what selects a source for a component.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,6 +317,9 @@ fn when(p: &P<'_>, node: NodeId) -> Result<When, PolicyError> {
 pub struct ServeSpec {
     /// cert-manager when its `when` is true.
     pub cert_manager: Option<CertManagerSpec>,
+    /// The other issued kinds (`pki`, `puppet`, `vault`, `acme`), tried
+    /// after cert-manager in that order.
+    pub issued: Vec<CertManagerSpec>,
     /// Otherwise, this static certificate.
     pub static_cert: Option<CertRef>,
 }
@@ -1082,22 +1094,43 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
         }
     }
     if let Some(&v) = f.get("serves") {
-        let sf = p.fields(v, "serves", &["cert-manager", "static"])?;
+        let mut allowed: Vec<&str> = SOURCE_KINDS.to_vec();
+        allowed.push("static");
+        let sf = p.fields(v, "serves", &allowed)?;
         let mut spec = ServeSpec::default();
-        if let Some(&cm) = sf.get("cert-manager") {
-            let cf = p.fields(cm, "serves.cert-manager", &["when", "issuer", "names"])?;
+        for kind in SOURCE_KINDS {
+            let Some(&cm) = sf.get(*kind) else { continue };
+            let what = format!("serves.{kind}");
+            let cf = p.fields(cm, &what, &["when", "issuer", "names", "ca"])?;
             let req = |k: &str| {
                 cf.get(k)
                     .copied()
-                    .ok_or_else(|| p.err(cm, format!("serves.cert-manager needs `{k}`")))
+                    .ok_or_else(|| p.err(cm, format!("{what} needs `{k}`")))
             };
             let when_node = req("when")?;
-            spec.cert_manager = Some(CertManagerSpec {
+            let names = match cf.get("names") {
+                Some(&n) => p.strings(n, "names")?,
+                None if *kind == "cert-manager" => {
+                    return Err(p.err(cm, format!("{what} needs `names`")))
+                }
+                None => Vec::new(),
+            };
+            let s = CertManagerSpec {
+                kind: (*kind).to_owned(),
                 when: when(p, when_node)?,
                 when_at: p.loc(when_node),
                 issuer: p.str(req("issuer")?, "issuer")?,
-                names: p.strings(req("names")?, "names")?,
-            });
+                names,
+                ca: cf
+                    .get("ca")
+                    .map(|&c| cert_ref(p, c, &format!("{what}.ca"), &[]))
+                    .transpose()?,
+            };
+            if *kind == "cert-manager" {
+                spec.cert_manager = Some(s);
+            } else {
+                spec.issued.push(s);
+            }
         }
         if let Some(&st) = sf.get("static") {
             spec.static_cert = Some(cert_ref(p, st, "serves.static", &[])?);

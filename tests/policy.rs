@@ -420,12 +420,64 @@ fn wikimedia_etcd_pki_switch_on_the_real_hieradata() {
     assert_eq!(d.len(), 1, "{r:#}");
     let msg = d[0]["message"].as_str().unwrap();
     assert!(
-        msg.starts_with("etcd in aux-etcd-eqiad gets its certificate from static"),
+        msg.starts_with("etcd in aux-etcd-eqiad gets its certificate from puppet puppetmaster"),
         "{msg}"
     );
+    assert!(msg.contains("3 from pki etcd"), "{msg}");
     assert_eq!(
         d[0]["location"]["path"],
         "operations-puppet/hieradata/role/common/etcd/v3/aux_k8s_etcd.yaml",
         "{r:#}"
     );
+}
+
+/// Source kinds with their CAs in the repository: etcd's certificate comes
+/// from the PKI's etcd intermediate when a Hiera key says so, else from the
+/// Puppet CA; kube-apiserver trusts the Puppet CA file. Switching etcd to
+/// the PKI without moving the API server's trust is a trust mismatch,
+/// checked with the real CA certificates.
+#[test]
+fn a_client_still_trusting_the_puppet_ca_after_a_switch_to_the_pki() {
+    let ca = |cn: &str| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.self_signed(&key).unwrap().pem()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let put = |rel: &str, text: &str| {
+        let p = tmp.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    put(
+        "pki/etcd-intermediate.pem",
+        &ca("Wikimedia PKI etcd intermediate"),
+    );
+    put("puppet/ca.pem", &ca("Puppet CA: puppetmaster"));
+    put(
+        "hiera.yaml",
+        "version: 5\ndefaults:\n  datadir: hieradata\n  data_hash: yaml_data\nhierarchy:\n  - name: common\n    path: common.yaml\n",
+    );
+    let policy = |use_pki: bool| {
+        put(
+            "hieradata/common.yaml",
+            &format!("profile::etcd::v3::use_pki_certs: {use_pki}\n"),
+        );
+        put(
+            ".certdrift.yaml",
+            "hiera:\n  config: hiera.yaml\n  nodes:\n    etcd1: {}\ncomponents:\n  - name: etcd\n    node: etcd1\n    serves:\n      pki:\n        when: profile::etcd::v3::use_pki_certs\n        issuer: etcd\n        ca: {file: pki/etcd-intermediate.pem}\n      puppet:\n        when: always\n        issuer: puppetmaster\n        ca: {file: puppet/ca.pem}\n  - name: kube-apiserver\n    trusts: [{peer: etcd, file: puppet/ca.pem}]\n",
+        );
+    };
+    policy(false);
+    let r = scan(tmp.path(), &[]);
+    assert!(of_rule(&r, "trust-mismatch").is_empty(), "{r:#}");
+    policy(true);
+    let r = scan(tmp.path(), &[]);
+    let tm = of_rule(&r, "trust-mismatch");
+    assert_eq!(tm.len(), 1, "{r:#}");
+    let msg = tm[0]["message"].as_str().unwrap();
+    assert!(msg.contains("pki etcd"), "{msg}");
+    assert!(msg.contains("Wikimedia PKI etcd intermediate"), "{msg}");
 }

@@ -110,7 +110,10 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         // else where the source is.
         // When the kinds agree (two cert-manager issuers) the issuer's own
         // value decided, which is where the source is.
-        let kind = |si: usize| std::mem::discriminant(&g.serves[si].source);
+        let kind = |si: usize| match &g.serves[si].source {
+            crate::inventory::graph::Source::CertManager { kind, .. } => kind.clone(),
+            other => other.label(),
+        };
         let same_kind = members.iter().all(|&si| kind(si) == kind(odd[0]));
         let at = match g.decided_at.get(&odd[0]) {
             Some(at) if !same_kind => at,

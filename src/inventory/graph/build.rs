@@ -610,6 +610,7 @@ impl<'a> Builder<'a> {
             return Source::Unresolved("not a Certificate".into());
         };
         Source::CertManager {
+            kind: "cert-manager".into(),
             issuer: Self::issuer_label(spec),
             certificate: o.object.location.clone(),
             names: spec.names.clone(),

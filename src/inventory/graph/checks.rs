@@ -36,6 +36,7 @@ impl<'a> Builder<'a> {
             }
             (
                 Source::CertManager {
+                    kind,
                     issuer,
                     names,
                     issuer_ca,
@@ -55,14 +56,18 @@ impl<'a> Builder<'a> {
                 if !anchored {
                     return Some(Verdict::NoPath {
                         reason: format!(
-                            "the certificate will be issued by {issuer} (CA {}), which no anchor in the bundle is or issued",
+                            "the certificate will be issued by {}{issuer} (CA {}), which no anchor in the bundle is or issued",
+                            if kind == "cert-manager" { String::new() } else { format!("{kind} ") },
                             crate::x509::describe_cert(ca)
                         ),
                     });
                 }
                 match host {
+                    // A policy's PKI or Puppet source may not say its names:
+                    // then they are not judged (a Certificate's always are).
                     Some(h)
                         if usage == Usage::ServerAuth
+                            && (kind == "cert-manager" || !names.is_empty())
                             && !names.iter().any(|n| verify::san_covers(n, h)) =>
                     {
                         Some(Verdict::NameMismatch {

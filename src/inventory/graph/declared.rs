@@ -473,23 +473,24 @@ impl Builder<'_> {
     /// Notes for a policy that selects nothing: a source switch set for no
     /// component, or never on; a group with fewer than two members.
     fn selects_nothing(&mut self, specs: &[ComponentSpec]) {
-        for spec in specs {
-            let Some(cm) = spec.serves.as_ref().and_then(|s| s.cert_manager.as_ref()) else {
-                continue;
-            };
-            let Some(&(made, set, on)) = self.switches.get(&spec.location) else {
+        let kinds = specs
+            .iter()
+            .filter_map(|spec| spec.serves.as_ref())
+            .flat_map(|s| s.cert_manager.iter().chain(&s.issued));
+        for cm in kinds {
+            let Some(&(made, set, on)) = self.switches.get(&cm.when_at) else {
                 continue;
             };
             let at = policy_location(&cm.when_at);
             let what = match (&cm.when, set, on) {
                 (When::Always, ..) => continue,
                 (_, 0, _) => format!(
-                    "when {}: no value for any of its {made} component(s) (the key or path is never set), so cert-manager is never selected",
-                    cm.when
+                    "when {}: no value for any of its {made} component(s) (the key or path is never set), so {} is never selected",
+                    cm.when, cm.kind
                 ),
                 (_, _, 0) => format!(
-                    "when {}: false for all {made} component(s), so cert-manager is never selected",
-                    cm.when
+                    "when {}: false for all {made} component(s), so {} is never selected",
+                    cm.when, cm.kind
                 ),
                 _ => continue,
             };
@@ -691,20 +692,31 @@ impl Builder<'_> {
         let mut serve = None;
         let mut decided_at = None;
         if let Some(s) = &spec.serves {
-            let cm = s.cert_manager.as_ref().and_then(|cm| {
-                let env = Env {
-                    vars,
-                    vals: &vals,
-                    node,
-                };
-                let (on, cause) = self.decide(d, &cm.when, &env, &at, comp);
-                self.switch_seen(&spec.location, cause.is_some(), on);
-                decided_at = cause.clone();
-                on.then(|| {
-                    let cause = cause.unwrap_or_else(|| policy_location(&cm.when_at));
-                    (cm, cause)
-                })
-            });
+            // The issued kinds in order (cert-manager, pki, puppet, vault,
+            // acme): the first whose switch holds is the source.
+            let env = Env {
+                vars,
+                vals: &vals,
+                node,
+            };
+            let mut cm = None;
+            for spec_k in s.cert_manager.iter().chain(&s.issued) {
+                let (on, cause) = self.decide(d, &spec_k.when, &env, &at, comp);
+                self.switch_seen(&spec_k.when_at, cause.is_some(), on);
+                if decided_at.is_none() {
+                    decided_at = cause.clone();
+                }
+                if on {
+                    // `always` decides nothing by a value: the switch that
+                    // was off before it did.
+                    if cause.is_some() {
+                        decided_at = cause.clone();
+                    }
+                    let cause = cause.unwrap_or_else(|| policy_location(&spec_k.when_at));
+                    cm = Some((spec_k, cause));
+                    break;
+                }
+            }
             let presented = if let Some((cm, cause)) = cm {
                 let issuer = values::expand_at_most(&cm.issuer, vars, &vals, 1)
                     .into_iter()
@@ -719,18 +731,30 @@ impl Builder<'_> {
                 // one cluster's values): that line decides which CA signs.
                 let location =
                     template_origin(&cm.issuer, vars, &vals).unwrap_or_else(|| cause.clone());
+                // The issuing CA, when the policy names its certificate: trust
+                // in this source is then checked with it.
+                let issuer_ca = cm.ca.as_ref().and_then(|r| {
+                    let (b, _, _) = self.cert_ref(d, r, &env, &at, comp).ok()?;
+                    self.inv
+                        .bundles
+                        .get(b)?
+                        .members
+                        .first()
+                        .map(|m| m.0.clone())
+                });
                 Presented {
                     component: comp,
                     channel: name.clone(),
                     bundle: None,
                     source: Source::CertManager {
+                        kind: cm.kind.clone(),
                         issuer: issuer.clone(),
                         certificate: cause.clone(),
                         names,
-                        issuer_ca: None,
+                        issuer_ca,
                     },
                     location,
-                    via: format!("cert-manager {issuer} (when {})", cm.when),
+                    via: format!("{} {issuer} (when {})", cm.kind, cm.when),
                 }
             } else if let Some(r) = &s.static_cert {
                 match self.cert_ref(

@@ -63,7 +63,11 @@ pub enum Source {
     Static,
     /// A cert-manager `Certificate`, before anything is issued.
     CertManager {
-        /// `ClusterIssuer/name` or `Issuer/name` (with the group when not cert-manager.io).
+        /// Who issues it: `cert-manager`, or a policy's `pki`, `puppet`,
+        /// `vault`, `acme`.
+        kind: String,
+        /// `ClusterIssuer/name` or `Issuer/name` (with the group when not
+        /// cert-manager.io); a PKI intermediate's, a Vault role's name.
         issuer: String,
         /// The `Certificate`'s location.
         certificate: Location,
@@ -81,7 +85,7 @@ impl Source {
     pub fn label(&self) -> String {
         match self {
             Source::Static => "static".into(),
-            Source::CertManager { issuer, .. } => format!("cert-manager {issuer}"),
+            Source::CertManager { kind, issuer, .. } => format!("{kind} {issuer}"),
             Source::Unresolved(_) => "unresolved".into(),
         }
     }
