@@ -481,3 +481,53 @@ fn a_client_still_trusting_the_puppet_ca_after_a_switch_to_the_pki() {
     assert!(msg.contains("pki etcd"), "{msg}");
     assert!(msg.contains("Wikimedia PKI etcd intermediate"), "{msg}");
 }
+
+/// `policies/examples/cfssl-issuer-rollout.yaml` on the incident's real
+/// cfssl-issuer values: eqiad and codfw agree; a profile rolled out to one
+/// cluster only is a divergence at that cluster's `profile:` line.
+#[test]
+fn cfssl_issuer_rollout_example() {
+    let policy = repo().join("policies/examples/cfssl-issuer-rollout.yaml");
+    let policy = policy.to_string_lossy().into_owned();
+    let tree = repo().join("testdata/incidents/2023-08-09-mw-tls/trigger");
+    let r = scan(&tree, &["--policy", &policy]);
+    assert!(of_rule(&r, "source-divergence").is_empty(), "{r:#}");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&tree, tmp.path());
+    let codfw = tmp.path().join(
+        "operations-deployment-charts/helmfile.d/admin_ng/values/codfw/cfssl-issuer-values.yaml",
+    );
+    let text = std::fs::read_to_string(&codfw).unwrap();
+    assert!(text.contains("k8s_wikikube"), "{text}");
+    std::fs::write(&codfw, text.replace("k8s_wikikube", "k8s_wikikube_2026")).unwrap();
+    // A third cluster like eqiad, so that codfw is the odd one out (with
+    // two, either could be).
+    let values = tmp
+        .path()
+        .join("operations-deployment-charts/helmfile.d/admin_ng/values");
+    std::fs::create_dir_all(values.join("dse")).unwrap();
+    std::fs::copy(
+        values.join("eqiad/cfssl-issuer-values.yaml"),
+        values.join("dse/cfssl-issuer-values.yaml"),
+    )
+    .unwrap();
+    let three = tmp.path().join("three.yaml");
+    std::fs::write(
+        &three,
+        std::fs::read_to_string(&policy)
+            .unwrap()
+            .replace("[eqiad, codfw]", "[eqiad, codfw, dse]"),
+    )
+    .unwrap();
+    let policy = three.to_string_lossy().into_owned();
+    let r = scan(tmp.path(), &["--policy", &policy]);
+    let d = of_rule(&r, "source-divergence");
+    assert_eq!(d.len(), 1, "{r:#}");
+    assert_eq!(
+        d[0]["location"]["path"],
+        "operations-deployment-charts/helmfile.d/admin_ng/values/codfw/cfssl-issuer-values.yaml"
+    );
+    assert_eq!(d[0]["location"]["line"], 3, "{r:#}");
+    let msg = d[0]["message"].as_str().unwrap();
+    assert!(msg.contains("profile k8s_wikikube_2026"), "{msg}");
+}

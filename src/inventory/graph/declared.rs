@@ -37,18 +37,21 @@ fn policy_location(l: &PolicyLoc) -> Location {
     Location::new(usize::MAX, l.file.clone(), l.line, l.column)
 }
 
-/// Where the first values path a template names (`{cfssl.label}`,
-/// `{mesh.certmanager.issuer|discovery}`) is set, when one is; the
-/// template's own variables are not values.
+/// Where a values path a template names (`{cfssl.label}`,
+/// `{mesh.certmanager.issuer|discovery}`) is set: the first set in one of
+/// the component's `own` files (what makes it differ from its peers), else
+/// the first set at all. The template's own variables are not values.
 fn template_origin(
     template: &str,
     vars: &BTreeMap<String, String>,
     vals: &Value,
+    own: &[String],
 ) -> Option<Location> {
+    let mut found = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
-        let close = after.find('}')?;
+        let Some(close) = after.find('}') else { break };
         let inner = &after[..close];
         let path = inner
             .split('|')
@@ -57,12 +60,15 @@ fn template_origin(
             .trim_end_matches("[]");
         if !vars.contains_key(path) {
             if let Some(v) = select(vals, path).into_iter().next() {
-                return Some(origin_location(&v.origin));
+                found.push(origin_location(&v.origin));
             }
         }
         rest = &after[close + 1..];
     }
-    None
+    let own_first = found.iter().position(|l| own.contains(&l.path));
+    own_first
+        .map(|i| found.swap_remove(i))
+        .or_else(|| found.into_iter().next())
 }
 
 fn origin_location(o: &Origin) -> Location {
@@ -729,8 +735,13 @@ impl Builder<'_> {
                 }
                 // The issuer is where a set value names it (a cfssl label in
                 // one cluster's values): that line decides which CA signs.
-                let location =
-                    template_origin(&cm.issuer, vars, &vals).unwrap_or_else(|| cause.clone());
+                let location = template_origin(
+                    &cm.issuer,
+                    vars,
+                    &vals,
+                    &self.graph.components[comp].own_files,
+                )
+                .unwrap_or_else(|| cause.clone());
                 // The issuing CA, when the policy names its certificate: trust
                 // in this source is then checked with it.
                 let issuer_ca = cm.ca.as_ref().and_then(|r| {
