@@ -101,13 +101,13 @@ pub fn markdown(d: &DiffResult) -> String {
             let _ = writeln!(
                 table,
                 "| {} | {} | {} | {} | {} |",
-                escape::markdown_code(&c.component).replace('|', "\\|"),
+                super::markdown::code(&c.component),
                 c.what.as_str(),
                 escape::markdown(&c.before),
                 escape::markdown(&c.after),
                 c.causes
                     .iter()
-                    .map(|x| escape::markdown_code(x).replace('|', "\\|"))
+                    .map(|x| super::markdown::code(x))
                     .collect::<Vec<_>>()
                     .join(", ")
             );

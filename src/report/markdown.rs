@@ -26,9 +26,24 @@ fn cell(s: &str) -> String {
     }
 }
 
-/// A location as inline code, safe in a table cell.
-fn code(s: &str) -> String {
-    escape::markdown_code(s).replace('|', "\\|")
+/// Inline code, safe in a table cell: every `|` escaped as `\|`, and one
+/// already preceded by an odd run of backslashes (`a\|b` in a file name)
+/// given one more, so that no input splits a row.
+pub(crate) fn code(s: &str) -> String {
+    let code = escape::markdown_code(s);
+    let mut out = String::with_capacity(code.len() + 8);
+    let mut backslashes = 0;
+    for c in code.chars() {
+        if c == '|' {
+            if backslashes % 2 == 1 {
+                out.push('\\');
+            }
+            out.push('\\');
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        out.push(c);
+    }
+    out
 }
 
 /// Text that grows only by whole pieces while it stays within a budget.
@@ -161,4 +176,25 @@ pub fn scan(findings: &[Finding]) -> String {
     let _ = writeln!(out, "**{e}** errors, **{w}** warnings, **{n}** notes.\n");
     out.push_str(&findings_table(findings, BUDGET));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `|` splits a GitHub table row unless an odd number of backslashes
+    /// precede it; input that already holds `\|` gets one more.
+    #[test]
+    fn pipes_in_code_cells_never_split_a_row() {
+        for s in ["a|b", "a\\|b", "a\\\\|b", "|", "\\|"] {
+            let c = code(s);
+            let mut run = 0;
+            for ch in c.chars() {
+                if ch == '|' {
+                    assert_eq!(run % 2, 1, "{s:?} → {c:?}");
+                }
+                run = if ch == '\\' { run + 1 } else { 0 };
+            }
+        }
+    }
 }
