@@ -180,9 +180,24 @@ pub fn redact_text(text: &str) -> String {
         last = end;
     }
     out.push_str(&text[last..]);
-    // Then base64 runs.
+    // Then base64 runs; and any line between a BEGIN line that names a
+    // private key and the next END line, whatever the PEM reader made of
+    // the block (trailing text after the dashes, a broken armour): key
+    // material is never shown, however short its lines.
     let mut result = String::with_capacity(out.len());
+    let mut in_key = false;
     for line in out.split_inclusive('\n') {
+        if line.contains("-----BEGIN ") {
+            in_key = pem::is_private_key_label(line);
+        } else if line.contains("-----END ") {
+            in_key = false;
+        } else if in_key {
+            let hidden = crate::read::text::replace_base64_runs(line, |run| {
+                (run.len() >= 8).then(|| "<private key redacted>".to_owned())
+            });
+            result.push_str(&hidden);
+            continue;
+        }
         result.push_str(&redact_base64_line(line, &describe));
     }
     result
@@ -327,6 +342,17 @@ mod tests {
             "password: c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\n"
         ));
         assert!(!has_base64_pem("short: TFMwdExTMUNSVWRKVGlCRFJWSlU=\n"));
+    }
+
+    /// A key block the PEM reader does not take as one (text after the
+    /// BEGIN dashes) still has its body hidden, short lines too.
+    #[test]
+    fn an_unrecognised_key_block_is_hidden_too() {
+        let text = "a: 1\n-----BEGIN RSA PRIVATE KEY----- trailing\nMIIBOgIBAAJBAKj34GkxFhD9\n0123456789abcdefXYZ+/==\n-----END RSA PRIVATE KEY-----\nb: 2\n";
+        let r = redact_text(text);
+        assert!(!r.contains("MIIBOgIBAAJBAKj34GkxFhD9"), "{r}");
+        assert!(!r.contains("0123456789abcdefXYZ"), "{r}");
+        assert!(r.contains("b: 2"), "{r}");
     }
 
     #[test]
