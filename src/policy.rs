@@ -170,6 +170,10 @@ pub struct CertManagerSpec {
     pub when_at: PolicyLoc,
     /// The issuer (template), e.g. `ClusterIssuer/{mesh.certmanager.issuer|discovery}`.
     pub issuer: String,
+    /// The signing intermediate or profile within the issuer (template),
+    /// when the issuer is an external one that signs with several (a cfssl
+    /// `label`, a Vault role): `{issuer.label}`.
+    pub intermediate: Option<String>,
     /// dnsNames templates (each may expand to several names).
     pub names: Vec<String>,
     /// The issuing CA's certificate, when the repository holds it (the PKI
@@ -1101,7 +1105,11 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
         for kind in SOURCE_KINDS {
             let Some(&cm) = sf.get(*kind) else { continue };
             let what = format!("serves.{kind}");
-            let cf = p.fields(cm, &what, &["when", "issuer", "names", "ca"])?;
+            let cf = p.fields(
+                cm,
+                &what,
+                &["when", "issuer", "intermediate", "names", "ca"],
+            )?;
             let req = |k: &str| {
                 cf.get(k)
                     .copied()
@@ -1120,6 +1128,10 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
                 when: when(p, when_node)?,
                 when_at: p.loc(when_node),
                 issuer: p.str(req("issuer")?, "issuer")?,
+                intermediate: cf
+                    .get("intermediate")
+                    .map(|&i| p.str(i, "intermediate"))
+                    .transpose()?,
                 names,
                 ca: cf
                     .get("ca")

@@ -292,6 +292,34 @@ fn a_hiera_key_switches_the_certificate_source() {
         "{msg}"
     );
     assert!(msg.contains("1 from static (etcd in eqiad)"), "{msg}");
+    // The chain that led there, as `lookup --explain` shows it: the lower
+    // level that set the key too, and the other site's deciding line.
+    let related: Vec<(String, String)> = d[0]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!("{}:{}", r["path"].as_str().unwrap(), r["line"]),
+                r["note"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        related.contains(&(
+            "hieradata/common.yaml:1".into(),
+            "profile::etcd::v3::use_pki_certs at hiera level \"common\", overridden by \"site\""
+                .into()
+        )),
+        "{related:?}"
+    );
+    assert!(
+        related.contains(&(
+            "hieradata/common.yaml:1".into(),
+            "etcd in eqiad: static, decided by false here".into()
+        )),
+        "{related:?}"
+    );
 
     // Both sites agree: no divergence.
     etcd_sites(tmp.path(), Some(true), Some(true));
@@ -335,6 +363,41 @@ fn a_hiera_key_switches_the_certificate_source() {
     let msg = sc[0]["message"].as_str().unwrap();
     assert!(msg.contains("codfw/etcd"), "{msg}");
     assert!(msg.contains("from static to cert-manager"), "{msg}");
+    assert!(
+        sc[0]["related"][0]["note"]
+            .as_str()
+            .unwrap()
+            .ends_with("caused by hieradata/site/codfw.yaml:2"),
+        "{r:#}"
+    );
+
+    // The override removed again: HEAD's deciding line (common.yaml) did
+    // not change; the cause is the line that decided at BASE.
+    let out = run(
+        &repo(),
+        &[
+            "diff",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--config",
+            &tmp.path().join(".certdrift.yaml").to_string_lossy(),
+            &tmp.path().to_string_lossy(),
+            &base.path().to_string_lossy(),
+        ],
+    );
+    let r = json(&out);
+    let sc = of_rule(&r, "source-change");
+    assert_eq!(sc.len(), 1, "{r:#}");
+    assert_eq!(sc[0]["location"]["path"], "hieradata/common.yaml", "{r:#}");
+    assert!(
+        sc[0]["related"][0]["note"]
+            .as_str()
+            .unwrap()
+            .ends_with("caused by hieradata/site/codfw.yaml:2 at BASE"),
+        "{r:#}"
+    );
 }
 
 /// A cert-manager external issuer whose signing intermediate (a cfssl
@@ -530,4 +593,37 @@ fn cfssl_issuer_rollout_example() {
     assert_eq!(d[0]["location"]["line"], 3, "{r:#}");
     let msg = d[0]["message"].as_str().unwrap();
     assert!(msg.contains("profile k8s_wikikube_2026"), "{msg}");
+    assert!(msg.ends_with("(the intermediate differs)"), "{msg}");
+
+    // The same rollout as a change (eqiad and codfw, as the example
+    // policy has them): which part of the source moved, at its line.
+    let policy = repo().join("policies/examples/cfssl-issuer-rollout.yaml");
+    let policy = policy.to_string_lossy().into_owned();
+    let out = run(
+        &repo(),
+        &[
+            "diff",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--policy",
+            &policy,
+            &tree.to_string_lossy(),
+            &tmp.path().to_string_lossy(),
+        ],
+    );
+    let r = json(&out);
+    let sc = of_rule(&r, "source-change");
+    assert_eq!(sc.len(), 1, "{r:#}");
+    let msg = sc[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("(the intermediate changes): codfw/cfssl-issuer"),
+        "{msg}"
+    );
+    assert_eq!(
+        sc[0]["location"]["path"],
+        "operations-deployment-charts/helmfile.d/admin_ng/values/codfw/cfssl-issuer-values.yaml",
+        "{r:#}"
+    );
 }

@@ -47,6 +47,9 @@ pub struct Change {
     pub causes: Vec<String>,
     /// Whether the component's own files changed too.
     pub own_files_changed: bool,
+    /// For a source change, which parts of the source differ (`the kind`,
+    /// `the intermediate`).
+    pub parts: Option<String>,
 }
 
 /// Kinds of change.
@@ -115,6 +118,7 @@ pub fn compare(base: &Inventory, head: &Inventory, changed: &[String]) -> Compar
                 location,
                 causes,
                 own_files_changed: own_changed,
+                parts: None,
             };
         let (bs, hs) = match (bs, hs) {
             (None, Some(hs)) => {
@@ -148,20 +152,34 @@ pub fn compare(base: &Inventory, head: &Inventory, changed: &[String]) -> Compar
             let Some(bv) = bs.serves.get(ch) else {
                 continue;
             };
-            // The cause: the HEAD line that decides the source, if it changed; else the changed inputs.
+            // The cause: the line that decides the source at HEAD, if its
+            // file changed; else the line that decided it at BASE (an
+            // override removed); else the changed inputs.
             let mut why = causes.clone();
-            if changed.contains(hv.cause.path.as_str()) {
-                why.retain(|p| *p != hv.cause.path);
-                why.insert(0, format!("{}:{}", hv.cause.path, hv.cause.line));
+            let decisive = hv
+                .causes
+                .iter()
+                .map(|l| (l, ""))
+                .chain(bv.causes.iter().map(|l| (l, " at BASE")))
+                .find(|(l, _)| changed.contains(l.path.as_str()));
+            let mut at = hv.causes[0].clone();
+            if let Some((l, side)) = decisive {
+                why.retain(|p| *p != l.path);
+                why.insert(0, format!("{}:{}{side}", l.path, l.line));
+                if side.is_empty() {
+                    at = l.clone();
+                }
             }
             if bv.source != hv.source {
-                changes.push(mk(
+                let mut c = mk(
                     ChangeKind::Source,
                     bv.source.clone(),
                     hv.source.clone(),
-                    hv.cause.clone(),
+                    at.clone(),
                     why.clone(),
-                ));
+                );
+                c.parts = bv.parts.differing_parts(&hv.parts);
+                changes.push(c);
             } else if bv.fingerprint != hv.fingerprint {
                 changes.push(mk(
                     ChangeKind::Certificate,
@@ -243,14 +261,17 @@ pub struct Snap {
 pub struct ServeSnap {
     /// Its source, in words (`static`, `cert-manager ClusterIssuer/x`).
     pub source: String,
+    /// Its source, whole (to say which part changed).
+    pub parts: Source,
     /// The leaf, when the repository holds it.
     pub fingerprint: Option<Fingerprint>,
     /// The names it covers (lowercase), when known.
     pub names: Option<Vec<String>>,
     /// Where it is served.
     pub location: Location,
-    /// The line that decides its source (a cert-manager Certificate, or the serve itself).
-    pub cause: Location,
+    /// The lines that decide its source, most decisive first: a policy
+    /// switch's value, a cert-manager Certificate, the serve itself.
+    pub causes: Vec<Location>,
 }
 
 /// A trust reference on one side.
@@ -301,7 +322,7 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
         }
         s.location.get_or_insert_with(|| c.location.clone());
     }
-    for p in &g.serves {
+    for (si, p) in g.serves.iter().enumerate() {
         let s = out.entry(component_key(g, p.component)).or_default();
         let (fingerprint, names) = match (p.bundle, &p.source) {
             (Some(b), _) => match leaf_names(inv, b) {
@@ -314,12 +335,26 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
             ),
             _ => (None, None),
         };
-        let cause = match &p.source {
-            Source::CertManager { certificate, .. } => certificate.clone(),
-            _ => p.location.clone(),
+        // A policy switch's value first; then a cert-manager Certificate
+        // (its issuerRef), the serve; a policy's `when: always` last.
+        let mut causes: Vec<Location> = g
+            .decided_at
+            .get(&si)
+            .map(|d| d.at.clone())
+            .into_iter()
+            .collect();
+        let certificate = match &p.source {
+            Source::CertManager { certificate, .. } => Some(certificate),
+            _ => None,
         };
+        let in_policy = |l: &Location| l.root == usize::MAX;
+        causes.extend(certificate.filter(|l| !in_policy(l)).cloned());
+        causes.push(p.location.clone());
+        causes.extend(certificate.filter(|l| in_policy(l)).cloned());
+        let mut seen = BTreeSet::new();
+        causes.retain(|l| seen.insert(l.clone()));
         s.inputs.insert(p.location.path.clone());
-        s.inputs.insert(cause.path.clone());
+        s.inputs.extend(causes.iter().map(|l| l.path.clone()));
         if let Some(b) = p.bundle {
             s.inputs.insert(inv.bundles[b].location.path.clone());
         }
@@ -327,10 +362,11 @@ fn snapshot(inv: &Inventory) -> BTreeMap<String, Snap> {
             p.channel.clone(),
             ServeSnap {
                 source: p.source.label(),
+                parts: p.source.clone(),
                 fingerprint,
                 names,
                 location: p.location.clone(),
-                cause,
+                causes,
             },
         );
     }

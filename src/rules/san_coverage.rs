@@ -182,7 +182,7 @@ fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
             let mut f = Finding::new(
                 RULE.id,
                 RULE.severity,
-                hv.cause.clone(),
+                hv.causes[0].clone(),
                 format!(
                     "{name}: the certificate it serves after this change no longer covers {}",
                     lost.join(", ")

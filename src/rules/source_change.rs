@@ -47,7 +47,8 @@ declare_rule! {
 /// the source before and after), listing the components it flips, with
 /// the risk HEAD's graph shows for them.
 fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
-    let mut by_cause: BTreeMap<(String, String, String), Vec<&Change>> = BTreeMap::new();
+    type Key = (String, String, String, Option<String>);
+    let mut by_cause: BTreeMap<Key, Vec<&Change>> = BTreeMap::new();
     for c in ctx
         .compared
         .changes
@@ -60,12 +61,12 @@ fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
             .cloned()
             .unwrap_or_else(|| "(no changed input file)".into());
         by_cause
-            .entry((cause, c.before.clone(), c.after.clone()))
+            .entry((cause, c.before.clone(), c.after.clone(), c.parts.clone()))
             .or_default()
             .push(c);
     }
     let mut out = Vec::new();
-    for ((cause, before, after), list) in by_cause {
+    for ((cause, before, after, parts), list) in by_cause {
         let distance = list.iter().any(|c| !c.own_files_changed);
         let too_many = ctx.max_blast_radius.is_some_and(|m| list.len() > m);
         let comps: Vec<&str> = list.iter().map(|c| c.component.as_str()).collect();
@@ -75,8 +76,13 @@ fn diff(ctx: &DiffContext<'_>) -> Vec<Finding> {
         } else {
             Severity::Warning
         };
+        // A new kind says it all; within one kind, which part moved.
+        let parts = parts
+            .filter(|p| p != "the kind")
+            .map(|p| format!(" ({p} changes)"))
+            .unwrap_or_default();
         let mut message = format!(
-            "this change flips {} from {before} to {after}: {}",
+            "this change flips {} from {before} to {after}{parts}: {}",
             count(list.len(), "component"),
             comps.join(", ")
         );
@@ -213,13 +219,17 @@ fn assess(head: &Inventory, keys: &[&str]) -> Risk {
         }
         for &s in &serves {
             if let Source::CertManager {
+                kind,
                 issuer,
                 issuer_ca: None,
                 ..
             } = &g.serves[s].source
             {
-                risk.unchecked
-                    .insert(format!("the CA of {issuer} is not in the repository"));
+                risk.unchecked.insert(if kind == "acme" {
+                    format!("{issuer} chains to a public root, which clients find in their system store (not judged)")
+                } else {
+                    format!("the CA of {issuer} is not in the repository")
+                });
             }
         }
     }

@@ -115,16 +115,23 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             other => other.label(),
         };
         let same_kind = members.iter().all(|&si| kind(si) == kind(odd[0]));
-        let at = match g.decided_at.get(&odd[0]) {
-            Some(at) if !same_kind => at,
-            _ => &first.location,
-        };
+        let decided = |si: usize| g.decided_at.get(&si).filter(|_| !same_kind);
+        let at = decided(odd[0]).map_or(&first.location, |d| &d.at);
+        // What differs between the odd source and the most common one.
+        let parts = by_source
+            .iter()
+            .filter(|(l, _)| *l != odd_label)
+            .max_by_key(|(_, v)| v.len())
+            .and_then(|(_, v)| first.source.differing_parts(&g.serves[v[0]].source))
+            .filter(|p| p != "the kind")
+            .map(|p| format!(" ({p} differs)"))
+            .unwrap_or_default();
         let mut f = Finding::new(
             RULE.id,
             RULE.severity,
             at.clone(),
             format!(
-                "{}{} get{} its certificate from {odd_label}, while {}",
+                "{}{} get{} its certificate from {odd_label}, while {}{parts}",
                 // A policy group is named; a component names itself.
                 if name.starts_with("group ") {
                     format!("{name}: ")
@@ -136,12 +143,25 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 others.join("; ")
             ),
         );
+        // The lower levels that set the deciding key too, as `lookup
+        // --explain` shows them; then every other member where its own
+        // source was decided.
+        if let Some(d) = decided(odd[0]) {
+            f.related.extend(d.chain.iter().cloned());
+        }
         for (label, list) in &by_source {
             for &si in list.iter().filter(|&&si| si != odd[0]).take(5) {
                 let s = &g.serves[si];
-                f.related.push(Related {
-                    location: s.location.clone(),
-                    note: format!("{label} in {}", g.components[s.component].scope),
+                let who = member(si);
+                f.related.push(match decided(si) {
+                    Some(d) => Related {
+                        location: d.at.clone(),
+                        note: format!("{who}: {label}, decided by {} here", d.value),
+                    },
+                    None => Related {
+                        location: s.location.clone(),
+                        note: format!("{who}: {label}"),
+                    },
                 });
             }
         }

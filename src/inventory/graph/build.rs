@@ -612,6 +612,7 @@ impl<'a> Builder<'a> {
         Source::CertManager {
             kind: "cert-manager".into(),
             issuer: Self::issuer_label(spec),
+            intermediate: None,
             certificate: o.object.location.clone(),
             names: spec.names.clone(),
             issuer_ca: self.issuer_ca(

@@ -7,10 +7,10 @@
 //! rules. Values keep the file and line they came from, so a cert-manager
 //! source points at the Hiera line that switched it on.
 
-use super::{Anchors, Builder, Direction, Presented, Reach, Source, Trust};
-use crate::extract::hiera::{Facts, Hiera, Merge, Origin, Value};
+use super::{Anchors, Builder, Decided, Direction, Presented, Reach, Source, Trust};
+use crate::extract::hiera::{Facts, Hiera, Merge, Origin, StepOutcome, Value, ValueKind};
 use crate::extract::values::{self, helm_merge, select};
-use crate::finding::Location;
+use crate::finding::{Location, Related};
 use crate::policy::{CertRef, ComponentSpec, HostSpec, Layer, PolicyLoc, Switch, Test, When};
 use crate::read::source::FileSource;
 use crate::read::yaml;
@@ -168,15 +168,56 @@ impl Builder<'_> {
         at: &Location,
         comp: Option<usize>,
     ) -> Option<Value> {
+        self.hiera_explained(d, key, node, at, comp).0
+    }
+
+    /// A Hiera key's value for a node, with the levels below the winning
+    /// one that set it too (what `lookup --explain` shows as overridden),
+    /// as related locations.
+    fn hiera_explained(
+        &mut self,
+        d: &Declared<'_>,
+        key: &str,
+        node: Option<&str>,
+        at: &Location,
+        comp: Option<usize>,
+    ) -> (Option<Value>, Vec<Related>) {
         let Some(h) = d.hiera else {
             self.note(
                 at,
                 comp,
                 format!("hiera key {key}: the policy configures no hiera (hiera.config)"),
             );
-            return None;
+            return (None, Vec::new());
         };
         let l = h.lookup(key, &self.facts_for(d, node), Some(Merge::Deep));
+        let found: Vec<(&str, &Origin)> = l
+            .explain
+            .iter()
+            .filter_map(|step| match &step.outcome {
+                StepOutcome::Found(o) => Some((step.level.as_str(), o)),
+                _ => None,
+            })
+            .collect();
+        let mut chain = Vec::new();
+        if let Some(&(winner, _)) = found.first() {
+            // A scalar or list: the first level wins outright; a hash is
+            // merged from every level.
+            let merged = l
+                .value
+                .as_ref()
+                .is_some_and(|v| matches!(v.kind, ValueKind::Map(_)));
+            for &(level, o) in &found[1..] {
+                chain.push(Related {
+                    location: origin_location(o),
+                    note: if merged {
+                        format!("{key} at hiera level \"{level}\", merged under \"{winner}\"")
+                    } else {
+                        format!("{key} at hiera level \"{level}\", overridden by \"{winner}\"")
+                    },
+                });
+            }
+        }
         for n in l.notes {
             self.note(
                 &origin_location(&n.origin),
@@ -194,7 +235,7 @@ impl Builder<'_> {
                 ),
             );
         }
-        l.value
+        (l.value, chain)
     }
 
     fn values_file(
@@ -568,7 +609,8 @@ impl Builder<'_> {
 
     /// Whether `when` selects its source for one component, and where the
     /// value that decided is (its line in the values file or at the Hiera
-    /// level that won); `None` when the value is not set anywhere.
+    /// level that won, with the lower levels that set it too); `None` when
+    /// the value is not set anywhere.
     fn decide(
         &mut self,
         d: &Declared<'_>,
@@ -576,7 +618,7 @@ impl Builder<'_> {
         env: &Env<'_>,
         at: &Location,
         comp: usize,
-    ) -> (bool, Option<Location>) {
+    ) -> (bool, Option<Decided>) {
         match when {
             When::Always => (true, None),
             When::Not(w) => {
@@ -584,16 +626,19 @@ impl Builder<'_> {
                 (!on, cause)
             }
             When::Is { what, test } => {
-                let value = match what {
+                let (value, chain) = match what {
                     Switch::Values(path) => {
                         let path = values::expand_vars(path, env.vars);
-                        select(env.vals, &path).into_iter().next().cloned()
+                        (
+                            select(env.vals, &path).into_iter().next().cloned(),
+                            Vec::new(),
+                        )
                     }
                     Switch::Hiera { key, node } => {
                         let key = values::expand_vars(key, env.vars);
                         let node = node.as_deref().map(|n| values::expand_vars(n, env.vars));
                         let node = node.as_deref().or(env.node);
-                        self.hiera_value(d, &key, node, at, Some(comp))
+                        self.hiera_explained(d, &key, node, at, Some(comp))
                     }
                 };
                 let Some(v) = value else {
@@ -604,7 +649,24 @@ impl Builder<'_> {
                     Test::Equals(x) => v.scalar_text().as_deref() == Some(x.as_str()),
                     Test::In(list) => v.scalar_text().is_some_and(|t| list.contains(&t)),
                 };
-                (on, Some(origin_location(&v.origin)))
+                let shown = v
+                    .scalar_text()
+                    .map(|t| {
+                        if t.chars().count() > 60 {
+                            format!("{}…", t.chars().take(60).collect::<String>())
+                        } else {
+                            t
+                        }
+                    })
+                    .unwrap_or_else(|| "a list or map".into());
+                (
+                    on,
+                    Some(Decided {
+                        at: origin_location(&v.origin),
+                        value: shown,
+                        chain,
+                    }),
+                )
             }
         }
     }
@@ -707,16 +769,17 @@ impl Builder<'_> {
             };
             let mut cm = None;
             for spec_k in s.cert_manager.iter().chain(&s.issued) {
-                let (on, cause) = self.decide(d, &spec_k.when, &env, &at, comp);
-                self.switch_seen(&spec_k.when_at, cause.is_some(), on);
+                let (on, decided) = self.decide(d, &spec_k.when, &env, &at, comp);
+                self.switch_seen(&spec_k.when_at, decided.is_some(), on);
+                let cause = decided.as_ref().map(|x| x.at.clone());
                 if decided_at.is_none() {
-                    decided_at = cause.clone();
+                    decided_at = decided.clone();
                 }
                 if on {
                     // `always` decides nothing by a value: the switch that
                     // was off before it did.
-                    if cause.is_some() {
-                        decided_at = cause.clone();
+                    if decided.is_some() {
+                        decided_at = decided;
                     }
                     let cause = cause.unwrap_or_else(|| policy_location(&spec_k.when_at));
                     cm = Some((spec_k, cause));
@@ -733,15 +796,21 @@ impl Builder<'_> {
                     let max = values::MAX_EXPANSIONS;
                     names.extend(self.expand_budgeted(t, vars, &vals, max, &spec.location));
                 }
+                let intermediate = cm
+                    .intermediate
+                    .as_ref()
+                    .and_then(|t| values::expand_at_most(t, vars, &vals, 1).into_iter().next());
                 // The issuer is where a set value names it (a cfssl label in
                 // one cluster's values): that line decides which CA signs.
-                let location = template_origin(
-                    &cm.issuer,
-                    vars,
-                    &vals,
-                    &self.graph.components[comp].own_files,
-                )
-                .unwrap_or_else(|| cause.clone());
+                // The intermediate's value first: within one issuer, it is
+                // what differs.
+                let own = &self.graph.components[comp].own_files;
+                let location = cm
+                    .intermediate
+                    .as_ref()
+                    .and_then(|t| template_origin(t, vars, &vals, own))
+                    .or_else(|| template_origin(&cm.issuer, vars, &vals, own))
+                    .unwrap_or_else(|| cause.clone());
                 // The issuing CA, when the policy names its certificate: trust
                 // in this source is then checked with it.
                 let issuer_ca = cm.ca.as_ref().and_then(|r| {
@@ -760,6 +829,7 @@ impl Builder<'_> {
                     source: Source::CertManager {
                         kind: cm.kind.clone(),
                         issuer: issuer.clone(),
+                        intermediate,
                         certificate: cause.clone(),
                         names,
                         issuer_ca,

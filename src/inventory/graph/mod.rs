@@ -69,6 +69,9 @@ pub enum Source {
         /// `ClusterIssuer/name` or `Issuer/name` (with the group when not
         /// cert-manager.io); a PKI intermediate's, a Vault role's name.
         issuer: String,
+        /// The signing intermediate or profile within the issuer (a cfssl
+        /// label, a Vault role), when the policy names it.
+        intermediate: Option<String>,
         /// The `Certificate`'s location.
         certificate: Location,
         /// Its `dnsNames` and `ipAddresses`.
@@ -85,8 +88,67 @@ impl Source {
     pub fn label(&self) -> String {
         match self {
             Source::Static => "static".into(),
-            Source::CertManager { kind, issuer, .. } => format!("{kind} {issuer}"),
+            Source::CertManager {
+                kind,
+                issuer,
+                intermediate,
+                ..
+            } => match intermediate {
+                Some(i) => format!("{kind} {issuer} (intermediate {i})"),
+                None => format!("{kind} {issuer}"),
+            },
             Source::Unresolved(_) => "unresolved".into(),
+        }
+    }
+
+    /// The parts of a source, for saying which differs: kind, issuer,
+    /// intermediate, issuing CA (its fingerprint).
+    fn parts(&self) -> [(&'static str, Option<String>); 4] {
+        match self {
+            Source::CertManager {
+                kind,
+                issuer,
+                intermediate,
+                issuer_ca,
+                ..
+            } => [
+                ("kind", Some(kind.clone())),
+                ("issuer", Some(issuer.clone())),
+                ("intermediate", intermediate.clone()),
+                ("issuing CA", issuer_ca.as_ref().map(|f| f.short())),
+            ],
+            other => [
+                ("kind", Some(other.label())),
+                ("issuer", None),
+                ("intermediate", None),
+                ("issuing CA", None),
+            ],
+        }
+    }
+
+    /// Which parts of two sources differ, in words: `the kind`, `the
+    /// intermediate`, `the issuer and the issuing CA`; `None` when they
+    /// are the same. A different kind is said alone (everything else
+    /// follows from it).
+    pub fn differing_parts(&self, other: &Source) -> Option<String> {
+        let (a, b) = (self.parts(), other.parts());
+        if a[0] != b[0] {
+            return Some("the kind".into());
+        }
+        let differ: Vec<String> = a
+            .iter()
+            .zip(&b)
+            .filter(|(x, y)| x.1 != y.1)
+            .map(|(x, _)| format!("the {}", x.0))
+            .collect();
+        match differ.len() {
+            0 => None,
+            1 => Some(differ[0].clone()),
+            n => Some(format!(
+                "{} and {}",
+                differ[..n - 1].join(", "),
+                differ[n - 1]
+            )),
         }
     }
 }
@@ -199,12 +261,24 @@ pub struct Note {
     pub message: String,
 }
 
+/// Where a policy's source switch got the value that decided a serve's
+/// source, as `lookup --explain` would show it.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    /// The value's line (in a values file, or at the Hiera level that won).
+    pub at: Location,
+    /// The value, in words (a scalar as written, else `a list or map`).
+    pub value: String,
+    /// The lower Hiera levels that set the key too, overridden (or merged).
+    pub chain: Vec<crate::finding::Related>,
+}
+
 /// The whole graph.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     /// For serves a policy's source switch chose: where the switch's value
     /// is set (the line that made this source, on or off), by serve index.
-    pub decided_at: BTreeMap<usize, Location>,
+    pub decided_at: BTreeMap<usize, Decided>,
     /// Components in object order.
     pub components: Vec<Component>,
     /// Serving identities.
