@@ -627,3 +627,30 @@ fn cfssl_issuer_rollout_example() {
         "{r:#}"
     );
 }
+
+/// A component whose every switch is off and that has no `static` serves
+/// nothing the policy can name: said once per spec, naming the members.
+#[test]
+fn a_component_with_no_source_selected_is_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    etcd_sites(tmp.path(), None, Some(true));
+    std::fs::write(
+        tmp.path().join(".certdrift.yaml"),
+        "hiera:\n  config: hiera.yaml\n  nodes:\n    etcd-eqiad: {site: eqiad}\n    etcd-codfw: {site: codfw}\ncomponents:\n  - name: etcd\n    for_each: {site: [eqiad, codfw]}\n    node: \"etcd-{site}\"\n    scope: \"{site}\"\n    serves:\n      vault:\n        when: {not: profile::etcd::v3::use_pki_certs}\n        issuer: pki_int/etcd\n",
+    )
+    .unwrap();
+    let r = scan(tmp.path(), &[]);
+    let none: Vec<&serde_json::Value> = of_rule(&r, "unresolved")
+        .into_iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("no certificate source selected")
+        })
+        .collect();
+    assert_eq!(none.len(), 1, "{r:#}");
+    let msg = none[0]["message"].as_str().unwrap();
+    assert!(msg.contains("1 of 2 component(s) (etcd in codfw)"), "{msg}");
+    assert_eq!(none[0]["location"]["line"], 7, "{r:#}");
+}

@@ -139,6 +139,7 @@ impl<'a> Builder<'a> {
             late_by_name: std::collections::HashMap::new(),
             policy_budget: declared::Budget::default(),
             switches: BTreeMap::new(),
+            unsourced: BTreeMap::new(),
             verdicts: verify::VerdictCache::default(),
             serves_of: BTreeMap::new(),
             cache: None,

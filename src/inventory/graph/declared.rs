@@ -543,6 +543,26 @@ impl Builder<'_> {
             };
             self.note(&at, None, what);
         }
+        // Components whose every switch is off and that have no `static`:
+        // they serve nothing the policy can name.
+        for (at, (made, who)) in std::mem::take(&mut self.unsourced) {
+            if who.is_empty() {
+                continue;
+            }
+            let mut list: Vec<String> = who.iter().take(5).cloned().collect();
+            if who.len() > 5 {
+                list.push(format!("{} more", who.len() - 5));
+            }
+            self.note(
+                &policy_location(&at),
+                None,
+                format!(
+                    "no certificate source selected for {} of {made} component(s) ({}): every `when` is false and `serves` has no `static`",
+                    who.len(),
+                    list.join(", ")
+                ),
+            );
+        }
         let groups = self.policy.groups.clone();
         for g in &groups {
             // Members are components, one per scope: `etcd` in four sites is four.
@@ -760,6 +780,7 @@ impl Builder<'_> {
         let mut serve = None;
         let mut decided_at = None;
         if let Some(s) = &spec.serves {
+            self.unsourced.entry(spec.location.clone()).or_default().0 += 1;
             // The issued kinds in order (cert-manager, pki, puppet, vault,
             // acme): the first whose switch holds is the source.
             let env = Env {
@@ -878,6 +899,17 @@ impl Builder<'_> {
                     }
                 }
             } else {
+                let c = &self.graph.components[comp];
+                let who = if c.scope.is_empty() {
+                    c.name.clone()
+                } else {
+                    format!("{} in {}", c.name, c.scope)
+                };
+                self.unsourced
+                    .entry(spec.location.clone())
+                    .or_default()
+                    .1
+                    .push(who);
                 Presented {
                     component: comp,
                     channel: name.clone(),

@@ -384,6 +384,9 @@ pub struct Builder<'a> {
     /// Per declared component spec (by its place): components made, how
     /// many had its source switch set, how many had it on.
     switches: BTreeMap<crate::policy::PolicyLoc, (usize, usize, usize)>,
+    /// Per declared component spec with `serves` (by its place): components
+    /// made, and those that got no source (every switch off, no `static`).
+    unsourced: BTreeMap<crate::policy::PolicyLoc, (usize, Vec<String>)>,
     /// Verdicts of this scan, when no cache is shared with another.
     verdicts: verify::VerdictCache,
     /// Serves (indexes into `graph.serves`) of each component, in order.
