@@ -25,6 +25,16 @@ fn scan(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     json(&out)
 }
 
+/// `certdrift diff --format json` of two trees, with `opt` (`--config F`,
+/// `--policy F`) applied to both.
+fn diff_json(opt: [&str; 2], base: &std::path::Path, head: &std::path::Path) -> serde_json::Value {
+    let (base, head) = (base.to_string_lossy(), head.to_string_lossy());
+    let args = [
+        "diff", "--now", NOW, "--format", "json", opt[0], opt[1], &base, &head,
+    ];
+    json(&run(&repo(), &args))
+}
+
 fn of_rule<'a>(r: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
     r["findings"]
         .as_array()
@@ -343,21 +353,12 @@ fn a_hiera_key_switches_the_certificate_source() {
     let base = tempfile::tempdir().unwrap();
     etcd_sites(base.path(), None, None);
     etcd_sites(tmp.path(), None, Some(true));
-    let out = run(
-        &repo(),
-        &[
-            "diff",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-            "--config",
-            &tmp.path().join(".certdrift.yaml").to_string_lossy(),
-            &base.path().to_string_lossy(),
-            &tmp.path().to_string_lossy(),
-        ],
-    );
-    let r = json(&out);
+    let config = tmp
+        .path()
+        .join(".certdrift.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let r = diff_json(["--config", &config], base.path(), tmp.path());
     let sc = of_rule(&r, "source-change");
     assert_eq!(sc.len(), 1, "{r:#}");
     let msg = sc[0]["message"].as_str().unwrap();
@@ -373,21 +374,7 @@ fn a_hiera_key_switches_the_certificate_source() {
 
     // The override removed again: HEAD's deciding line (common.yaml) did
     // not change; the cause is the line that decided at BASE.
-    let out = run(
-        &repo(),
-        &[
-            "diff",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-            "--config",
-            &tmp.path().join(".certdrift.yaml").to_string_lossy(),
-            &tmp.path().to_string_lossy(),
-            &base.path().to_string_lossy(),
-        ],
-    );
-    let r = json(&out);
+    let r = diff_json(["--config", &config], tmp.path(), base.path());
     let sc = of_rule(&r, "source-change");
     assert_eq!(sc.len(), 1, "{r:#}");
     assert_eq!(sc[0]["location"]["path"], "hieradata/common.yaml", "{r:#}");
@@ -599,21 +586,7 @@ fn cfssl_issuer_rollout_example() {
     // policy has them): which part of the source moved, at its line.
     let policy = repo().join("policies/examples/cfssl-issuer-rollout.yaml");
     let policy = policy.to_string_lossy().into_owned();
-    let out = run(
-        &repo(),
-        &[
-            "diff",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-            "--policy",
-            &policy,
-            &tree.to_string_lossy(),
-            &tmp.path().to_string_lossy(),
-        ],
-    );
-    let r = json(&out);
+    let r = diff_json(["--policy", &policy], &tree, tmp.path());
     let sc = of_rule(&r, "source-change");
     assert_eq!(sc.len(), 1, "{r:#}");
     let msg = sc[0]["message"].as_str().unwrap();

@@ -160,17 +160,6 @@ impl Builder<'_> {
         f
     }
 
-    fn hiera_value(
-        &mut self,
-        d: &Declared<'_>,
-        key: &str,
-        node: Option<&str>,
-        at: &Location,
-        comp: Option<usize>,
-    ) -> Option<Value> {
-        self.hiera_explained(d, key, node, at, comp).0
-    }
-
     /// A Hiera key's value for a node, with the levels below the winning
     /// one that set it too (what `lookup --explain` shows as overridden),
     /// as related locations.
@@ -433,7 +422,8 @@ impl Builder<'_> {
                 let key = values::expand_vars(key, vars);
                 let node = n.as_deref().or(node);
                 let v = self
-                    .hiera_value(d, &key, node, at, Some(comp))
+                    .hiera_explained(d, &key, node, at, Some(comp))
+                    .0
                     .ok_or_else(|| format!("hiera key {key} has no value"))?;
                 let loc = origin_location(&v.origin);
                 if let Some(b) = self
@@ -729,7 +719,7 @@ impl Builder<'_> {
                 Layer::Hiera { key, node: n, keys } => {
                     let key = values::expand_vars(key, vars);
                     let n = n.as_deref().or(node);
-                    self.hiera_value(d, &key, n, &at, None).map(|v| {
+                    self.hiera_explained(d, &key, n, &at, None).0.map(|v| {
                         if keys.is_empty() {
                             return v;
                         }
@@ -995,7 +985,7 @@ impl Builder<'_> {
                 HostSpec::Hiera { key, node: n, path } => {
                     let key = values::expand_vars(key, vars);
                     let n = n.as_deref().or(node);
-                    match self.hiera_value(d, &key, n, &at, Some(comp)) {
+                    match self.hiera_explained(d, &key, n, &at, Some(comp)).0 {
                         Some(v) => select(&v, &values::expand_vars(path, vars))
                             .into_iter()
                             .filter_map(|x| Some((values::scalar(x)?, origin_location(&x.origin))))
