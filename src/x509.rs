@@ -734,7 +734,11 @@ fn key_info(spki: &SubjectPublicKeyInfo) -> KeyInfo {
             }
         }
         "1.2.840.10045.2.1" => {
+            // ECParameters is a CHOICE: a named curve (an OID) or explicit
+            // SpecifiedECDomain parameters (a SEQUENCE), which have no name:
+            // `curve` is then `None`.
             let curve_oid = params
+                .filter(|p| p.tag() == Tag::Oid)
                 .and_then(|p| p.as_oid().ok())
                 .map(|o| o.to_id_string());
             let point_bits = || match spki.parsed() {

@@ -239,3 +239,226 @@ apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguratio
         }
     }
 }
+
+/// Runs `openssl` in `dir`; panics with its stderr when it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl CLI");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA whose key `genkey` (openssl arguments writing `ca.key`) makes, and
+/// a P-256 leaf for `leaf_name` it issued, as `ca.pem` and `leaf.pem` in
+/// `dir`. openssl 3.0 cannot backdate: both start now.
+fn openssl_chain(dir: &std::path::Path, genkey: &[&str], ca_cn: &str, leaf_name: &str) {
+    let subject = format!("/CN={ca_cn}");
+    openssl(dir, genkey);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            &subject,
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "leaf.key",
+        ],
+    );
+    let leaf_subject = format!("/CN={leaf_name}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-subj",
+            &leaf_subject,
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext"),
+        format!("subjectAltName=DNS:{leaf_name}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "2",
+            "-days",
+            "7",
+            "-extfile",
+            "ext",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+}
+
+const P192: &[&str] = &[
+    "ecparam",
+    "-name",
+    "prime192v1",
+    "-genkey",
+    "-noout",
+    "-out",
+    "ca.key",
+];
+
+/// `--now` for certificates `openssl_chain` made: the clock.
+fn clock() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The scan's trust-mismatch findings on `yaml`, at `now`.
+fn trust_mismatches(yaml: &str, now: &str) -> Vec<serde_json::Value> {
+    let scan = tempfile::tempdir().unwrap();
+    std::fs::write(scan.path().join("manifests.yaml"), yaml).unwrap();
+    let out = run(
+        scan.path(),
+        &["scan", "--now", now, "--format", "json", "."],
+    );
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["rule"] == "trust-mismatch")
+        .cloned()
+        .collect()
+}
+
+/// A webhook served by `leaf.pem` (made in `dir`) and a
+/// ValidatingWebhookConfiguration whose caBundle is `ca.pem`.
+fn webhook_manifests(dir: &std::path::Path) -> String {
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: hook-tls, namespace: apps}}\ndata:\n  tls.crt: {leaf}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: hook, namespace: apps}}\nspec:\n  template:\n    metadata: {{labels: {{app: hook}}}}\n    spec:\n      containers:\n      - name: hook\n        args: [--tls-cert-file=/tls/tls.crt]\n        volumeMounts: [{{name: tls, mountPath: /tls}}]\n      volumes: [{{name: tls, secret: {{secretName: hook-tls}}}}]\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {{name: hook, namespace: apps}}\nspec:\n  selector: {{app: hook}}\n---\n\
+apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {{name: hook}}\nwebhooks:\n- name: hook.example.org\n  clientConfig:\n    service: {{name: hook, namespace: apps}}\n    caBundle: {bundle}\n",
+        leaf = gen::b64(&read("leaf.pem")),
+        bundle = gen::b64(&read("ca.pem")),
+    )
+}
+
+/// The API server (a Go program) refuses a webhook's chain whose caBundle
+/// anchor has a key Go's parser does not take: a P-192 key, or a P-256 key
+/// written with explicit curve parameters (keys made with the openssl
+/// CLI; rcgen cannot make either). certdrift's verifier cannot decide such
+/// a chain, and `trust-mismatch` reports it as an error naming the anchor.
+#[test]
+fn webhook_ca_bundle_with_a_key_go_refuses() {
+    let explicit: &[&str] = &[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-param_enc",
+        "explicit",
+        "-genkey",
+        "-noout",
+        "-out",
+        "ca.key",
+    ];
+    let cases = [
+        ("P-192", P192, "P-192, a curve Go does not support"),
+        ("explicit", explicit, "explicit curve parameters"),
+    ];
+    let now = clock();
+    for (name, genkey, why) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_cn = format!("{name} webhook CA");
+        openssl_chain(dir.path(), genkey, &ca_cn, "hook.apps.svc");
+        let tm = trust_mismatches(&webhook_manifests(dir.path()), &now);
+        assert_eq!(tm.len(), 1, "{name}: {tm:#?}");
+        assert_eq!(tm[0]["severity"], "error", "{name}: {tm:#?}");
+        assert_eq!(tm[0]["peer"], "apps/hook", "{name}");
+        let message = tm[0]["message"].as_str().unwrap();
+        for part in ["is a Go program", &format!("the anchor CN={ca_cn}"), why] {
+            assert!(message.contains(part), "{name}: {part:?} not in {message}");
+        }
+    }
+}
+
+/// A client certdrift does not know to be a Go program (a kubeconfig):
+/// the same P-192 anchor is a warning that the chain could not be
+/// verified, never silence.
+#[test]
+fn unknown_client_with_an_undecidable_chain_is_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_chain(
+        d,
+        P192,
+        "P-192 cluster CA",
+        "kube-apiserver.kube-system.svc",
+    );
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://kube-apiserver.kube-system.svc:6443\n    certificate-authority-data: {}\nusers: []\n",
+        gen::b64(&read("ca.pem"))
+    );
+    let indented: String = kubeconfig.lines().map(|l| format!("    {l}\n")).collect();
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: apiserver-tls, namespace: kube-system}}\ndata:\n  tls.crt: {}\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {{name: kube-apiserver, namespace: kube-system}}\nspec:\n  selector: {{app: kube-apiserver}}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver, namespace: kube-system, labels: {{app: kube-apiserver}}}}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --tls-cert-file=/tls/tls.crt]\n    volumeMounts: [{{name: tls, mountPath: /tls}}]\n  volumes: [{{name: tls, secret: {{secretName: apiserver-tls}}}}]\n---\n\
+apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: scheduler-kubeconfig, namespace: kube-system}}\ndata:\n  kubeconfig: |\n{indented}",
+        gen::b64(&read("leaf.pem"))
+    );
+    let tm = trust_mismatches(&yaml, &clock());
+    assert_eq!(tm.len(), 1, "{tm:#?}");
+    assert_eq!(tm[0]["severity"], "warning", "{tm:#?}");
+    let message = tm[0]["message"].as_str().unwrap();
+    for part in [
+        "could not be verified",
+        "a Go client would refuse the anchor CN=P-192 cluster CA",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message}");
+    }
+}

@@ -1,15 +1,20 @@
 //! x509-limbo conformance: certdrift's chain decision (`verify::verify`, the
 //! one `trust-mismatch` uses) on the x509-limbo test vectors in
-//! `../shared/limbo/` — the 2023-12-02 suite and the `online/` real chains.
+//! `../shared/limbo/`: the current suite (`limbo-2026-06-29-8a2e6f41.json`,
+//! 9,780 cases with all of BetterTLS), the 2023-12-02 suite, and the
+//! `online/` real chains. Each prints one summary line.
 //!
 //! The pattern is rustls-webpki's `tests/x509_limbo.rs`: every case is run
 //! unless it needs a feature certdrift does not implement (skipped, with a
 //! counted reason); known differences are listed in
-//! `tests/limbo-exceptions.json` as `{key: reason}`; the test fails on any
+//! `tests/limbo-exceptions.json`, one section per suite file, as
+//! `{id: {expected, actual, go, webpki, reason}}`; the test fails on any
 //! other disagreement, on an exception that no longer disagrees (stale), on
-//! an exception for a case of `importance: critical`, on an exception for a
-//! case that does not exist or is skipped, and on a case that takes longer
-//! than 5 s (x509-limbo's harnesses count that as a hang).
+//! an exception for a case of `importance: critical` or `high`, on an
+//! exception for a case that does not exist or is skipped, on `go` /
+//! `webpki` columns that do not match the upstream lists kept in the
+//! file's `_sources`, and on a case that takes longer than 5 s (x509-limbo's
+//! harnesses count that as a hang).
 //!
 //! # Mapping
 //!
@@ -18,9 +23,8 @@
 //!   FAILURE (certdrift reports it as `malformed`, never as trusted); a
 //!   trusted or intermediate certificate that does not parse is left out,
 //!   as a scan would.
-//! * `validation_time`: the case's own; when it is null (114 of the 2023
-//!   cases, whose certificates are all valid 1970..2969) the fixed time
-//!   [`DEFAULT_TIME`], the day the suite was generated. Never the clock.
+//! * `validation_time`: the case's own; when it is null the day the suite
+//!   file was generated (its certificates are valid then). Never the clock.
 //! * Usage: `SERVER` → server authentication, `CLIENT` → client
 //!   authentication; an `extended_key_usage` list other than exactly that
 //!   usage's purpose is skipped (certdrift checks one purpose).
@@ -28,14 +32,16 @@
 //!   `verify`; `RFC822` is skipped; `CLIENT` cases that name peers are
 //!   skipped (certdrift does not check client names).
 //! * Verdict: `Valid` → SUCCESS; `Expired`, `NotYetValid`, `NoPath`,
-//!   `NameMismatch` → FAILURE. `Unknown` ("cannot tell", e.g. an algorithm
-//!   neither engine verifies) is its own result, UNKNOWN, which agrees with
-//!   neither expectation: `trust-mismatch` stays silent on it, so it must
-//!   never pass for a correct FAILURE unnoticed; each one needs an exception.
+//!   `NameMismatch` → FAILURE. `Unknown` ("cannot tell") is FAILURE when
+//!   [`verify::golang::refusal`] names a reason Go refuses the chain for
+//!   (the harness is a Go client, as `trust-mismatch` treats the API
+//!   server, etcd and the other Kubernetes components); any other
+//!   `Unknown` is its own result, UNKNOWN, which agrees with neither
+//!   expectation and so needs an exception.
 //!
 //! # Keys
 //!
-//! Cases of the suite file are keyed by their `id`. The `online/` files
+//! Cases of a suite file are keyed by their `id`. The `online/` files
 //! reuse the ids of the suite's older `online::` chains with newer
 //! certificates, so they are keyed `online/<file name>`.
 //!
@@ -48,16 +54,22 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use certdrift::read::pem::{self, PemItem};
-use certdrift::verify::{self, Usage, Verdict};
+use certdrift::verify::{self, golang, Usage, Verdict};
 use certdrift::x509::{self, CertInfo};
+use rayon::prelude::*;
 use serde::Deserialize;
 
-/// Validation time for cases without one: 2023-12-02T00:00:00Z, the date of
-/// the suite file (`limbo-2023-12-02-ddc40b47.json`).
-const DEFAULT_TIME: i64 = 1_701_475_200;
+/// The suite files, relative to `../shared/limbo`, each with the time used
+/// for its cases without a `validation_time`: the day the file was made.
+const SUITES: &[(&str, i64)] = &[
+    // 2026-06-29T00:00:00Z
+    ("limbo-2026-06-29-8a2e6f41.json", 1_782_691_200),
+    // 2023-12-02T00:00:00Z
+    ("limbo-2023-12-02-ddc40b47.json", 1_701_475_200),
+];
 
-/// The suite file, relative to `../shared`.
-const SUITE: &str = "limbo/limbo-2023-12-02-ddc40b47.json";
+/// The section of `tests/limbo-exceptions.json` for the `online/` files.
+const ONLINE: &str = "online";
 
 /// A case slower than this is a hang (x509-limbo's pyca harness:
 /// `TIMEOUT_SECONDS = 5`).
@@ -77,7 +89,8 @@ struct Suite {
 }
 
 /// One testcase; null and missing lists are empty (the 2023 schema has
-/// nulls where the current one has lists).
+/// nulls where the current one has lists). `peer_certificate_key` is not
+/// read: private keys are never loaded, let alone printed.
 #[derive(Deserialize)]
 struct Case {
     id: String,
@@ -124,6 +137,77 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// One known difference: what limbo expects, what certdrift answers, what
+/// Go's `crypto/x509` and rustls-webpki answer (from the upstream lists in
+/// `_sources`), and why certdrift answers so.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Exception {
+    expected: String,
+    actual: String,
+    go: String,
+    webpki: String,
+    reason: String,
+}
+
+/// An upstream harness's own list of the cases it disagrees on: the
+/// cases it accepts though limbo expects FAILURE, and the ones it refuses
+/// though limbo expects SUCCESS. Every other case it answers as expected.
+#[derive(Debug, Default, Deserialize)]
+struct Upstream {
+    #[serde(default)]
+    succeeds_where_failure_expected: BTreeSet<String>,
+    #[serde(default)]
+    fails_where_success_expected: BTreeSet<String>,
+}
+
+impl Upstream {
+    /// This implementation's answer on `id`, given limbo's expectation.
+    fn answer(&self, id: &str, expected: &str) -> &'static str {
+        if self.succeeds_where_failure_expected.contains(id) {
+            "SUCCESS"
+        } else if self.fails_where_success_expected.contains(id) {
+            "FAILURE"
+        } else if expected == "SUCCESS" {
+            "SUCCESS"
+        } else {
+            "FAILURE"
+        }
+    }
+}
+
+/// `_sources` of the exceptions file.
+#[derive(Debug, Default, Deserialize)]
+struct Sources {
+    go: Upstream,
+    webpki: Upstream,
+}
+
+/// `tests/limbo-exceptions.json`.
+struct Exceptions {
+    sources: Sources,
+    /// Per section (suite file name, or `online`): case key → exception.
+    sections: BTreeMap<String, BTreeMap<String, Exception>>,
+}
+
+fn read_exceptions(text: &str) -> Result<Exceptions, String> {
+    let mut all: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let sources = all
+        .remove("_sources")
+        .ok_or("no _sources")
+        .and_then(|v| serde_json::from_value(v).map_err(|_| "_sources: {go, webpki}"))?;
+    let sections = all
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_value(v)
+                .map(|m| (k.clone(), m))
+                .map_err(|e| format!("section {k}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Exceptions { sources, sections })
+}
+
 /// What the harness made of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Outcome {
@@ -133,7 +217,8 @@ enum Outcome {
         actual: &'static str,
         /// certdrift's verdict, for the table.
         detail: String,
-        critical: bool,
+        /// `importance` is `critical` or `high`: no exception allowed.
+        important: bool,
     },
 }
 
@@ -215,17 +300,18 @@ fn describe(v: &Verdict) -> String {
     }
 }
 
-/// Runs one case. `Err` is a harness error (the data is not what the
-/// schema says), which fails the test.
-fn run(case: &Case) -> Result<Outcome, String> {
+/// Runs one case; `default_time` stands in for a null `validation_time`.
+/// `Err` is a harness error (the data is not what the schema says), which
+/// fails the test.
+fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
     let expected = expected_of(case)?;
     if let Some(reason) = skip_reason(case) {
         return Ok(Outcome::Skipped(reason));
     }
-    let critical = case.importance.as_deref() == Some("critical");
+    let important = matches!(case.importance.as_deref(), Some("critical" | "high"));
     let now = match &case.validation_time {
         Some(t) => rfc3339(t)?,
-        None => DEFAULT_TIME,
+        None => default_time,
     };
     let usage = if case.validation_kind == "CLIENT" {
         Usage::ClientAuth
@@ -238,7 +324,7 @@ fn run(case: &Case) -> Result<Outcome, String> {
             expected,
             actual: "FAILURE",
             detail: "peer certificate does not parse".to_string(),
-            critical,
+            important,
         });
     };
     let intermediates: Vec<CertInfo> = case
@@ -251,41 +337,54 @@ fn run(case: &Case) -> Result<Outcome, String> {
     let anchors: Vec<&CertInfo> = trusted.iter().collect();
     let name = case.expected_peer_name.as_ref().map(|n| n.value.as_str());
     let verdict = verify::verify(&chain, &anchors, now, usage, name);
-    let actual = match verdict {
-        Verdict::Valid => "SUCCESS",
-        Verdict::Unknown { .. } => "UNKNOWN",
-        _ => "FAILURE",
+    let (actual, detail) = match &verdict {
+        Verdict::Valid => ("SUCCESS", describe(&verdict)),
+        Verdict::Unknown { .. } => match golang::refusal(&chain, &anchors) {
+            Some(why) => (
+                "FAILURE",
+                format!("{}; Go refuses: {why}", describe(&verdict)),
+            ),
+            None => ("UNKNOWN", describe(&verdict)),
+        },
+        _ => ("FAILURE", describe(&verdict)),
     };
     Ok(Outcome::Ran {
         expected,
         actual,
-        detail: describe(&verdict),
-        critical,
+        detail,
+        important,
     })
 }
 
-/// The suite's cases and the `online/` cases, with their keys.
-fn load(limbo: &Path) -> Vec<(String, Case)> {
-    let text = std::fs::read_to_string(limbo.parent().unwrap().join(SUITE)).unwrap();
-    let suite: Suite = serde_json::from_str(&text).unwrap();
-    let mut out: Vec<(String, Case)> = suite
+/// The cases of one suite file, keyed by id.
+fn load_suite(path: &Path) -> Vec<(String, Case)> {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let suite: Suite =
+        serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    suite
         .testcases
         .into_iter()
         .map(|c| (c.id.clone(), c))
-        .collect();
-    let mut files: Vec<_> = std::fs::read_dir(limbo.join("online"))
+        .collect()
+}
+
+/// The `online/` cases, keyed `online/<file name>`.
+fn load_online(dir: &Path) -> Vec<(String, Case)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(".limbo.json"))
         .collect();
     files.sort();
-    for f in files {
-        let case: Case = serde_json::from_str(&std::fs::read_to_string(&f).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let key = format!("online/{}", f.file_name().unwrap().to_string_lossy());
-        out.push((key, case));
-    }
-    out
+    files
+        .into_iter()
+        .map(|f| {
+            let case: Case = serde_json::from_str(&std::fs::read_to_string(&f).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let key = format!("online/{}", f.file_name().unwrap().to_string_lossy());
+            (key, case)
+        })
+        .collect()
 }
 
 /// The result of running cases against a list of exceptions.
@@ -295,7 +394,8 @@ struct Summary {
     skipped: BTreeMap<String, usize>,
     agreeing: usize,
     excepted: usize,
-    critical_excepted: usize,
+    /// Exceptions on `importance: critical`/`high` cases (each a problem).
+    important_excepted: usize,
     /// Known differences, as table rows.
     known: Vec<[String; 4]>,
     /// What fails the test, as table rows: key, expected, actual, why.
@@ -305,6 +405,23 @@ struct Summary {
 impl Summary {
     fn skipped_total(&self) -> usize {
         self.skipped.values().sum()
+    }
+
+    /// The summary line CI logs show.
+    fn line(&self, cases: usize) -> String {
+        format!(
+            "x509-limbo: {cases} cases: {} run, {} skipped, {} agreeing, {} exceptions ({} on importance: critical/high); agreement {:.2} % of cases run",
+            self.run,
+            self.skipped_total(),
+            self.agreeing,
+            self.excepted,
+            self.important_excepted,
+            if self.run == 0 {
+                100.0
+            } else {
+                self.agreeing as f64 * 100.0 / self.run as f64
+            }
+        )
     }
 }
 
@@ -317,12 +434,48 @@ fn row(key: &str, expected: &str, actual: &str, why: String) -> [String; 4] {
     ]
 }
 
-/// Runs `cases` and compares with `exceptions` (see the module docs).
-fn evaluate(cases: &[(String, Case)], exceptions: &BTreeMap<String, String>) -> Summary {
+/// Checks one exception's own fields against the case's run and the
+/// upstream lists; problems as `why` strings.
+fn check_exception(
+    key: &str,
+    e: &Exception,
+    expected: &str,
+    actual: &str,
+    sources: &Sources,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if e.expected != expected || e.actual != actual {
+        out.push(format!(
+            "exception says expected {} / certdrift {}, the run gives {expected} / {actual}",
+            e.expected, e.actual
+        ));
+    }
+    for (column, recorded, upstream) in [
+        ("go", &e.go, &sources.go),
+        ("webpki", &e.webpki, &sources.webpki),
+    ] {
+        let answer = upstream.answer(key, expected);
+        if recorded != answer {
+            out.push(format!(
+                "exception's {column} column says {recorded}, _sources.{column} gives {answer}"
+            ));
+        }
+    }
+    out
+}
+
+/// Runs `cases` (in parallel; results in input order) and compares with
+/// the section's `exceptions` (see the module docs).
+fn evaluate(
+    cases: &[(String, Case)],
+    default_time: i64,
+    exceptions: &BTreeMap<String, Exception>,
+    sources: &Sources,
+) -> Summary {
     let mut s = Summary::default();
     let keys: BTreeSet<&str> = cases.iter().map(|(k, _)| k.as_str()).collect();
-    for (key, reason) in exceptions {
-        if reason.trim().is_empty() {
+    for (key, e) in exceptions {
+        if e.reason.trim().is_empty() {
             s.problems
                 .push(row(key, "", "", "exception without a reason".to_string()));
         }
@@ -335,9 +488,16 @@ fn evaluate(cases: &[(String, Case)], exceptions: &BTreeMap<String, String>) -> 
             ));
         }
     }
-    for (key, case) in cases {
-        let start = Instant::now();
-        let outcome = match run(case) {
+    let outcomes: Vec<(Result<Outcome, String>, Duration)> = cases
+        .par_iter()
+        .map(|(_, case)| {
+            let start = Instant::now();
+            let o = run(case, default_time);
+            (o, start.elapsed())
+        })
+        .collect();
+    for ((key, _), (outcome, took)) in cases.iter().zip(outcomes) {
+        let outcome = match outcome {
             Ok(o) => o,
             Err(e) => {
                 s.problems
@@ -345,7 +505,6 @@ fn evaluate(cases: &[(String, Case)], exceptions: &BTreeMap<String, String>) -> 
                 continue;
             }
         };
-        let took = start.elapsed();
         if took > HANG {
             s.problems
                 .push(row(key, "", "HANG", format!("took {took:?}")));
@@ -367,7 +526,7 @@ fn evaluate(cases: &[(String, Case)], exceptions: &BTreeMap<String, String>) -> 
                 expected,
                 actual,
                 detail,
-                critical,
+                important,
             } => {
                 s.run += 1;
                 match (expected == actual, exception) {
@@ -379,18 +538,29 @@ fn evaluate(cases: &[(String, Case)], exceptions: &BTreeMap<String, String>) -> 
                         "STALE exception: the case agrees now; remove it".to_string(),
                     )),
                     (false, None) => s.problems.push(row(key, expected, actual, detail)),
-                    (false, Some(reason)) => {
+                    (false, Some(e)) => {
                         s.excepted += 1;
-                        if critical {
-                            s.critical_excepted += 1;
+                        if important {
+                            s.important_excepted += 1;
                             s.problems.push(row(
                                 key,
                                 expected,
                                 actual,
-                                format!("exception on an importance: critical case ({reason})"),
+                                format!(
+                                    "exception on an importance: critical/high case ({})",
+                                    e.reason
+                                ),
                             ));
                         }
-                        s.known.push(row(key, expected, actual, detail));
+                        for why in check_exception(key, e, expected, actual, sources) {
+                            s.problems.push(row(key, expected, actual, why));
+                        }
+                        s.known.push(row(
+                            key,
+                            expected,
+                            actual,
+                            format!("go {} webpki {}: {detail}", e.go, e.webpki),
+                        ));
                     }
                 }
             }
@@ -410,45 +580,74 @@ fn table(rows: &[[String; 4]]) -> String {
         .collect()
 }
 
+/// Runs one section and prints its summary; its problems, prefixed.
+fn section(
+    name: &str,
+    cases: &[(String, Case)],
+    default_time: i64,
+    exceptions: &Exceptions,
+) -> Vec<[String; 4]> {
+    let keys: BTreeSet<&str> = cases.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), cases.len(), "{name}: duplicate case keys");
+    let empty = BTreeMap::new();
+    let own = exceptions.sections.get(name).unwrap_or(&empty);
+    let start = Instant::now();
+    let s = evaluate(cases, default_time, own, &exceptions.sources);
+    eprintln!("{name}: {} ({:.1?})", s.line(cases.len()), start.elapsed());
+    for (reason, n) in &s.skipped {
+        eprintln!("  skipped {n:>4}  {reason}");
+    }
+    if !s.known.is_empty() {
+        eprintln!(
+            "  known differences (tests/limbo-exceptions.json):\n{}",
+            table(&s.known)
+        );
+    }
+    s.problems
+        .into_iter()
+        .map(|[k, e, a, w]| [format!("{name}: {k}"), e, a, w])
+        .collect()
+}
+
 #[test]
 fn x509_limbo() {
     let Some(shared) = common::shared() else {
         eprintln!("skipped: ../shared not found");
         return;
     };
-    let cases = load(&shared.join("limbo"));
-    let keys: BTreeSet<&str> = cases.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys.len(), cases.len(), "duplicate case keys");
-    let exceptions: BTreeMap<String, String> = serde_json::from_str(
+    let limbo = shared.join("limbo");
+    let exceptions = read_exceptions(
         &std::fs::read_to_string(common::repo().join("tests/limbo-exceptions.json")).unwrap(),
     )
-    .expect("tests/limbo-exceptions.json: {id: reason}");
-
-    let s = evaluate(&cases, &exceptions);
-    eprintln!(
-        "x509-limbo: {} cases: {} run, {} skipped, {} agreeing, {} exceptions ({} on importance: critical)",
-        cases.len(),
-        s.run,
-        s.skipped_total(),
-        s.agreeing,
-        s.excepted,
-        s.critical_excepted
-    );
-    for (reason, n) in &s.skipped {
-        eprintln!("  skipped {n:>3}  {reason}");
+    .unwrap_or_else(|e| panic!("tests/limbo-exceptions.json: {e}"));
+    let mut problems = Vec::new();
+    let mut names: Vec<&str> = vec![ONLINE];
+    for (file, default_time) in SUITES {
+        let start = Instant::now();
+        let cases = load_suite(&limbo.join(file));
+        eprintln!("{file}: read and parsed in {:.1?}", start.elapsed());
+        problems.extend(section(file, &cases, *default_time, &exceptions));
+        names.push(file);
     }
-    eprintln!(
-        "known differences (tests/limbo-exceptions.json):\n{}",
-        table(&s.known)
-    );
+    // Online chains carry their own validation_time.
+    let online = load_online(&limbo.join("online"));
+    problems.extend(section(ONLINE, &online, SUITES[0].1, &exceptions));
+    for name in exceptions.sections.keys() {
+        if !names.contains(&name.as_str()) {
+            problems.push(row(
+                name,
+                "",
+                "",
+                "exceptions section for no suite file".to_string(),
+            ));
+        }
+    }
     assert!(
-        s.problems.is_empty(),
+        problems.is_empty(),
         "x509-limbo: {} unexpected results:\n{}",
-        s.problems.len(),
-        table(&s.problems)
+        problems.len(),
+        table(&problems)
     );
-    assert_eq!(s.critical_excepted, 0);
-    assert_eq!(s.run, s.agreeing + s.excepted);
 }
 
 // --- the harness itself, on generated cases ------------------------------
@@ -493,7 +692,7 @@ fn generated_case(id: &str, trusted: bool, expected: &str, importance: Option<&s
 }
 
 #[test]
-fn harness_flags_disagreements_stale_and_critical_exceptions() {
+fn harness_flags_disagreements_stale_important_exceptions_and_wrong_columns() {
     let mut skipped = generated_case("t::skipped", true, "SUCCESS", None);
     skipped.features = vec!["has-crl".to_string()];
     let mut rfc822 = generated_case("t::rfc822", true, "SUCCESS", None);
@@ -515,26 +714,66 @@ fn harness_flags_disagreements_stale_and_critical_exceptions() {
     .into_iter()
     .map(|c| (c.id.clone(), c))
     .collect();
-    let exceptions: BTreeMap<String, String> = [
-        ("t::known", "a documented difference"),
-        ("t::stale", "no longer differs"),
-        ("t::critical", "not allowed"),
-        ("t::skipped", "skipped cases need none"),
-        ("t::missing", "no such case"),
-        ("t::no-reason", " "),
+    let exception = |expected: &str, actual: &str, reason: &str| Exception {
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+        go: expected.to_string(),
+        webpki: expected.to_string(),
+        reason: reason.to_string(),
+    };
+    let mut exceptions: BTreeMap<String, Exception> = [
+        (
+            "t::known",
+            exception("FAILURE", "SUCCESS", "a documented difference"),
+        ),
+        (
+            "t::stale",
+            exception("SUCCESS", "SUCCESS", "no longer differs"),
+        ),
+        (
+            "t::critical",
+            exception("FAILURE", "SUCCESS", "not allowed"),
+        ),
+        (
+            "t::skipped",
+            exception("SUCCESS", "SUCCESS", "skipped cases need none"),
+        ),
+        (
+            "t::missing",
+            exception("SUCCESS", "FAILURE", "no such case"),
+        ),
+        ("t::no-reason", exception("SUCCESS", "FAILURE", " ")),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .map(|(k, v)| (k.to_string(), v))
     .collect();
+    // certdrift's answer on t::known is webpki's too.
+    exceptions.get_mut("t::known").unwrap().webpki = "SUCCESS".to_string();
+    let sources = Sources {
+        go: Upstream::default(),
+        webpki: Upstream {
+            succeeds_where_failure_expected: ["t::known".to_string()].into(),
+            ..Upstream::default()
+        },
+    };
+    // Without the upstream list, that column is flagged.
+    let s = evaluate(&cases, 0, &exceptions, &Sources::default());
+    assert!(
+        s.problems
+            .iter()
+            .any(|r| r[0] == "t::known" && r[3].contains("webpki column says SUCCESS")),
+        "{}",
+        table(&s.problems)
+    );
 
-    let s = evaluate(&cases, &exceptions);
+    let s = evaluate(&cases, 0, &exceptions, &sources);
     assert_eq!(
         (
             s.run,
             s.skipped_total(),
             s.agreeing,
             s.excepted,
-            s.critical_excepted
+            s.important_excepted
         ),
         (7, 2, 2, 2, 1)
     );
@@ -559,7 +798,7 @@ fn harness_flags_disagreements_stale_and_critical_exceptions() {
         ]
     );
     assert!(flagged["t::stale"].starts_with("STALE exception"));
-    assert!(flagged["t::critical"].contains("importance: critical"));
+    assert!(flagged["t::critical"].contains("importance: critical/high"));
     assert!(flagged["t::unexpected-failure"].starts_with("NoPath: bad signature"));
     let text = table(&s.problems);
     assert!(

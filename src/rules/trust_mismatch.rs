@@ -3,7 +3,7 @@
 use super::{cite, declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
 use crate::inventory::graph::{Anchors, Direction, Source};
-use crate::verify::Verdict;
+use crate::verify::{golang, Verdict};
 
 declare_rule! {
     /// What it detects: a trust reference — a flag such as kube-apiserver's
@@ -16,7 +16,13 @@ declare_rule! {
     /// would (rustls-webpki: signatures, CA constraints, key usage), for
     /// server or client authentication as the edge requires. A chain that
     /// builds but fails only on time or on the name is reported by
-    /// `expired` or `san-coverage`, not here.
+    /// `expired` or `san-coverage`, not here. A chain the verifier cannot
+    /// decide (a key or algorithm it does not verify) is never passed over:
+    /// when the client is a Go program (the Kubernetes components, etcd,
+    /// anything called through a `caBundle`) and Go's parser refuses a key
+    /// of the chain (P-192 and other unsupported curves, explicit curve
+    /// parameters, RSA under 1024 bits), it is an error that says why;
+    /// otherwise a warning that the chain could not be verified.
     ///
     /// Why it matters: nothing fails until the client reconnects — a
     /// restart, a failover, a certificate renewal — and then it cannot reach
@@ -46,28 +52,50 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for t in &g.trusts {
         for c in &t.checks {
-            let Verdict::NoPath { reason } = &c.verdict else {
-                continue;
-            };
             let comp = &g.components[t.component];
             let peer = &g.components[c.peer];
-            let presented = match t.direction {
-                Direction::Server => &g.serves[c.presented],
-                Direction::Client => &g.clients[c.presented],
-            };
+            let go = golang::is_go_client(comp.role.as_deref(), &t.flag);
             let what = match t.direction {
                 Direction::Server => "serving",
                 Direction::Client => "client",
             };
-            let mut f = Finding::new(
-                RULE.id,
-                RULE.severity,
-                t.location.clone(),
-                format!(
-                    "{} trusts {} for {}, but that does not accept {}'s {what} certificate: {reason}",
-                    comp.name, t.via, t.channel, peer.name
-                ),
+            let refused = format!(
+                "{} trusts {} for {}, but that does not accept {}'s {what} certificate",
+                comp.name, t.via, t.channel, peer.name
             );
+            let (severity, message) = match (&c.verdict, &c.go_refusal) {
+                (Verdict::NoPath { reason }, _) => (RULE.severity, format!("{refused}: {reason}")),
+                // The verifier cannot decide, but Go's parser refuses a key
+                // of the chain: a Go client cannot connect.
+                (Verdict::Unknown { reason }, Some(why)) if go => (
+                    RULE.severity,
+                    format!(
+                        "{refused}: {} is a Go program, and Go's crypto/x509 refuses {why} (certdrift's verifier: {reason})",
+                        comp.name
+                    ),
+                ),
+                // Never silent on a chain that cannot be decided.
+                (Verdict::Unknown { reason }, go_refusal) => (
+                    Severity::Warning,
+                    format!(
+                        "{} trusts {} for {}, but {}'s {what} certificate could not be verified against it: {reason}{}",
+                        comp.name,
+                        t.via,
+                        t.channel,
+                        peer.name,
+                        go_refusal
+                            .as_ref()
+                            .map(|why| format!("; a Go client would refuse {why}"))
+                            .unwrap_or_default()
+                    ),
+                ),
+                _ => continue,
+            };
+            let presented = match t.direction {
+                Direction::Server => &g.serves[c.presented],
+                Direction::Client => &g.clients[c.presented],
+            };
+            let mut f = Finding::new(RULE.id, severity, t.location.clone(), message);
             if let Anchors::Bundle(b) = &t.anchors {
                 for (fp, loc) in &inv.bundles[*b].members {
                     super::cite(&mut f, inv, fp, loc, "trusted: ");
@@ -121,20 +149,27 @@ fn probe(ctx: &ProbeContext<'_>) -> Vec<Finding> {
     let live = super::describe_cert(leaf);
     let mut out = Vec::new();
     for (ti, verdict) in ctx.verdicts {
-        let Verdict::NoPath { reason } = verdict else {
-            continue;
-        };
         let t = &inv.graph.trusts[*ti];
         let client = &inv.graph.components[t.component].name;
-        let mut f = ctx.finding(
-            RULE.id,
-            RULE.severity,
-            &t.location,
-            format!(
-                "{client} trusts {} for {}, but that does not accept the chain {name} serves at {at} ({live}): {reason}",
-                t.via, t.channel
+        let (severity, message) = match verdict {
+            Verdict::NoPath { reason } => (
+                RULE.severity,
+                format!(
+                    "{client} trusts {} for {}, but that does not accept the chain {name} serves at {at} ({live}): {reason}",
+                    t.via, t.channel
+                ),
             ),
-        );
+            // Never silent on a chain that cannot be decided.
+            Verdict::Unknown { reason } => (
+                Severity::Warning,
+                format!(
+                    "{client} trusts {} for {}, but the chain {name} serves at {at} ({live}) could not be verified against it: {reason}",
+                    t.via, t.channel
+                ),
+            ),
+            _ => continue,
+        };
+        let mut f = ctx.finding(RULE.id, severity, &t.location, message);
         if let Anchors::Bundle(b) = &t.anchors {
             for (fp, loc) in &inv.bundles[*b].members {
                 cite(&mut f, inv, fp, loc, "trusted: ");

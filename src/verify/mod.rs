@@ -77,12 +77,27 @@
 //!
 //! # Anchor validity
 //!
-//! As in webpki, the anchor's own validity period is ignored: a webpki
-//! `TrustAnchor` has no validity at all, and an expired root in the bundle
-//! still anchors chains. (Go's `crypto/x509` does check the root's validity,
-//! so an expired root fails there; report anchor expiry separately.) The
-//! validity of the end entity and of every intermediate is checked, also
-//! when the end entity is itself an anchor.
+//! As Go's `crypto/x509` does (and unlike webpki, whose `TrustAnchor` has no
+//! validity), the anchor's own validity counts: a chain that builds only
+//! through anchors outside their validity at `now` is that anchor's
+//! [`Verdict::Expired`] / [`Verdict::NotYetValid`]; another anchor in time
+//! that builds it makes it valid. The validity of the end entity and of
+//! every intermediate is checked, also when the end entity is itself an
+//! anchor (then its own window is the one that counts).
+//!
+//! # What Go refuses before building a path
+//!
+//! `golang.rs` models what Go's parser and root checks refuse, and
+//! [`verify`] leaves such certificates out as Go leaves them out of its
+//! pools: an end entity Go cannot parse (a critical AKI, SKI or AIA, a
+//! malformed AIA, empty name constraints) is [`Verdict::NoPath`]; an
+//! intermediate Go cannot parse, or an anchor it cannot parse or that is
+//! not a CA or has a critical extension Go does not handle, is not used,
+//! and a [`Verdict::NoPath`] names it. Keys Go refuses (P-192 and other
+//! curves, explicit curve parameters, RSA under 1024 bits) are not left
+//! out: the verifier's verdict on them stays [`Verdict::Unknown`], and
+//! `golang::refusal` says why a Go client refuses the chain, so that
+//! `trust-mismatch` reports it as the client sees it.
 //!
 //! # Time
 //!
@@ -111,10 +126,12 @@
 //! `webpki.rs`: the primary engine, its time retry, and its errors as
 //! reasons. `fallback.rs`: the fallback path builder and its budgets, with
 //! the RFC 5280 section of each check. `eku.rs`: extended key usage.
-//! `names.rs`: subjectAltName matching. `tests.rs`: tests of the whole.
+//! `names.rs`: subjectAltName matching. `golang.rs`: what Go's
+//! `crypto/x509` refuses. `tests.rs`: tests of the whole.
 
 mod eku;
 mod fallback;
+pub mod golang;
 mod names;
 // The rustls-webpki engine; the crate itself is `::webpki` in this file.
 mod webpki;
@@ -211,17 +228,106 @@ pub fn verify(
             reason: "unknown issuer: the trust bundle is empty".to_string(),
         };
     }
-    let v = Verifier {
-        leaf,
-        chain,
-        anchors,
-        now,
-        usage,
+    // What Go's parser and root checks refuse is left out, as Go leaves it
+    // out of its pools (`golang.rs`); the reasons are kept for a NoPath.
+    if let Some(why) = golang::parse_refusal(leaf) {
+        return Verdict::NoPath {
+            reason: format!("Go's crypto/x509 cannot parse the certificate: {why}"),
+        };
+    }
+    let mut refused: Vec<String> = Vec::new();
+    let usable_anchors: Vec<&CertInfo> = anchors
+        .iter()
+        .copied()
+        .filter(|a| {
+            if a.fingerprint == leaf.fingerprint {
+                return true;
+            }
+            match golang::parse_refusal(a).or_else(|| golang::root_refusal(a)) {
+                Some(why) => {
+                    refused.push(format!("Go refuses the anchor {}: {why}", a.subject));
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect();
+    let usable_chain: Vec<&CertInfo> = std::iter::once(leaf)
+        .chain(
+            chain[1..]
+                .iter()
+                .copied()
+                .filter(|c| match golang::parse_refusal(c) {
+                    Some(why) => {
+                        refused.push(format!(
+                            "Go cannot parse the intermediate {}: {why}",
+                            c.subject
+                        ));
+                        false
+                    }
+                    None => true,
+                }),
+        )
+        .collect();
+    let filtered = if usable_anchors.is_empty() {
+        Verdict::NoPath {
+            reason: String::new(),
+        }
+    } else {
+        Verifier::new(leaf, &usable_chain, &usable_anchors, now, usage).run()
     };
-    match (v.run(), usage, name) {
+    let verdict = match filtered {
+        Verdict::Valid => anchor_time_verdict(leaf, &usable_chain, &usable_anchors, now, usage),
+        // Without what Go refuses there is no path: when there is none
+        // with it either, that run's reason is the more precise one (a bad
+        // signature is found before Go looks at the root's profile);
+        // otherwise Go's refusal is the reason.
+        Verdict::NoPath { .. } if !refused.is_empty() => {
+            match Verifier::new(leaf, chain, anchors, now, usage).run() {
+                Verdict::NoPath { reason } => Verdict::NoPath { reason },
+                _ => Verdict::NoPath {
+                    reason: format!("unknown issuer: {}", refused.join("; ")),
+                },
+            }
+        }
+        other => other,
+    };
+    match (verdict, usage, name) {
         (Verdict::Valid, Usage::ServerAuth, Some(name)) => check_name(leaf, name),
         (verdict, _, _) => verdict,
     }
+}
+
+/// A chain that builds: Go also checks the root's own validity (`isValid`
+/// on every certificate of the path), so when it builds only through
+/// anchors outside their validity at `now`, the verdict is that anchor's
+/// [`Verdict::Expired`] / [`Verdict::NotYetValid`].
+fn anchor_time_verdict(
+    leaf: &CertInfo,
+    chain: &[&CertInfo],
+    anchors: &[&CertInfo],
+    now: i64,
+    usage: Usage,
+) -> Verdict {
+    let in_time = |a: &&CertInfo| {
+        a.fingerprint == leaf.fingerprint || (a.not_before <= now && now <= a.not_after)
+    };
+    if anchors.iter().all(in_time) {
+        return Verdict::Valid;
+    }
+    let current: Vec<&CertInfo> = anchors.iter().copied().filter(in_time).collect();
+    if !current.is_empty()
+        && Verifier::new(leaf, chain, &current, now, usage).run() == Verdict::Valid
+    {
+        return Verdict::Valid;
+    }
+    // The first out-of-time anchor that alone anchors the chain.
+    anchors
+        .iter()
+        .filter(|a| !in_time(a))
+        .find(|a| Verifier::new(leaf, chain, &[**a], now, usage).run() == Verdict::Valid)
+        .and_then(|a| time_verdict(&[*a], now))
+        .unwrap_or(Verdict::Valid)
 }
 
 /// What decides a verdict: the chain's and the anchors' fingerprints, in
@@ -276,6 +382,22 @@ struct Verifier<'a> {
 }
 
 impl<'a> Verifier<'a> {
+    fn new(
+        leaf: &'a CertInfo,
+        chain: &'a [&'a CertInfo],
+        anchors: &'a [&'a CertInfo],
+        now: i64,
+        usage: Usage,
+    ) -> Self {
+        Verifier {
+            leaf,
+            chain,
+            anchors,
+            now,
+            usage,
+        }
+    }
+
     fn leaf(&self) -> &'a CertInfo {
         self.leaf
     }

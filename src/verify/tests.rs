@@ -259,11 +259,25 @@ fn expired_intermediate() {
 }
 
 #[test]
-fn expired_anchor_is_ignored() {
-    // As webpki: the anchor's own validity does not matter.
+fn expired_anchor_is_expired_as_go_says() {
+    // Go checks the root's validity too (webpki does not): a chain that
+    // builds only through an expired anchor is that anchor's Expired.
     let root = Ca::root_with(ca_params("Old Root", 2010, 2020));
     let leaf = root.leaf("svc", &[]);
-    assert_eq!(server(&[&leaf], &[&root.cert], None), Verdict::Valid);
+    assert_eq!(
+        server(&[&leaf], &[&root.cert], None),
+        Verdict::Expired {
+            fingerprint: root.cert.fingerprint.clone(),
+            not_after: root.cert.not_after
+        }
+    );
+    // Another anchor that builds the chain at `now` makes it valid.
+    let current = Ca::root("Current Root");
+    let leaf2 = current.leaf("svc", &[]);
+    assert_eq!(
+        server(&[&leaf2], &[&root.cert, &current.cert], None),
+        Verdict::Valid
+    );
 }
 
 #[test]
@@ -776,7 +790,11 @@ fn unhandled_critical_extensions() {
     critical(&mut p);
     let odd = Ca::root_with(p);
     let leaf = odd.leaf("svc", &["svc.example.org"]);
-    assert_eq!(server(&[&leaf], &[&odd.cert], None), Verdict::Valid);
+    // Go checks the root's critical extensions too (webpki does not).
+    assert_no_path(
+        &server(&[&leaf], &[&odd.cert], None),
+        "Go refuses the anchor CN=Odd Root: it has a critical extension Go does not handle (1.3.6.1.4.1.55738.666.1)",
+    );
 
     // Critical AKI/SKI/AIA: Go's parser refuses them ("incorrectly
     // marked critical"), webpki does not know them.
@@ -794,7 +812,7 @@ fn unhandled_critical_extensions() {
     let leaf = root.issue(p);
     assert_no_path(
         &server(&[&leaf], &[&root.cert], None),
-        "unhandled critical extension 1.3.6.1.5.5.7.1.1",
+        "Go's crypto/x509 cannot parse the certificate: its authorityInfoAccess is marked critical",
     );
 }
 

@@ -82,6 +82,23 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Why a Go client refuses the chain `p` presents against `anchors`, for
+    /// a verdict the verifier could not decide (`verify::golang`).
+    fn go_refusal(&self, anchors: &Anchors, p: &Presented) -> Option<String> {
+        let anchor_certs: Vec<&CertInfo> = match anchors {
+            Anchors::Bundle(b) => self.certs_of(*b),
+            Anchors::Issuer { ca: Some(fp), .. } => self
+                .inv
+                .certs
+                .get(fp)
+                .map(|e| &*e.info)
+                .into_iter()
+                .collect(),
+            _ => return None,
+        };
+        verify::golang::refusal(&self.certs_of(p.bundle?), &anchor_certs)
+    }
+
     /// Whether what each component serves covers the host names it is reached by.
     pub(super) fn check_reaches(&mut self) {
         for ri in 0..self.graph.reaches.len() {
@@ -267,10 +284,15 @@ impl<'a> Builder<'a> {
                     if let Some(v) =
                         self.verdict(&t.anchors, s, Usage::ServerAuth, t.host.as_deref())
                     {
+                        let go_refusal = match v {
+                            Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
+                            _ => None,
+                        };
                         checks.push(Check {
                             peer,
                             presented: si,
                             verdict: v,
+                            go_refusal,
                         });
                     }
                 }
@@ -279,10 +301,15 @@ impl<'a> Builder<'a> {
                 for (peer, ci) in self.by_channel(&from, &t.channel, true, t.component) {
                     let s = &self.graph.clients[ci];
                     if let Some(v) = self.verdict(&t.anchors, s, Usage::ClientAuth, None) {
+                        let go_refusal = match v {
+                            Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
+                            _ => None,
+                        };
                         checks.push(Check {
                             peer,
                             presented: ci,
                             verdict: v,
+                            go_refusal,
                         });
                     }
                 }

@@ -221,6 +221,9 @@ pub struct Check {
     pub presented: usize,
     /// What verification says.
     pub verdict: Verdict,
+    /// For a [`Verdict::Unknown`]: why a Go client refuses the chain, when
+    /// `verify::golang` models the refusal (a key Go's parser does not take).
+    pub go_refusal: Option<String>,
 }
 
 /// A trust reference: a component trusts these anchors for a peer.
