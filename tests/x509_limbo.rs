@@ -410,7 +410,7 @@ impl Summary {
     /// The summary line CI logs show.
     fn line(&self, cases: usize) -> String {
         format!(
-            "x509-limbo: {cases} cases: {} run, {} skipped, {} agreeing, {} exceptions ({} on importance: critical/high); agreement {:.2} % of cases run",
+            "x509-limbo: {cases} cases: {} run, {} skipped, {} agreeing, {} exceptions ({} on importance: critical/high; agreement {:.2} % of cases run)",
             self.run,
             self.skipped_total(),
             self.agreeing,
@@ -593,7 +593,11 @@ fn section(
     let own = exceptions.sections.get(name).unwrap_or(&empty);
     let start = Instant::now();
     let s = evaluate(cases, default_time, own, &exceptions.sources);
-    eprintln!("{name}: {} ({:.1?})", s.line(cases.len()), start.elapsed());
+    eprintln!(
+        "{} in {name} ({:.1?})",
+        s.line(cases.len()),
+        start.elapsed()
+    );
     for (reason, n) in &s.skipped {
         eprintln!("  skipped {n:>4}  {reason}");
     }

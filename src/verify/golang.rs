@@ -240,3 +240,74 @@ pub fn root_refusal(anchor: &CertInfo) -> Option<String> {
             .to_string()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlv_reads_short_and_long_lengths_and_refuses_overruns() {
+        assert_eq!(
+            tlv(&[0x30, 0x01, 0x05, 0xff]),
+            Some((0x30, &[0x05][..], &[0xff][..]))
+        );
+        let mut long = vec![0x04, 0x81, 0x80];
+        long.extend([0u8; 0x80]);
+        assert_eq!(
+            tlv(&long).map(|(t, c, r)| (t, c.len(), r.len())),
+            Some((0x04, 0x80, 0))
+        );
+        assert_eq!(tlv(&[0x30, 0x02, 0x05]), None);
+        assert_eq!(tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(tlv(&[0x30]), None);
+        assert_eq!(tlv(&[]), None);
+    }
+
+    #[test]
+    fn name_constraints_as_go_parses_them() {
+        // permitted [0] { SEQUENCE { dNSName "a" } }
+        let permitted = [0x30, 0x07, 0xa0, 0x05, 0x30, 0x03, 0x82, 0x01, b'a'];
+        assert_eq!(name_constraints_refusal(&permitted), None);
+        // Both subtrees present and empty; neither present.
+        let both_empty = [0x30, 0x04, 0xa0, 0x00, 0xa1, 0x00];
+        assert!(name_constraints_refusal(&both_empty)
+            .unwrap()
+            .contains("neither permitted nor excluded"));
+        assert!(name_constraints_refusal(&[0x30, 0x00])
+            .unwrap()
+            .contains("neither permitted nor excluded"));
+        // [0] and [1] as ASN.1 NULLs (primitive tags): does not parse.
+        let nulls = [0x30, 0x04, 0x80, 0x00, 0x81, 0x00];
+        assert!(name_constraints_refusal(&nulls)
+            .unwrap()
+            .contains("does not parse"));
+        // Trailing bytes after the SEQUENCE.
+        let mut trailing = permitted.to_vec();
+        trailing.push(0);
+        assert!(name_constraints_refusal(&trailing).is_some());
+    }
+
+    #[test]
+    fn authority_info_access_as_go_parses_it() {
+        // SEQUENCE { SEQUENCE { caIssuers, [6] "x" } }
+        let good = [
+            0x30, 0x0f, 0x30, 0x0d, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02,
+            0x86, 0x01, b'x',
+        ];
+        assert!(aia_parses(&good));
+        // An empty SEQUENCE parses in Go (no access descriptions).
+        assert!(aia_parses(&[0x30, 0x00]));
+        assert!(!aia_parses(b"malformed"));
+        // An access description that does not start with an OID.
+        assert!(!aia_parses(&[0x30, 0x04, 0x30, 0x02, 0x05, 0x00]));
+    }
+
+    #[test]
+    fn go_clients() {
+        assert!(is_go_client(None, "caBundle"));
+        assert!(is_go_client(Some("etcd"), "--trusted-ca-file"));
+        assert!(is_go_client(Some("kube-apiserver"), "--etcd-cafile"));
+        assert!(!is_go_client(None, "certificate-authority-data"));
+        assert!(!is_go_client(Some("nginx"), "--client-ca-file"));
+    }
+}
