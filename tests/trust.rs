@@ -419,7 +419,11 @@ fn webhook_ca_bundle_with_a_key_go_refuses() {
         assert_eq!(tm[0]["severity"], "error", "{name}: {tm:#?}");
         assert_eq!(tm[0]["peer"], "apps/hook", "{name}");
         let message = tm[0]["message"].as_str().unwrap();
-        for part in ["is a Go program", &format!("the anchor CN={ca_cn}"), why] {
+        for part in [
+            "the client, kube-apiserver (which calls it), is a Go program",
+            &format!("the anchor CN={ca_cn}"),
+            why,
+        ] {
             assert!(message.contains(part), "{name}: {part:?} not in {message}");
         }
     }

@@ -54,7 +54,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         for c in &t.checks {
             let comp = &g.components[t.component];
             let peer = &g.components[c.peer];
-            let go = golang::is_go_client(comp.role.as_deref(), &t.flag);
+            let go = golang::go_client(comp.role.as_deref(), &t.flag);
             let what = match t.direction {
                 Direction::Server => "serving",
                 Direction::Client => "client",
@@ -63,19 +63,18 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 "{} trusts {} for {}, but that does not accept {}'s {what} certificate",
                 comp.name, t.via, t.channel, peer.name
             );
-            let (severity, message) = match (&c.verdict, &c.go_refusal) {
-                (Verdict::NoPath { reason }, _) => (RULE.severity, format!("{refused}: {reason}")),
+            let (severity, message) = match (&c.verdict, &c.go_refusal, &go) {
+                (Verdict::NoPath { reason }, _, _) => (RULE.severity, format!("{refused}: {reason}")),
                 // The verifier cannot decide, but Go's parser refuses a key
                 // of the chain: a Go client cannot connect.
-                (Verdict::Unknown { reason }, Some(why)) if go => (
+                (Verdict::Unknown { reason }, Some(why), Some(client)) => (
                     RULE.severity,
                     format!(
-                        "{refused}: {} is a Go program, and Go's crypto/x509 refuses {why} (certdrift's verifier: {reason})",
-                        comp.name
+                        "{refused}: the client, {client}, is a Go program, and Go's crypto/x509 refuses {why} (certdrift's verifier: {reason})"
                     ),
                 ),
                 // Never silent on a chain that cannot be decided.
-                (Verdict::Unknown { reason }, go_refusal) => (
+                (Verdict::Unknown { reason }, go_refusal, _) => (
                     Severity::Warning,
                     format!(
                         "{} trusts {} for {}, but {}'s {what} certificate could not be verified against it: {reason}{}",

@@ -83,12 +83,12 @@ pub fn refusal(chain: &[&CertInfo], anchors: &[&CertInfo]) -> Option<String> {
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
-/// Whether the client of a trust reference is a Go program, so that Go's
-/// refusals are its refusals: the Kubernetes components and etcd (by their
-/// policy role), and whatever trusts through a `caBundle` (admission
-/// webhooks, conversion webhooks and APIServices are called by
-/// kube-apiserver).
-pub fn is_go_client(role: Option<&str>, flag: &str) -> bool {
+/// The Go program that is the client of a trust reference, when certdrift
+/// knows it is one, so that Go's refusals are its refusals: the Kubernetes
+/// components and etcd (by their policy role), and kube-apiserver for
+/// whatever trusts through a `caBundle` (admission and conversion webhooks
+/// and APIServices are called by the API server).
+pub fn go_client(role: Option<&str>, flag: &str) -> Option<String> {
     const GO_ROLES: &[&str] = &[
         "etcd",
         "kube-apiserver",
@@ -97,7 +97,10 @@ pub fn is_go_client(role: Option<&str>, flag: &str) -> bool {
         "kubelet",
         "metrics-server",
     ];
-    flag == "caBundle" || role.is_some_and(|r| GO_ROLES.contains(&r))
+    if flag == "caBundle" {
+        return Some("kube-apiserver (which calls it)".to_string());
+    }
+    role.filter(|r| GO_ROLES.contains(r)).map(str::to_string)
 }
 
 /// Extensions Go's parser handles (`processExtensions`): a critical
@@ -304,10 +307,15 @@ mod tests {
 
     #[test]
     fn go_clients() {
-        assert!(is_go_client(None, "caBundle"));
-        assert!(is_go_client(Some("etcd"), "--trusted-ca-file"));
-        assert!(is_go_client(Some("kube-apiserver"), "--etcd-cafile"));
-        assert!(!is_go_client(None, "certificate-authority-data"));
-        assert!(!is_go_client(Some("nginx"), "--client-ca-file"));
+        assert_eq!(
+            go_client(None, "caBundle").as_deref(),
+            Some("kube-apiserver (which calls it)")
+        );
+        assert_eq!(
+            go_client(Some("etcd"), "--trusted-ca-file").as_deref(),
+            Some("etcd")
+        );
+        assert_eq!(go_client(None, "certificate-authority-data"), None);
+        assert_eq!(go_client(Some("nginx"), "--client-ca-file"), None);
     }
 }
