@@ -398,6 +398,9 @@ struct Summary {
     important_excepted: usize,
     /// Known differences, as table rows.
     known: Vec<[String; 4]>,
+    /// Cases run on which certdrift's answer is not Go's (from `_sources`),
+    /// with both answers: printed, not a failure.
+    unlike_go: Vec<(String, &'static str, &'static str, String)>,
     /// What fails the test, as table rows: key, expected, actual, why.
     problems: Vec<[String; 4]>,
 }
@@ -529,6 +532,10 @@ fn evaluate(
                 important,
             } => {
                 s.run += 1;
+                let go = sources.go.answer(key, expected);
+                if go != actual {
+                    s.unlike_go.push((key.clone(), actual, go, detail.clone()));
+                }
                 match (expected == actual, exception) {
                     (true, None) => s.agreeing += 1,
                     (true, Some(_)) => s.problems.push(row(
@@ -600,6 +607,15 @@ fn section(
     );
     for (reason, n) in &s.skipped {
         eprintln!("  skipped {n:>4}  {reason}");
+    }
+    if !s.unlike_go.is_empty() {
+        eprintln!(
+            "  certdrift answers unlike Go on {} cases run (certdrift / Go):",
+            s.unlike_go.len()
+        );
+        for (key, ours, go, detail) in &s.unlike_go {
+            eprintln!("    {key}  {ours} / {go}  ({detail})");
+        }
     }
     if !s.known.is_empty() {
         eprintln!(

@@ -68,7 +68,9 @@
 //!
 //! # Differences from webpki, following Go
 //!
-//! * Extended key usage: `anyExtendedKeyUsage` is accepted (webpki's
+//! * Extended key usage: an empty extKeyUsage extension allows any usage,
+//!   as Go reads it (webpki refuses it; the fallback decides). And
+//!   `anyExtendedKeyUsage` is accepted (webpki's
 //!   `KeyUsage` accepts only the exact purpose; a custom
 //!   `ExtendedKeyUsageValidator` implements Go's rule), and the anchor's EKU
 //!   is checked too, through webpki's `verify_path` hook (webpki ignores it;
@@ -434,7 +436,9 @@ impl<'a> Verifier<'a> {
     fn on_error(&self, e: Error, prepared: &Prepared<'_>) -> Verdict {
         #[allow(deprecated)]
         match e {
-            Error::CaUsedAsEndEntity
+            // Go reads an empty extKeyUsage extension as none (any usage).
+            Error::EmptyEkuExtension
+            | Error::CaUsedAsEndEntity
             | Error::UnsupportedSignatureAlgorithm
             | Error::UnsupportedSignatureAlgorithmContext(_)
             | Error::UnsupportedSignatureAlgorithmForPublicKey
