@@ -45,7 +45,14 @@
 //! reuse the ids of the suite's older `online::` chains with newer
 //! certificates, so they are keyed `online/<file name>`.
 //!
-//! Run with `--nocapture` to see the counts and the table.
+//! Run with `--nocapture` to see the counts, the cases on which certdrift
+//! answers unlike Go (from `_sources`; printed, not a failure: Go refuses
+//! some chains limbo accepts, and certdrift's budgets refuse two
+//! pathological ones Go accepts) and the table of known differences.
+//!
+//! Time: the 41 MB file reads and parses in about 0.2 s and the whole test
+//! takes about 5 s in a debug build, 3 s with `--release`, on two busy
+//! cores (cases run in parallel with rayon).
 
 mod common;
 
