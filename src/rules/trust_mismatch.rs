@@ -2,7 +2,7 @@
 
 use super::{cite, declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
-use crate::inventory::graph::{Anchors, Direction, Source};
+use crate::inventory::graph::{Anchors, Direction, PeerBy, Source};
 use crate::verify::Verdict;
 
 declare_rule! {
@@ -55,9 +55,11 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 Direction::Server => &g.serves[c.presented],
                 Direction::Client => &g.clients[c.presented],
             };
-            let what = match t.direction {
-                Direction::Server => "serving",
-                Direction::Client => "client",
+            let what = match (t.direction, &t.peer_by) {
+                // A mesh CA checked against its root (Linkerd, Istio `cacerts`).
+                (_, PeerBy::Serve(_)) => "CA",
+                (Direction::Server, _) => "serving",
+                (Direction::Client, _) => "client",
             };
             let mut f = Finding::new(
                 RULE.id,

@@ -119,7 +119,13 @@ impl<'a> Builder<'a> {
             .trusts
             .iter()
             .filter(|t| t.direction == Direction::Server)
-            .filter_map(|t| service_ref(t.host.as_deref()?, None))
+            .filter_map(|t| {
+                let host = match &t.peer_by {
+                    PeerBy::Name(n) => n,
+                    _ => t.host.as_ref()?,
+                };
+                service_ref(host, None)
+            })
             .map(|(name, _)| name)
             .collect();
         // Keep what the declared components already reported (a spent
@@ -196,9 +202,24 @@ impl<'a> Builder<'a> {
             return (Vec::new(), notes);
         }
         let mut checks = Vec::new();
+        if let PeerBy::Serve(si) = t.peer_by {
+            let s = &self.graph.serves[si];
+            if let Some(v) = self.verdict(&t.anchors, s, Usage::ServerAuth, None) {
+                checks.push(Check {
+                    peer: s.component,
+                    presented: si,
+                    verdict: v,
+                });
+            }
+            return (checks, notes);
+        }
+        let lookup = match &t.peer_by {
+            PeerBy::Name(n) => Some(n),
+            _ => t.host.as_ref(),
+        };
         match t.direction {
             Direction::Server => {
-                let peers = match &t.host {
+                let peers = match lookup {
                     Some(h) => match self.peers_for_host(&from, h, ns.as_deref()) {
                         Peers::Found(p) => p,
                         Peers::Ambiguous(e) => {
@@ -223,9 +244,8 @@ impl<'a> Builder<'a> {
                 };
                 let peers: BTreeSet<usize> = peers.into_iter().collect();
                 if peers.is_empty() {
-                    let what = t
-                        .host
-                        .clone()
+                    let what = lookup
+                        .cloned()
                         .unwrap_or_else(|| format!("a {} server", t.channel));
                     notes.push((
                         t.location.clone(),
