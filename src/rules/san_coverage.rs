@@ -128,7 +128,9 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
     // Host names a component is reached by (a policy's, an Ingress's or
     // Gateway's hosts): one finding per served certificate, every host it
     // does not cover named.
-    let mut missed: std::collections::BTreeMap<usize, Vec<(&String, &Vec<String>, usize)>> =
+    // By serve: (host, the names presented, the reach's index).
+    type Missed<'g> = Vec<(&'g String, &'g Vec<String>, usize)>;
+    let mut missed: std::collections::BTreeMap<usize, Missed<'_>> =
         std::collections::BTreeMap::new();
     for (ri, r) in g.reaches.iter().enumerate() {
         let (Some(Verdict::NameMismatch { name, presented }), Some(si)) = (&r.verdict, r.serve)

@@ -61,12 +61,22 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 (Direction::Server, _) => "serving",
                 (Direction::Client, _) => "client",
             };
+            // A mesh CA is named by its subject: the issuer the mesh signs with.
+            let named = match (&t.peer_by, presented.bundle) {
+                (PeerBy::Serve(_), Some(b)) => inv.bundles[b]
+                    .members
+                    .first()
+                    .and_then(|(fp, _)| inv.certs.get(fp))
+                    .map(|e| format!(" {}", crate::x509::describe_cert(&e.info)))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             let mut f = Finding::new(
                 RULE.id,
                 RULE.severity,
                 t.location.clone(),
                 format!(
-                    "{} trusts {} for {}, but that does not accept {}'s {what} certificate: {reason}",
+                    "{} trusts {} for {}, but that does not accept {}'s {what} certificate{named}: {reason}",
                     comp.name, t.via, t.channel, peer.name
                 ),
             );

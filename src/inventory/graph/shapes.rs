@@ -197,8 +197,7 @@ impl<'a> Builder<'a> {
         let named = |shape: &str, field: &str| {
             self.policy
                 .shape_field(shape, field)
-                .iter()
-                .any(|n| *n == o.object.name)
+                .contains(&o.object.name)
         };
         let is_secret = o.object.kind == "Secret";
         let shape = if is_secret && named("linkerd", "issuer_secrets") {
