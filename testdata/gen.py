@@ -768,6 +768,13 @@ spec:
               + secret("linkerd-identity-issuer", "linkerd", {"tls.crt": b64(pem(issuer[1])),
                                                                "ca.crt": b64(pem(anchor[1]))}))
 
+    # Linkerd's Helm values: identity.issuer.tls.crtPEM against identityTrustAnchorsPEM.
+    for kind, parent in (("fail", other), ("pass", anchor)):
+        issuer = ca("identity.linkerd.cluster.local", parent=parent)
+        write(f"shapes/linkerd-values/{kind}/values.yaml",
+              f"identityTrustAnchorsPEM: |\n{ind(pem(anchor[1]), 2)}\nidentity:\n  issuer:\n    tls:\n"
+              f"      crtPEM: |\n{ind(pem(issuer[1]), 8)}\n")
+
     # cert-manager CA injection: the webhook trusts the CA of the named
     # Certificate's issuer; the Service behind it must serve a certificate it issued.
     hooks_ca = ca("Webhooks CA")

@@ -29,6 +29,11 @@ const SHAPES: &[(&str, &str, &str)] = &[
         "trust-mismatch",
         "identity.linkerd.cluster.local",
     ),
+    (
+        "linkerd-values",
+        "trust-mismatch",
+        "identity.linkerd.cluster.local",
+    ),
     ("ca-injection", "trust-mismatch", "hook.apps.svc"),
     ("kubeconfig", "trust-mismatch", "api.example.com"),
 ];

@@ -1038,6 +1038,7 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
         }
+        self.mesh_values();
         for pi in 0..self.graph.serves.len() + self.graph.clients.len() {
             let (p, kind) = if pi < self.graph.serves.len() {
                 (&self.graph.serves[pi], "serving")

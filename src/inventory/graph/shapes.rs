@@ -332,4 +332,79 @@ impl<'a> Builder<'a> {
         }
         None
     }
+
+    /// Linkerd's Helm values: the identity issuer certificate
+    /// (`identity.issuer.tls.crtPEM`) against the trust anchors
+    /// (`identityTrustAnchorsPEM`) of the same values file, as for the
+    /// rendered Secret and ConfigMap.
+    pub(super) fn mesh_values(&mut self) {
+        let issuer_keys = self.policy.shape_field("linkerd", "issuer_values");
+        let anchor_keys = self.policy.shape_field("linkerd", "anchor_values");
+        let mut issuers = Vec::new();
+        let mut anchors: BTreeMap<&str, usize> = BTreeMap::new();
+        for (bi, b) in self.inv.bundles.iter().enumerate() {
+            let Some(key) = b.via.strip_prefix("key ") else {
+                continue;
+            };
+            if b.members.is_empty() {
+                continue;
+            }
+            if issuer_keys.iter().any(|k| k == key) {
+                issuers.push(bi);
+            }
+            if anchor_keys.iter().any(|k| k == key) {
+                anchors.entry(b.location.path.as_str()).or_insert(bi);
+            }
+        }
+        for bi in issuers {
+            let b = &self.inv.bundles[bi];
+            let path = b.location.path.clone();
+            let Some(&ai) = anchors.get(path.as_str()) else {
+                continue;
+            };
+            let anchor_at = self.inv.bundles[ai].location.clone();
+            let mut component = |name: String, location: &Location| {
+                self.graph.components.push(Component {
+                    name,
+                    kind: "Helm values".into(),
+                    role: None,
+                    scope: self.policy.scope_of(&path),
+                    location: location.clone(),
+                    object: usize::MAX,
+                    own_files: vec![path.clone()],
+                });
+                self.graph.components.len() - 1
+            };
+            let issuer = component(format!("linkerd identity issuer {path}"), &b.location);
+            let holder = component(format!("linkerd trust anchors {path}"), &anchor_at);
+            let issuer_key = b.via.trim_start_matches("key ").to_owned();
+            let anchor_key = self.inv.bundles[ai]
+                .via
+                .trim_start_matches("key ")
+                .to_owned();
+            self.graph.serves.push(Presented {
+                component: issuer,
+                channel: "linkerd-identity".into(),
+                bundle: Some(bi),
+                source: Source::Static,
+                location: b.location.clone(),
+                via: format!("CA certificate → {issuer_key}"),
+            });
+            let si = self.graph.serves.len() - 1;
+            self.graph.trusts.push(Trust {
+                component: holder,
+                channel: "linkerd-identity".into(),
+                direction: Direction::Server,
+                flag: anchor_key.clone(),
+                anchors: Anchors::Bundle(ai),
+                location: anchor_at,
+                via: anchor_key,
+                host: None,
+                host_location: None,
+                addresses: Vec::new(),
+                checks: Vec::new(),
+                peer_by: PeerBy::Serve(si),
+            });
+        }
+    }
 }
