@@ -1302,6 +1302,21 @@ mod tests {
         );
         assert_eq!(p.roles.last().unwrap().name, "*");
         assert_eq!(p.same_ca.len(), 1);
+        assert_eq!(
+            p.shape_field("istio-gateway", "cert_keys"),
+            ["tls.crt", "cert"]
+        );
+        assert!(p.shape_field("istio-gateway", "nothing").is_empty());
+    }
+
+    #[test]
+    fn a_later_policy_replaces_a_shape_field() {
+        let mut p = parse("policies/kubernetes.yaml", KUBERNETES).unwrap();
+        p.merge(parse("p.yaml", "shapes:\n  ingress:\n    cert_keys: [cert.pem]\n").unwrap());
+        assert_eq!(p.shape_field("ingress", "cert_keys"), ["cert.pem"]);
+        assert_eq!(p.shape_field("gateway-api", "cert_keys"), ["tls.crt"]);
+        let e = parse("p.yaml", "shapes:\n  ingress:\n    cert_keys: tls.crt\n").unwrap_err();
+        assert_eq!(e.line, 3);
     }
 
     #[test]

@@ -107,3 +107,17 @@ fn the_graph_draws_the_shapes() {
         assert!(dot.contains(want), "{shape}: {dot}");
     }
 }
+
+/// `diff` applies unchanged: an Ingress whose Secret changes to a
+/// certificate without its hosts loses them.
+#[test]
+fn diff_sees_an_ingress_lose_its_hosts() {
+    let dir = repo().join("testdata/shapes/ingress");
+    let out = run(&dir, &["diff", "--now", NOW, "pass", "fail"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Ingress shop/shop: the certificate it serves after this change no longer covers shop.example.com"),
+        "{text}"
+    );
+}

@@ -1027,3 +1027,87 @@ fn gateway(r: &Reader<'_>, node: NodeId, kind: &str) -> Body {
     }
     Body::Tls(shape)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::yaml;
+
+    fn read(text: &str) -> Vec<Object> {
+        let stream = yaml::parse(text, &yaml::Limits::default());
+        let doc = &stream.docs[0];
+        let locate = |_: NodeId| Location {
+            path: "t.yaml".into(),
+            line: 1,
+            column: 1,
+            root: 0,
+        };
+        objects(doc, doc.root().unwrap(), &HashMap::new(), &locate)
+    }
+
+    fn shape(text: &str) -> TlsShape {
+        match read(text).pop().map(|o| o.body) {
+            Some(Body::Tls(s)) => s,
+            other => panic!("not a TLS shape: {other:?}"),
+        }
+    }
+
+    /// Issue 19: Skaffold's `kind: Config` made phantom kubeconfig components.
+    #[test]
+    fn only_a_v1_config_with_clusters_is_a_kubeconfig() {
+        let skaffold = "apiVersion: skaffold/v4beta11\nkind: Config\nbuild: {}\n";
+        assert!(read(skaffold).is_empty());
+        let empty = "apiVersion: v1\nkind: Config\npreferences: {}\n";
+        assert!(read(empty).is_empty());
+        let kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+        assert!(matches!(read(kubeconfig)[0].body, Body::Kubeconfig { .. }));
+    }
+
+    #[test]
+    fn ingress_rule_hosts_under_a_wildcard_entry_are_served() {
+        let s = shape(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\nspec:\n  tls:\n  - {hosts: ['*.x.org'], secretName: t}\n  rules:\n  - host: a.x.org\n  - host: b.y.org\n",
+        );
+        let hosts: Vec<&str> = s.listeners[0].hosts.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(hosts, ["*.x.org", "a.x.org"]);
+        // No `tls` entry: nothing served, not kept.
+        assert!(
+            read("apiVersion: networking.k8s.io/v1\nkind: Ingress\nspec: {rules: []}\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn gateways_are_read_by_api_group() {
+        let istio = shape(
+            "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n  - hosts: ['ns/a.x.org', '*']\n    tls: {mode: SIMPLE, credentialName: c}\n  - hosts: [b.x.org]\n    tls: {mode: PASSTHROUGH}\n",
+        );
+        assert_eq!(istio.shape, "istio-gateway");
+        assert_eq!(istio.listeners.len(), 1);
+        assert_eq!(istio.listeners[0].hosts[0].0, "a.x.org");
+        assert_eq!(istio.listeners[0].hosts.len(), 1);
+        let api = shape(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  listeners:\n  - name: l\n    hostname: '*.x.org'\n    tls: {certificateRefs: [{name: s}]}\n  - name: p\n    tls: {mode: Passthrough, certificateRefs: [{name: s}]}\n",
+        );
+        assert_eq!(api.shape, "gateway-api");
+        assert_eq!(api.listeners.len(), 1);
+        assert_eq!(api.listeners[0].hosts[0].0, "*.x.org");
+        // Another group's `Gateway` is not read.
+        assert!(
+            read("apiVersion: example.org/v1\nkind: Gateway\nspec: {servers: []}\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn ca_injection_annotations_reach_every_client_config() {
+        let o = read(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: w\n  annotations: {cert-manager.io/inject-ca-from: ns/c}\nwebhooks:\n- name: a\n  clientConfig: {service: {name: s, namespace: ns}}\n",
+        );
+        let Body::Webhooks(ccs) = &o[0].body else {
+            panic!()
+        };
+        assert_eq!(
+            ccs[0].inject,
+            [("cert-manager.io/inject-ca-from".into(), "ns/c".into())]
+        );
+    }
+}
