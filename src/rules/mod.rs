@@ -395,19 +395,6 @@ pub(crate) fn grouped(
     f
 }
 
-/// Marks a graph finding (a trust or a name check between components) a
-/// fixture's when every place it rests on is a test path: an ingress or
-/// gateway in a controller's test fixtures is a context, not a fault.
-pub(crate) fn graph_fixture(ctx: &Context<'_>, f: &mut Finding) {
-    let all = std::iter::once(&f.location)
-        .chain(f.related.iter().map(|r| &r.location))
-        .all(|l| ctx.fixtures.matches(&l.path));
-    if all && !f.fixture {
-        f.fixture = true;
-        f.message.push_str(" (test fixture)");
-    }
-}
-
 /// A finding at `location` about material at `paths` (its first place
 /// first): says how many more places there are, and marks it a fixture's
 /// when every path is a test path.

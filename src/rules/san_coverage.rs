@@ -122,7 +122,6 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             }
             f.component = Some(peer.name.clone());
             f.peer = Some(comp.name.clone());
-            super::graph_fixture(ctx, &mut f);
             out.push(f);
         }
     }
@@ -172,7 +171,6 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 .extend(inv.bundles[b].members.first().map(|m| m.0.clone()));
         }
         f.component = Some(comp.name.clone());
-        super::graph_fixture(ctx, &mut f);
         out.push(f);
     }
     out

@@ -117,7 +117,6 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             });
             f.component = Some(comp.name.clone());
             f.peer = Some(peer.name.clone());
-            super::graph_fixture(ctx, &mut f);
             out.push(f);
         }
     }
