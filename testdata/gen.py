@@ -781,7 +781,7 @@ spec:
     for kind, issuer in (("fail", other), ("pass", hooks_ca)):
         serving = leaf(issuer, "hook.apps.svc", ["hook.apps.svc"])
         write(f"shapes/ca-injection/{kind}/webhook.yaml",
-              secret("hooks-ca", "apps", {"tls.crt": b64(pem(hooks_ca[1]))})
+              secret("hooks-ca", "apps", {"tls.crt": b64(pem(hooks_ca[1])), "ca.crt": b64(pem(hooks_ca[1]))})
               + secret("hook-tls", "apps", {"tls.crt": b64(pem(serving[1]))})
               + tls_workload("hook", "apps", "hook-tls")
               + """---
@@ -812,6 +812,20 @@ metadata:
     cert-manager.io/inject-ca-from: apps/hook-serving
 webhooks:
 - name: hook.example.org
+  clientConfig:
+    service: {name: hook, namespace: apps}
+""")
+
+    # inject-ca-from-secret: the named Secret's ca.crt (the pass tree only, so
+    # that the fail tree keeps one fault).
+    write("shapes/ca-injection/pass/mutating.yaml", """apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: hook-mutating
+  annotations:
+    cert-manager.io/inject-ca-from-secret: apps/hooks-ca
+webhooks:
+- name: mutate.hook.example.org
   clientConfig:
     service: {name: hook, namespace: apps}
 """)

@@ -101,6 +101,7 @@ fn the_graph_draws_the_shapes() {
             "linkerd trust anchors linkerd/linkerd-identity-trust-roots",
         ),
         ("backend-tls-policy", "BackendTLSPolicy apps/backend-tls"),
+        ("ca-injection", "hook-mutating/mutate.hook.example.org"),
     ] {
         let dir = repo().join("testdata/shapes").join(shape).join("pass");
         let dot = stdout(&run(&dir, &["graph", "--now", NOW, "."]));

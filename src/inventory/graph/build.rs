@@ -814,9 +814,9 @@ impl<'a> Builder<'a> {
             };
             let comp = self.add_component(oi, name, None);
             let (anchors, flag, via) = match injected {
-                Some((anchors, via)) => (
+                Some((anchors, annotation, via)) => (
                     anchors,
-                    via.split(' ').next().unwrap_or_default().to_owned(),
+                    annotation.to_owned(),
                     format!("{} {} {via}", o.object.kind, o.object.name),
                 ),
                 None => (

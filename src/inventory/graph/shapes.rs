@@ -287,11 +287,16 @@ impl<'a> Builder<'a> {
 
     /// What cert-manager's CA injector writes into a `caBundle` the object
     /// leaves empty: the CA of the named Certificate's issuer (through its
-    /// Secret's `ca.crt`), or a named Secret's `ca.crt`. `None` when no
+    /// Secret's `ca.crt`), or a named Secret's `ca.crt`: the anchors, the
+    /// annotation and how they were reached. `None` when no
     /// annotation applies, what it names is not in the scanned files, or
     /// the cluster's own CA is injected (`inject-apiserver-ca`: not in the
     /// repository).
-    pub(super) fn injected(&self, oi: usize, cc: &'a ClientConfig) -> Option<(Anchors, String)> {
+    pub(super) fn injected(
+        &self,
+        oi: usize,
+        cc: &'a ClientConfig,
+    ) -> Option<(Anchors, &'a str, String)> {
         let o = self.obj(oi);
         let from = o.path.as_str();
         let field = |f: &str| self.policy.shape_field("ca-injection", f);
@@ -328,7 +333,7 @@ impl<'a> Builder<'a> {
             // A Secret made at run time (cert-manager's own webhook CA): nothing to say.
             let t = self.shape_target(from, &r, keys, secret.0)?;
             let (anchors, via) = self.anchors(t);
-            return Some((anchors, format!("{annotation} {value} → {via}")));
+            return Some((anchors, annotation, format!("{annotation} {value} → {via}")));
         }
         None
     }
