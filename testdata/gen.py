@@ -759,6 +759,14 @@ spec:
                                                  "cert-chain.pem": pem(inter[1]) + pem(parent[1]),
                                                  "root-cert.pem": pem(mesh_root[1])}))
 
+    # ... and cert-chain.pem must start with ca-cert.pem, the CA that signs.
+    inter = ca("Istio Intermediate CA cluster-2", parent=mesh_root)
+    for kind, chain in (("fail", [mesh_root, inter]), ("pass", [inter, mesh_root])):
+        write(f"shapes/istio-cacerts-order/{kind}/cacerts.yaml",
+              opaque("cacerts", "istio-system", {"ca-cert.pem": pem(inter[1]),
+                                                 "cert-chain.pem": "".join(pem(c[1]) for c in chain),
+                                                 "root-cert.pem": pem(mesh_root[1])}))
+
     # Linkerd: the identity issuer must be signed by a trust anchor proxies get.
     anchor = ca("root.linkerd.cluster.local")
     for kind, parent in (("fail", other), ("pass", anchor)):

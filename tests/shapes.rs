@@ -25,6 +25,11 @@ const SHAPES: &[(&str, &str, &str)] = &[
     ),
     ("istio-cacerts", "trust-mismatch", "Istio Intermediate CA"),
     (
+        "istio-cacerts-order",
+        "trust-mismatch",
+        "the chain starts with CN=Mesh Root CA",
+    ),
+    (
         "linkerd",
         "trust-mismatch",
         "identity.linkerd.cluster.local",

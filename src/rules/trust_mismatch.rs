@@ -57,13 +57,13 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             };
             let what = match (t.direction, &t.peer_by) {
                 // A mesh CA checked against its root (Linkerd, Istio `cacerts`).
-                (_, PeerBy::Serve(_)) => "CA",
+                (_, PeerBy::Serve(..)) => "CA",
                 (Direction::Server, _) => "serving",
                 (Direction::Client, _) => "client",
             };
             // A mesh CA is named by its subject: the issuer the mesh signs with.
             let named = match (&t.peer_by, presented.bundle) {
-                (PeerBy::Serve(_), Some(b)) => inv.bundles[b]
+                (PeerBy::Serve(..), Some(b)) => inv.bundles[b]
                     .members
                     .first()
                     .and_then(|(fp, _)| inv.certs.get(fp))

@@ -82,6 +82,14 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// `CN=x (sha256:…)` of a certificate in the inventory.
+    fn describe(&self, fp: &Fingerprint) -> String {
+        self.inv.certs.get(fp).map_or_else(
+            || format!("sha256:{}", fp.short()),
+            |e| x509::describe_cert(&e.info),
+        )
+    }
+
     /// Whether what each component serves covers the host names it is reached by.
     pub(super) fn check_reaches(&mut self) {
         for ri in 0..self.graph.reaches.len() {
@@ -202,9 +210,24 @@ impl<'a> Builder<'a> {
             return (Vec::new(), notes);
         }
         let mut checks = Vec::new();
-        if let PeerBy::Serve(si) = t.peer_by {
-            let s = &self.graph.serves[si];
-            if let Some(v) = self.verdict(&t.anchors, s, Usage::ServerAuth, None) {
+        if let PeerBy::Serve(si, starts_with) = &t.peer_by {
+            let (si, s) = (*si, &self.graph.serves[*si]);
+            let first = s
+                .bundle
+                .and_then(|b| self.inv.bundles[b].members.first())
+                .map(|m| &m.0);
+            let order = match (starts_with, first) {
+                (Some(want), Some(got)) if want != got => Some(Verdict::NoPath {
+                    reason: format!(
+                        "the chain starts with {}, not with the CA certificate {} that signs: peers get a chain that does not lead from their issuer to the root",
+                        self.describe(got),
+                        self.describe(want)
+                    ),
+                }),
+                _ => None,
+            };
+            if let Some(v) = order.or_else(|| self.verdict(&t.anchors, s, Usage::ServerAuth, None))
+            {
                 checks.push(Check {
                     peer: s.component,
                     presented: si,

@@ -263,8 +263,10 @@ pub enum PeerBy {
     /// Service; a `DestinationRule`'s host when its SNI differs).
     Name(String),
     /// Exactly this serve (an index into [`Graph::serves`]): a CA checked
-    /// against the root it must chain to (Linkerd's issuer, Istio's plug-in CA).
-    Serve(usize),
+    /// against the root it must chain to (Linkerd's issuer, Istio's plug-in
+    /// CA), and the certificate its chain must start with, when known
+    /// (Istio's `cert-chain.pem` starts with `ca-cert.pem`).
+    Serve(usize, Option<Fingerprint>),
 }
 
 /// A reference that could not be followed.

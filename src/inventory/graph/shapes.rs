@@ -254,12 +254,24 @@ impl<'a> Builder<'a> {
         let (anchors, via) = self.anchors(roots);
         let location = o.object.location.clone();
         // The chain as served (cert-chain.pem: the CA, then up to the root)
-        // when the Secret has one, else the CA certificate alone.
+        // when the Secret has one, else the CA certificate alone; a chain
+        // must start with the CA certificate that signs.
         let chain = self
             .shape_target(from, &own, keys("chain_keys"), ns)
             .filter(|t| !matches!(t, Target::Missing(_)));
-        let Some(served) = chain.or_else(|| self.shape_target(from, &own, keys("cert_keys"), ns))
-        else {
+        let ca = self.shape_target(from, &own, keys("cert_keys"), ns);
+        let first = |t: &Target| match t {
+            Target::Bundle { bundle, .. } => self.inv.bundles[*bundle]
+                .members
+                .first()
+                .map(|m| m.0.clone()),
+            _ => None,
+        };
+        let starts_with = match (&chain, &ca) {
+            (Some(_), Some(c)) => first(c),
+            _ => None,
+        };
+        let Some(served) = chain.or(ca) else {
             return;
         };
         let issuer = self.add_component(oi, issuer_name, None);
@@ -280,7 +292,7 @@ impl<'a> Builder<'a> {
                 host_location: None,
                 addresses: Vec::new(),
                 checks: Vec::new(),
-                peer_by: PeerBy::Serve(si),
+                peer_by: PeerBy::Serve(si, starts_with),
             });
         }
     }
@@ -408,7 +420,7 @@ impl<'a> Builder<'a> {
                 host_location: None,
                 addresses: Vec::new(),
                 checks: Vec::new(),
-                peer_by: PeerBy::Serve(si),
+                peer_by: PeerBy::Serve(si, None),
             });
         }
     }
