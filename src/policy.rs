@@ -83,6 +83,11 @@ pub struct Policy {
     /// the policies are merged — the table is the rules stage's, which
     /// comes after this one.
     pub rule_ids: Vec<(String, PolicyLoc)>,
+    /// What the fields of the ecosystem's TLS shapes mean (Ingress, Gateway
+    /// API, Istio, Linkerd, cert-manager CA injection): shape → field →
+    /// values (Secret keys, object names, annotation names). See
+    /// `policies/kubernetes.yaml` and `docs/shapes.md`.
+    pub shapes: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 /// A place in a policy file.
@@ -656,6 +661,14 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
                 }
             }
             "hiera" => policy.hiera = hiera(&p, v)?,
+            "shapes" => {
+                for (shape, _, sv) in p.map(v, "shapes")? {
+                    let fields = policy.shapes.entry(shape).or_default();
+                    for (field, _, fv) in p.map(sv, "a shape")? {
+                        fields.insert(field, p.list(fv, "a shape field")?);
+                    }
+                }
+            }
             "test_paths" => {
                 let list = p.strings(v, "test path globs")?;
                 for g in &list {
@@ -823,6 +836,18 @@ impl Policy {
         if other.test_paths.is_some() {
             self.test_paths = other.test_paths;
         }
+        // A field a later policy names replaces the earlier one's values.
+        for (shape, fields) in other.shapes {
+            self.shapes.entry(shape).or_default().extend(fields);
+        }
+    }
+
+    /// The values of a shape's field (`shapes.SHAPE.FIELD`); empty when not set.
+    pub fn shape_field(&self, shape: &str, field: &str) -> &[String] {
+        self.shapes
+            .get(shape)
+            .and_then(|f| f.get(field))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The test, fixture, example and doc paths in force, compiled.
@@ -878,6 +903,7 @@ const TOP_KEYS: &[&str] = &[
     "roles",
     "same_ca",
     "max_cas",
+    "shapes",
 ];
 
 /// Values of `severity:` entries.
@@ -1276,6 +1302,21 @@ mod tests {
         );
         assert_eq!(p.roles.last().unwrap().name, "*");
         assert_eq!(p.same_ca.len(), 1);
+        assert_eq!(
+            p.shape_field("istio-gateway", "cert_keys"),
+            ["tls.crt", "cert"]
+        );
+        assert!(p.shape_field("istio-gateway", "nothing").is_empty());
+    }
+
+    #[test]
+    fn a_later_policy_replaces_a_shape_field() {
+        let mut p = parse("policies/kubernetes.yaml", KUBERNETES).unwrap();
+        p.merge(parse("p.yaml", "shapes:\n  ingress:\n    cert_keys: [cert.pem]\n").unwrap());
+        assert_eq!(p.shape_field("ingress", "cert_keys"), ["cert.pem"]);
+        assert_eq!(p.shape_field("gateway-api", "cert_keys"), ["tls.crt"]);
+        let e = parse("p.yaml", "shapes:\n  ingress:\n    cert_keys: tls.crt\n").unwrap_err();
+        assert_eq!(e.line, 3);
     }
 
     #[test]

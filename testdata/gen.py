@@ -619,9 +619,263 @@ components:
                   lowered if (kind, side) == ("fail", "head") else gate)
 
 
+def configmap(name_, ns, data):
+    body = "\n".join(f"  {k}: |\n{ind(v, 4)}" for k, v in data.items())
+    return f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name_}\n  namespace: {ns}\ndata:\n{body}\n"
+
+
+def tls_workload(name_, ns, secret_name):
+    """A Deployment that serves the `tls.crt` of a mounted Secret, and its Service."""
+    return (pod(name_, ns, ["/server", "--port=8443"], [("tls", "/tls")],
+                [f"{{name: tls, secret: {{secretName: {secret_name}}}}}"], kind="Deployment")
+            + service(name_, ns, name_))
+
+
+def shape_fixtures():
+    """testdata/shapes/<shape>/{fail,pass}: one fault per shape of docs/shapes.md
+    (tests/shapes.rs). Every `fail` tree holds one wrong certificate or CA;
+    its `pass` twin is wired correctly."""
+    shutil.rmtree(os.path.join(HERE, "shapes"), ignore_errors=True)
+    root, other = ca("Shapes Root CA"), ca("Unrelated CA")
+
+    # Ingress: tls[].hosts (and the rule hosts under a wildcard entry) vs the Secret.
+    for kind, sans in (("fail", ["www.example.com"]), ("pass", ["shop.example.com", "*.shop.example.com"])):
+        write(f"shapes/ingress/{kind}/shop.yaml",
+              secret("shop-tls", "shop", {"tls.crt": b64(pem(leaf(root, sans[0], sans)[1]))})
+              + """---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  namespace: shop
+spec:
+  tls:
+  - hosts: [shop.example.com, "*.shop.example.com"]
+    secretName: shop-tls
+  rules:
+  - host: shop.example.com
+  - host: api.shop.example.com
+""")
+
+    # Gateway API: a wildcard listener's hostname is checked as a wildcard.
+    for kind, sans in (("fail", ["www.example.com"]), ("pass", ["*.example.com"])):
+        write(f"shapes/gateway-api/{kind}/gateway.yaml",
+              secret("wildcard-tls", "infra", {"tls.crt": b64(pem(leaf(root, sans[0], sans)[1]))})
+              + """---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: public
+  namespace: infra
+spec:
+  gatewayClassName: example
+  listeners:
+  - name: https
+    protocol: HTTPS
+    port: 443
+    hostname: "*.example.com"
+    tls:
+      mode: Terminate
+      certificateRefs:
+      - kind: Secret
+        name: wildcard-tls
+""")
+
+    # BackendTLSPolicy: the CA in caCertificateRefs must have issued the backend's certificate.
+    backend = leaf(root, "backend.example.com", ["backend.example.com"])
+    for kind, trusted in (("fail", other), ("pass", root)):
+        write(f"shapes/backend-tls-policy/{kind}/backend.yaml",
+              secret("backend-tls", "apps", {"tls.crt": b64(pem(backend[1]))})
+              + tls_workload("backend", "apps", "backend-tls")
+              + configmap("backend-ca", "apps", {"ca.crt": pem(trusted[1])})
+              + """---
+apiVersion: gateway.networking.k8s.io/v1alpha3
+kind: BackendTLSPolicy
+metadata:
+  name: backend-tls
+  namespace: apps
+spec:
+  targetRefs:
+  - group: ""
+    kind: Service
+    name: backend
+  validation:
+    hostname: backend.example.com
+    caCertificateRefs:
+    - group: ""
+      kind: ConfigMap
+      name: backend-ca
+""")
+
+    # Istio Gateway: credentialName in the gateway's namespace, hosts as ns/host.
+    for kind, sans in (("fail", ["www.example.com"]), ("pass", ["bookinfo.example.com"])):
+        write(f"shapes/istio-gateway/{kind}/gateway.yaml",
+              secret("bookinfo-credential", "istio-system",
+                     {"tls.crt": b64(pem(leaf(root, sans[0], sans)[1])), "ca.crt": b64(pem(root[1]))})
+              + """---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: bookinfo
+  namespace: bookinfo
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    tls:
+      mode: MUTUAL
+      credentialName: bookinfo-credential
+    hosts: ["bookinfo/bookinfo.example.com"]
+""")
+
+    # DestinationRule: the credentialName's CA verifies the backend named by host.
+    payments = leaf(root, "payments.pay.svc.cluster.local", ["payments.pay.svc.cluster.local"])
+    for kind, trusted in (("fail", other), ("pass", root)):
+        write(f"shapes/destination-rule/{kind}/payments.yaml",
+              secret("payments-tls", "pay", {"tls.crt": b64(pem(payments[1]))})
+              + tls_workload("payments", "pay", "payments-tls")
+              + opaque("payments-ca", "pay", {"ca.crt": pem(trusted[1])})
+              + """---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: payments
+  namespace: pay
+spec:
+  host: payments.pay.svc.cluster.local
+  trafficPolicy:
+    tls:
+      mode: SIMPLE
+      credentialName: payments-ca
+""")
+
+    # Istio's plug-in CA: ca-cert.pem (and cert-chain.pem) must chain to root-cert.pem.
+    mesh_root = ca("Mesh Root CA")
+    for kind, parent in (("fail", other), ("pass", mesh_root)):
+        inter = ca("Istio Intermediate CA cluster-1", parent=parent)
+        write(f"shapes/istio-cacerts/{kind}/cacerts.yaml",
+              opaque("cacerts", "istio-system", {"ca-cert.pem": pem(inter[1]),
+                                                 "cert-chain.pem": pem(inter[1]) + pem(parent[1]),
+                                                 "root-cert.pem": pem(mesh_root[1])}))
+
+    # ... and cert-chain.pem must start with ca-cert.pem, the CA that signs.
+    inter = ca("Istio Intermediate CA cluster-2", parent=mesh_root)
+    for kind, chain in (("fail", [mesh_root, inter]), ("pass", [inter, mesh_root])):
+        write(f"shapes/istio-cacerts-order/{kind}/cacerts.yaml",
+              opaque("cacerts", "istio-system", {"ca-cert.pem": pem(inter[1]),
+                                                 "cert-chain.pem": "".join(pem(c[1]) for c in chain),
+                                                 "root-cert.pem": pem(mesh_root[1])}))
+
+    # Linkerd: the identity issuer must be signed by a trust anchor proxies get.
+    anchor = ca("root.linkerd.cluster.local")
+    for kind, parent in (("fail", other), ("pass", anchor)):
+        issuer = ca("identity.linkerd.cluster.local", parent=parent)
+        write(f"shapes/linkerd/{kind}/identity.yaml",
+              configmap("linkerd-identity-trust-roots", "linkerd", {"ca-bundle.crt": pem(anchor[1])})
+              + secret("linkerd-identity-issuer", "linkerd", {"tls.crt": b64(pem(issuer[1])),
+                                                               "ca.crt": b64(pem(anchor[1]))}))
+
+    # Linkerd's Helm values: identity.issuer.tls.crtPEM against identityTrustAnchorsPEM.
+    for kind, parent in (("fail", other), ("pass", anchor)):
+        issuer = ca("identity.linkerd.cluster.local", parent=parent)
+        write(f"shapes/linkerd-values/{kind}/values.yaml",
+              f"identityTrustAnchorsPEM: |\n{ind(pem(anchor[1]), 2)}\nidentity:\n  issuer:\n    tls:\n"
+              f"      crtPEM: |\n{ind(pem(issuer[1]), 8)}\n")
+
+    # cert-manager CA injection: the webhook trusts the CA of the named
+    # Certificate's issuer; the Service behind it must serve a certificate it issued.
+    hooks_ca = ca("Webhooks CA")
+    for kind, issuer in (("fail", other), ("pass", hooks_ca)):
+        serving = leaf(issuer, "hook.apps.svc", ["hook.apps.svc"])
+        write(f"shapes/ca-injection/{kind}/webhook.yaml",
+              secret("hooks-ca", "apps", {"tls.crt": b64(pem(hooks_ca[1])), "ca.crt": b64(pem(hooks_ca[1]))})
+              + secret("hook-tls", "apps", {"tls.crt": b64(pem(serving[1]))})
+              + tls_workload("hook", "apps", "hook-tls")
+              + """---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata:
+  name: hooks-ca
+  namespace: apps
+spec:
+  ca:
+    secretName: hooks-ca
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: hook-serving
+  namespace: apps
+spec:
+  secretName: hook-serving-tls
+  dnsNames: [hook.apps.svc]
+  issuerRef: {name: hooks-ca, kind: Issuer}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: hook
+  annotations:
+    cert-manager.io/inject-ca-from: apps/hook-serving
+webhooks:
+- name: hook.example.org
+  clientConfig:
+    service: {name: hook, namespace: apps}
+""")
+
+    # inject-ca-from-secret: the named Secret's ca.crt (the pass tree only, so
+    # that the fail tree keeps one fault).
+    write("shapes/ca-injection/pass/mutating.yaml", """apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: hook-mutating
+  annotations:
+    cert-manager.io/inject-ca-from-secret: apps/hooks-ca
+webhooks:
+- name: mutate.hook.example.org
+  clientConfig:
+    service: {name: hook, namespace: apps}
+""")
+
+    # Only `apiVersion: v1` + `kind: Config` with clusters/users/contexts is a
+    # kubeconfig; Skaffold's `kind: Config` is not.
+    cluster_ca = ca("Cluster CA")
+    api = leaf(cluster_ca, "api.example.com", ["api.example.com"])
+    skaffold = """apiVersion: skaffold/v4beta11
+kind: Config
+metadata:
+  name: app
+build:
+  artifacts:
+  - image: app
+deploy:
+  kubectl: {}
+"""
+    for kind, trusted in (("fail", other), ("pass", cluster_ca)):
+        write(f"shapes/kubeconfig/{kind}/skaffold.yaml", skaffold)
+        write(f"shapes/kubeconfig/{kind}/admin.conf", f"""apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster:
+    server: https://api.example.com:6443
+    certificate-authority-data: {b64(pem(trusted[1]))}
+contexts:
+- name: prod
+  context: {{cluster: prod, user: admin}}
+current-context: prod
+users: []
+""")
+        write(f"shapes/kubeconfig/{kind}/apiserver.yaml",
+              secret("apiserver-tls", "kube-system", {"tls.crt": b64(pem(api[1]))})
+              + pod("kube-apiserver", "kube-system", ["kube-apiserver", "--tls-cert-file=/pki/tls.crt"],
+                    [("pki", "/pki")], ["{name: pki, secret: {secretName: apiserver-tls}}"]))
+
+
 if __name__ == "__main__":
     sections = sys.argv[1:] or ["rule_fixtures", "suppression_fixtures", "crl_fixtures",
                                 "placeholder_fixtures", "trust_fixtures", "rotation_fixtures",
-                                "diff_rule_fixtures", "toolforge_puppet", "demo"]
+                                "diff_rule_fixtures", "toolforge_puppet", "shape_fixtures", "demo"]
     for section in sections:
         globals()[section]()

@@ -345,9 +345,20 @@ fn realworld_pem_types_and_placeholders() {
         .into_iter()
         .map(|(r, _, l)| (r, l))
         .collect();
+    // Istio's analyzer fixture of broken gateway Secrets, read as Istio
+    // `Gateway` credentials (issue 19): the Secrets without a `tls.crt`
+    // (`tls.cert` instead) are notes, the one whose certificate names no
+    // host is a san-coverage fault; `cert` holding plain text is a
+    // placeholder, not a fault.
     assert_eq!(
         rules,
-        [("expired".into(), 86), ("private-key-in-repo".into(), 87)]
+        [
+            ("expired".into(), 86),
+            ("private-key-in-repo".into(), 87),
+            ("san-coverage".into(), 108),
+            ("unresolved".into(), 52),
+            ("unresolved".into(), 80)
+        ]
     );
     // Line 135 is a genuinely truncated certificate; 150/151 are scaffold.
     assert_eq!(of("frontend-tls-refgrant.yaml"), [m(135)]);

@@ -5,7 +5,8 @@
 //! bundle behind each key, Services with their selectors, workloads with
 //! their containers' flags, mounts and volumes, admission webhooks /
 //! `APIService` / CRD conversion client configs, cert-manager `Certificate`
-//! and issuers, trust-manager `Bundle`s, and kubeconfigs. Nothing here
+//! and issuers, trust-manager `Bundle`s, kubeconfigs, and the TLS of
+//! Ingress, Gateway API and Istio objects ([`TlsShape`]). Nothing here
 //! resolves a reference; `inventory::graph` does, across files.
 //!
 //! Field names follow the Kubernetes API reference
@@ -74,8 +75,63 @@ pub enum Body {
         /// `users[]` with client certificates.
         users: Vec<KubeconfigUser>,
     },
+    /// Ingress, Gateway API `Gateway` and `BackendTLSPolicy`, Istio
+    /// `Gateway` and `DestinationRule`: TLS terminated for hosts, and trust
+    /// towards backends (see `docs/shapes.md`).
+    Tls(TlsShape),
     /// Any other kind.
     Other,
+}
+
+/// What an ingress-like object says about TLS.
+#[derive(Clone, Debug, Default)]
+pub struct TlsShape {
+    /// Which shape: `ingress`, `gateway-api`, `backend-tls-policy`,
+    /// `istio-gateway`, `destination-rule` (the keys of the policy's `shapes`).
+    pub shape: String,
+    /// Where TLS is terminated for clients.
+    pub listeners: Vec<TlsListener>,
+    /// Where TLS is originated towards a backend.
+    pub backends: Vec<BackendTls>,
+}
+
+/// A Secret or ConfigMap named by a shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRef {
+    /// Whether it is a Secret (else a ConfigMap).
+    pub secret: bool,
+    /// Its name.
+    pub name: String,
+    /// Its namespace, when the reference says.
+    pub namespace: Option<String>,
+    /// Where the reference is.
+    pub location: Location,
+}
+
+/// One TLS listener: serves `certs` for `hosts`.
+#[derive(Clone, Debug)]
+pub struct TlsListener {
+    /// Its name (`tls[0]`, the listener's or server port's name).
+    pub name: String,
+    /// The host names it answers for, each with where it is written.
+    pub hosts: Vec<(String, Location)>,
+    /// The Secrets holding the served certificate.
+    pub certs: Vec<ObjectRef>,
+    /// Whether client certificates are verified against the same Secret's CA keys (Istio `MUTUAL`).
+    pub mutual: bool,
+}
+
+/// TLS towards a backend: trusts `cas` to verify `host` on `peer`.
+#[derive(Clone, Debug)]
+pub struct BackendTls {
+    /// The name verified against the backend's certificate (SNI / `hostname`).
+    pub host: Option<String>,
+    /// Where the name is written.
+    pub host_location: Location,
+    /// The backend: a Service name (`name.namespace.svc`) or host.
+    pub peer: Option<String>,
+    /// The CA certificates trusted.
+    pub cas: Vec<ObjectRef>,
 }
 
 /// One key of a Secret or ConfigMap.
@@ -175,6 +231,9 @@ pub struct ClientConfig {
     pub url: Option<String>,
     /// `insecureSkipTLSVerify` (APIService).
     pub insecure: bool,
+    /// The object's `cert-manager.io/inject-*` annotations (name, value):
+    /// what cert-manager's CA injector writes into `caBundle`.
+    pub inject: Vec<(String, String)>,
 }
 
 /// cert-manager `Certificate.spec`.
@@ -353,7 +412,7 @@ fn object(r: &Reader<'_>, node: NodeId) -> Option<Object> {
     let kind = r.doc.str(kind_node)?.to_owned();
     // A kubeconfig has `kind: Config` and no metadata; everything else needs apiVersion.
     r.string(node, &["apiVersion"])?;
-    let body = match kind.as_str() {
+    let mut body = match kind.as_str() {
         "Secret" | "ConfigMap" => data(r, node),
         "Service" => Body::Service {
             selector: r.map_pairs(node, &["spec", "selector"]),
@@ -415,12 +474,29 @@ fn object(r: &Reader<'_>, node: NodeId) -> Option<Object> {
                     .collect(),
             )
         }
+        "Ingress" => ingress(r, node),
+        "Gateway" | "BackendTLSPolicy" | "DestinationRule" => gateway(r, node, &kind),
         "Certificate" => certificate(r, node),
         "Issuer" | "ClusterIssuer" => issuer(r, node),
         "Bundle" => trust_bundle(r, node),
-        "Config" => kubeconfig(r, node),
+        // Only `apiVersion: v1` with clusters, users or contexts is a
+        // kubeconfig; Skaffold and others have a `kind: Config` of their own.
+        "Config"
+            if r.string(node, &["apiVersion"]).as_deref() == Some("v1")
+                && ["clusters", "users", "contexts"]
+                    .iter()
+                    .any(|k| r.get(node, &[k]).is_some()) =>
+        {
+            kubeconfig(r, node)
+        }
         _ => Body::Other,
     };
+    if let Body::Webhooks(ccs) = &mut body {
+        let inject = inject_annotations(r, node);
+        for cc in ccs {
+            cc.inject.clone_from(&inject);
+        }
+    }
     Some(Object {
         name: r
             .string(node, &["metadata", "name"])
@@ -570,6 +646,14 @@ fn volume(r: &Reader<'_>, v: NodeId) -> Option<Volume> {
     })
 }
 
+/// The `cert-manager.io/inject-*` annotations of the object at `node`.
+fn inject_annotations(r: &Reader<'_>, node: NodeId) -> Vec<(String, String)> {
+    r.map_pairs(node, &["metadata", "annotations"])
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("cert-manager.io/inject-"))
+        .collect()
+}
+
 fn client_config(r: &Reader<'_>, cc: NodeId, name: String) -> Option<ClientConfig> {
     let ca = r.get(cc, &["caBundle"]);
     let service = r.get(cc, &["service"]).and_then(|s| {
@@ -593,6 +677,7 @@ fn client_config(r: &Reader<'_>, cc: NodeId, name: String) -> Option<ClientConfi
         service,
         url,
         insecure: r.truthy(cc, &["insecureSkipTLSVerify"]),
+        inject: Vec::new(),
     })
 }
 
@@ -699,4 +784,330 @@ fn kubeconfig(r: &Reader<'_>, node: NodeId) -> Body {
         })
         .collect();
     Body::Kubeconfig { clusters, users }
+}
+
+/// A Secret reference of a shape, with where it is written.
+fn secret_ref(r: &Reader<'_>, node: NodeId, name: String, namespace: Option<String>) -> ObjectRef {
+    ObjectRef {
+        secret: true,
+        name,
+        namespace,
+        location: (r.locate)(node),
+    }
+}
+
+/// `networking.k8s.io/v1` Ingress: each `spec.tls[]` entry serves its
+/// `secretName` for its `hosts`, and for the rules' hosts that the entry
+/// covers (all of them when it lists none: the controller then serves the
+/// Secret for every rule host).
+/// <https://kubernetes.io/docs/concepts/services-networking/ingress/#tls>
+fn ingress(r: &Reader<'_>, node: NodeId) -> Body {
+    let Some(spec) = r.get(node, &["spec"]) else {
+        return Body::Other;
+    };
+    let rule_hosts: Vec<(String, Location)> = r
+        .items(spec, &["rules"])
+        .into_iter()
+        .filter_map(|rule| {
+            let h = r.get(rule, &["host"])?;
+            Some((r.doc.str(h)?.to_owned(), (r.locate)(h)))
+        })
+        .collect();
+    let mut listeners = Vec::new();
+    for (i, t) in r.items(spec, &["tls"]).into_iter().enumerate() {
+        let Some(secret) = r.get(t, &["secretName"]) else {
+            continue;
+        };
+        let Some(name) = r.doc.str(secret).map(str::to_owned) else {
+            continue;
+        };
+        let mut hosts: Vec<(String, Location)> = r
+            .items(t, &["hosts"])
+            .into_iter()
+            .filter_map(|h| Some((r.doc.str(h)?.to_owned(), (r.locate)(h))))
+            .collect();
+        let listed: Vec<String> = hosts.iter().map(|h| h.0.clone()).collect();
+        for (h, loc) in &rule_hosts {
+            let under = listed.is_empty()
+                || listed
+                    .iter()
+                    .any(|l| l != h && crate::verify::san_covers(l, h));
+            if under && !hosts.iter().any(|x| &x.0 == h) {
+                hosts.push((h.clone(), loc.clone()));
+            }
+        }
+        listeners.push(TlsListener {
+            name: format!("tls[{i}]"),
+            hosts,
+            certs: vec![secret_ref(r, secret, name, None)],
+            mutual: false,
+        });
+    }
+    if listeners.is_empty() {
+        return Body::Other;
+    }
+    Body::Tls(TlsShape {
+        shape: "ingress".into(),
+        listeners,
+        backends: Vec::new(),
+    })
+}
+
+/// Gateway API (`gateway.networking.k8s.io`) `Gateway` and
+/// `BackendTLSPolicy`, Istio (`networking.istio.io`) `Gateway` and
+/// `DestinationRule`; any other API group's kind of the same name is not read.
+/// <https://gateway-api.sigs.k8s.io/reference/spec/>,
+/// <https://istio.io/latest/docs/reference/config/networking/gateway/>,
+/// <https://istio.io/latest/docs/reference/config/networking/destination-rule/>
+fn gateway(r: &Reader<'_>, node: NodeId, kind: &str) -> Body {
+    let api = r.string(node, &["apiVersion"]).unwrap_or_default();
+    let group = api.split('/').next().unwrap_or("");
+    let Some(spec) = r.get(node, &["spec"]) else {
+        return Body::Other;
+    };
+    let mut shape = TlsShape::default();
+    match (group, kind) {
+        ("gateway.networking.k8s.io", "Gateway") => {
+            shape.shape = "gateway-api".into();
+            for l in r.items(spec, &["listeners"]) {
+                // `Passthrough` hands TLS to the backend; `Terminate` is the default.
+                if r.string(l, &["tls", "mode"]).as_deref() == Some("Passthrough") {
+                    continue;
+                }
+                let certs: Vec<ObjectRef> = r
+                    .items(l, &["tls", "certificateRefs"])
+                    .into_iter()
+                    .filter(|c| {
+                        r.string(*c, &["kind"]).is_none_or(|k| k == "Secret")
+                            && r.string(*c, &["group"]).is_none_or(|g| g.is_empty())
+                    })
+                    .filter_map(|c| {
+                        let name = r.string(c, &["name"])?;
+                        Some(secret_ref(r, c, name, r.string(c, &["namespace"])))
+                    })
+                    .collect();
+                if certs.is_empty() {
+                    continue;
+                }
+                let hosts = r
+                    .get(l, &["hostname"])
+                    .and_then(|h| Some((r.doc.str(h)?.to_owned(), (r.locate)(h))))
+                    .into_iter()
+                    .collect();
+                shape.listeners.push(TlsListener {
+                    name: r.string(l, &["name"]).unwrap_or_default(),
+                    hosts,
+                    certs,
+                    mutual: false,
+                });
+            }
+        }
+        ("gateway.networking.k8s.io", "BackendTLSPolicy") => {
+            shape.shape = "backend-tls-policy".into();
+            // v1alpha3+: `validation`; v1alpha2: `tls` with `caCertRefs`.
+            let v = r
+                .get(spec, &["validation"])
+                .or_else(|| r.get(spec, &["tls"]));
+            let Some(v) = v else {
+                return Body::Other;
+            };
+            let host = r.get(v, &["hostname"]);
+            let cas: Vec<ObjectRef> = ["caCertificateRefs", "caCertRefs"]
+                .iter()
+                .flat_map(|k| r.items(v, &[k]))
+                .filter_map(|c| {
+                    let kind = r.string(c, &["kind"]).unwrap_or_else(|| "ConfigMap".into());
+                    let name = r.string(c, &["name"])?;
+                    Some(ObjectRef {
+                        secret: kind == "Secret",
+                        name,
+                        namespace: None,
+                        location: (r.locate)(c),
+                    })
+                })
+                .collect();
+            let ns = r.string(node, &["metadata", "namespace"]);
+            let mut targets = r.items(spec, &["targetRefs"]);
+            targets.extend(r.get(spec, &["targetRef"]));
+            for t in targets {
+                if r.string(t, &["kind"]).is_some_and(|k| k != "Service") {
+                    continue;
+                }
+                let Some(svc) = r.string(t, &["name"]) else {
+                    continue;
+                };
+                let peer = match &ns {
+                    Some(ns) => format!("{svc}.{ns}.svc"),
+                    None => svc,
+                };
+                shape.backends.push(BackendTls {
+                    host: host.and_then(|h| r.doc.str(h)).map(str::to_owned),
+                    host_location: (r.locate)(host.unwrap_or(v)),
+                    peer: Some(peer),
+                    cas: cas.clone(),
+                });
+            }
+        }
+        ("networking.istio.io", "Gateway") => {
+            shape.shape = "istio-gateway".into();
+            for (i, s) in r.items(spec, &["servers"]).into_iter().enumerate() {
+                let mode = r.string(s, &["tls", "mode"]).unwrap_or_default();
+                if !matches!(mode.as_str(), "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL") {
+                    continue;
+                }
+                let Some(cred) = r.get(s, &["tls", "credentialName"]) else {
+                    continue;
+                };
+                let Some(name) = r.doc.str(cred) else {
+                    continue;
+                };
+                // `kubernetes://name` is the older spelling of a Secret name.
+                let name = name.trim_start_matches("kubernetes://").to_owned();
+                // `ns/host`: the host for virtual services of namespace ns.
+                let hosts = r
+                    .items(s, &["hosts"])
+                    .into_iter()
+                    .filter_map(|h| {
+                        let text = r.doc.str(h)?;
+                        let host = text.rsplit_once('/').map_or(text, |(_, h)| h);
+                        (host != "*").then(|| (host.to_owned(), (r.locate)(h)))
+                    })
+                    .collect();
+                shape.listeners.push(TlsListener {
+                    name: r
+                        .string(s, &["port", "name"])
+                        .unwrap_or_else(|| format!("servers[{i}]")),
+                    hosts,
+                    // The Secret lives in the gateway workload's namespace,
+                    // which the Gateway does not say.
+                    certs: vec![secret_ref(r, cred, name, None)],
+                    mutual: mode != "SIMPLE",
+                });
+            }
+        }
+        ("networking.istio.io", "DestinationRule") => {
+            shape.shape = "destination-rule".into();
+            let host = r.string(spec, &["host"]);
+            let mut policies: Vec<NodeId> = r.get(spec, &["trafficPolicy"]).into_iter().collect();
+            policies.extend(
+                r.items(spec, &["subsets"])
+                    .into_iter()
+                    .filter_map(|s| r.get(s, &["trafficPolicy"])),
+            );
+            for p in policies {
+                let Some(tls) = r.get(p, &["tls"]) else {
+                    continue;
+                };
+                let mode = r.string(tls, &["mode"]).unwrap_or_default();
+                if !matches!(mode.as_str(), "SIMPLE" | "MUTUAL") {
+                    continue;
+                }
+                let Some(cred) = r.get(tls, &["credentialName"]) else {
+                    continue;
+                };
+                let Some(name) = r.doc.str(cred).map(str::to_owned) else {
+                    continue;
+                };
+                let sni = r.get(tls, &["sni"]);
+                shape.backends.push(BackendTls {
+                    host: sni
+                        .and_then(|n| r.doc.str(n))
+                        .map(str::to_owned)
+                        .or_else(|| host.clone()),
+                    host_location: (r.locate)(sni.unwrap_or(tls)),
+                    peer: host.clone(),
+                    cas: vec![secret_ref(r, cred, name, None)],
+                });
+            }
+        }
+        _ => return Body::Other,
+    }
+    if shape.listeners.is_empty() && shape.backends.is_empty() {
+        return Body::Other;
+    }
+    Body::Tls(shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::yaml;
+
+    fn read(text: &str) -> Vec<Object> {
+        let stream = yaml::parse(text, &yaml::Limits::default());
+        let doc = &stream.docs[0];
+        let locate = |_: NodeId| Location {
+            path: "t.yaml".into(),
+            line: 1,
+            column: 1,
+            root: 0,
+        };
+        objects(doc, doc.root().unwrap(), &HashMap::new(), &locate)
+    }
+
+    fn shape(text: &str) -> TlsShape {
+        match read(text).pop().map(|o| o.body) {
+            Some(Body::Tls(s)) => s,
+            other => panic!("not a TLS shape: {other:?}"),
+        }
+    }
+
+    /// Issue 19: Skaffold's `kind: Config` made phantom kubeconfig components.
+    #[test]
+    fn only_a_v1_config_with_clusters_is_a_kubeconfig() {
+        let skaffold = "apiVersion: skaffold/v4beta11\nkind: Config\nbuild: {}\n";
+        assert!(read(skaffold).is_empty());
+        let empty = "apiVersion: v1\nkind: Config\npreferences: {}\n";
+        assert!(read(empty).is_empty());
+        let kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+        assert!(matches!(read(kubeconfig)[0].body, Body::Kubeconfig { .. }));
+    }
+
+    #[test]
+    fn ingress_rule_hosts_under_a_wildcard_entry_are_served() {
+        let s = shape(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\nspec:\n  tls:\n  - {hosts: ['*.x.org'], secretName: t}\n  rules:\n  - host: a.x.org\n  - host: b.y.org\n",
+        );
+        let hosts: Vec<&str> = s.listeners[0].hosts.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(hosts, ["*.x.org", "a.x.org"]);
+        // No `tls` entry: nothing served, not kept.
+        assert!(
+            read("apiVersion: networking.k8s.io/v1\nkind: Ingress\nspec: {rules: []}\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn gateways_are_read_by_api_group() {
+        let istio = shape(
+            "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n  - hosts: ['ns/a.x.org', '*']\n    tls: {mode: SIMPLE, credentialName: c}\n  - hosts: [b.x.org]\n    tls: {mode: PASSTHROUGH}\n",
+        );
+        assert_eq!(istio.shape, "istio-gateway");
+        assert_eq!(istio.listeners.len(), 1);
+        assert_eq!(istio.listeners[0].hosts[0].0, "a.x.org");
+        assert_eq!(istio.listeners[0].hosts.len(), 1);
+        let api = shape(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  listeners:\n  - name: l\n    hostname: '*.x.org'\n    tls: {certificateRefs: [{name: s}]}\n  - name: p\n    tls: {mode: Passthrough, certificateRefs: [{name: s}]}\n",
+        );
+        assert_eq!(api.shape, "gateway-api");
+        assert_eq!(api.listeners.len(), 1);
+        assert_eq!(api.listeners[0].hosts[0].0, "*.x.org");
+        // Another group's `Gateway` is not read.
+        assert!(
+            read("apiVersion: example.org/v1\nkind: Gateway\nspec: {servers: []}\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn ca_injection_annotations_reach_every_client_config() {
+        let o = read(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: w\n  annotations: {cert-manager.io/inject-ca-from: ns/c}\nwebhooks:\n- name: a\n  clientConfig: {service: {name: s, namespace: ns}}\n",
+        );
+        let Body::Webhooks(ccs) = &o[0].body else {
+            panic!()
+        };
+        assert_eq!(
+            ccs[0].inject,
+            [("cert-manager.io/inject-ca-from".into(), "ns/c".into())]
+        );
+    }
 }

@@ -12,7 +12,8 @@
 //!   of `-----BEGIN` at the three alignments;
 //! * the kinds `kube` keeps unconditionally (Secret, ConfigMap, Service,
 //!   webhook configurations, APIService, CRDs, cert-manager and
-//!   trust-manager kinds, kubeconfig `Config`);
+//!   trust-manager kinds, kubeconfig `Config`, Ingress, Gateway API and
+//!   Istio kinds);
 //!   a document whose only such string is `Service` can yield nothing but a
 //!   Service, which matters only if a client names it: it is
 //!   [deferred](Relevance::ServiceOnly) and parsed only then (see
@@ -70,6 +71,11 @@ const NEEDLES: &[&str] = &[
     "certificate-authority",
     "client-certificate",
     "client-key",
+    // Kinds whose TLS fields `kube` reads (`kube::TlsShape`).
+    "Ingress",
+    "Gateway",
+    "BackendTLSPolicy",
+    "DestinationRule",
 ];
 
 /// Index of `Service` in [`NEEDLES`].

@@ -125,31 +125,47 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             out.push(f);
         }
     }
-    // Host names a policy says a component is reached by.
-    for r in &g.reaches {
+    // Host names a component is reached by (a policy's, an Ingress's or
+    // Gateway's hosts): one finding per served certificate, every host it
+    // does not cover named.
+    // By serve: (host, the names presented, the reach's index).
+    type Missed<'g> = Vec<(&'g String, &'g Vec<String>, usize)>;
+    let mut missed: std::collections::BTreeMap<usize, Missed<'_>> =
+        std::collections::BTreeMap::new();
+    for (ri, r) in g.reaches.iter().enumerate() {
         let (Some(Verdict::NameMismatch { name, presented }), Some(si)) = (&r.verdict, r.serve)
         else {
             continue;
         };
-        let comp = &g.components[r.component];
+        missed.entry(si).or_default().push((name, presented, ri));
+    }
+    for (si, hosts) in missed {
+        let comp = &g.components[g.reaches[hosts[0].2].component];
         let s = &g.serves[si];
-        let names = name_list(presented);
+        let names = name_list(hosts[0].1);
         let what = match &s.source {
             Source::CertManager { issuer, .. } => {
                 format!("its certificate comes from cert-manager {issuer} with dnsNames")
             }
             _ => "its certificate names".to_owned(),
         };
+        let hosts_said: Vec<String> = hosts.iter().map(|h| h.0.clone()).collect();
+        let said = match hosts_said.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => hosts_said.join(""),
+        };
         let mut f = Finding::new(
             RULE.id,
             RULE.severity,
             s.location.clone(),
-            format!("{} is reached as {name}, but {what} {names}", comp.name),
+            format!("{} is reached as {said}, but {what} {names}", comp.name),
         );
-        f.related.push(Related {
-            location: r.location.clone(),
-            note: format!("clients use {name} (from here)"),
-        });
+        for (name, _, ri) in &hosts {
+            f.related.push(Related {
+                location: g.reaches[*ri].location.clone(),
+                note: format!("clients use {name} (from here)"),
+            });
+        }
         if let Some(b) = s.bundle {
             f.certificates
                 .extend(inv.bundles[b].members.first().map(|m| m.0.clone()));

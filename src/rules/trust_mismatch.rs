@@ -2,7 +2,7 @@
 
 use super::{cite, declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
-use crate::inventory::graph::{Anchors, Direction, Source};
+use crate::inventory::graph::{Anchors, Direction, PeerBy, Source};
 use crate::verify::{golang, Verdict};
 
 declare_rule! {
@@ -55,12 +55,28 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
             let comp = &g.components[t.component];
             let peer = &g.components[c.peer];
             let go = golang::go_client(comp.role.as_deref(), &t.flag);
-            let what = match t.direction {
-                Direction::Server => "serving",
-                Direction::Client => "client",
+            let presented = match t.direction {
+                Direction::Server => &g.serves[c.presented],
+                Direction::Client => &g.clients[c.presented],
+            };
+            let what = match (t.direction, &t.peer_by) {
+                // A mesh CA checked against its root (Linkerd, Istio `cacerts`).
+                (_, PeerBy::Serve(..)) => "CA",
+                (Direction::Server, _) => "serving",
+                (Direction::Client, _) => "client",
+            };
+            // A mesh CA is named by its subject: the issuer the mesh signs with.
+            let named = match (&t.peer_by, presented.bundle) {
+                (PeerBy::Serve(..), Some(b)) => inv.bundles[b]
+                    .members
+                    .first()
+                    .and_then(|(fp, _)| inv.certs.get(fp))
+                    .map(|e| format!(" {}", crate::x509::describe_cert(&e.info)))
+                    .unwrap_or_default(),
+                _ => String::new(),
             };
             let refused = format!(
-                "{} trusts {} for {}, but that does not accept {}'s {what} certificate",
+                "{} trusts {} for {}, but that does not accept {}'s {what} certificate{named}",
                 comp.name, t.via, t.channel, peer.name
             );
             let (severity, message) = match (&c.verdict, &c.go_refusal, &go) {
@@ -77,7 +93,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                 (Verdict::Unknown { reason }, go_refusal, _) => (
                     Severity::Warning,
                     format!(
-                        "{} trusts {} for {}, but {}'s {what} certificate could not be verified against it: {reason}{}",
+                        "{} trusts {} for {}, but {}'s {what} certificate{named} could not be verified against it: {reason}{}",
                         comp.name,
                         t.via,
                         t.channel,
@@ -89,10 +105,6 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
                     ),
                 ),
                 _ => continue,
-            };
-            let presented = match t.direction {
-                Direction::Server => &g.serves[c.presented],
-                Direction::Client => &g.clients[c.presented],
             };
             let mut f = Finding::new(RULE.id, severity, t.location.clone(), message);
             if let Anchors::Bundle(b) = &t.anchors {

@@ -97,7 +97,9 @@ pub fn go_client(role: Option<&str>, flag: &str) -> Option<String> {
         "kubelet",
         "metrics-server",
     ];
-    if flag == "caBundle" {
+    // A webhook's or APIService's `caBundle`, or what cert-manager's CA
+    // injector writes there (`cert-manager.io/inject-ca-from…`).
+    if flag == "caBundle" || flag.starts_with("cert-manager.io/inject-") {
         return Some("kube-apiserver (which calls it)".to_string());
     }
     role.filter(|r| GO_ROLES.contains(r)).map(str::to_string)
@@ -314,6 +316,10 @@ mod tests {
         assert_eq!(
             go_client(Some("etcd"), "--trusted-ca-file").as_deref(),
             Some("etcd")
+        );
+        assert_eq!(
+            go_client(None, "cert-manager.io/inject-ca-from").as_deref(),
+            Some("kube-apiserver (which calls it)")
         );
         assert_eq!(go_client(None, "certificate-authority-data"), None);
         assert_eq!(go_client(Some("nginx"), "--client-ca-file"), None);

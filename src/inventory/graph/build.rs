@@ -739,6 +739,7 @@ impl<'a> Builder<'a> {
                                 host_location,
                                 addresses,
                                 checks: Vec::new(),
+                                peer_by: PeerBy::Host,
                             });
                         }
                     }
@@ -794,21 +795,43 @@ impl<'a> Builder<'a> {
     pub(super) fn client_configs(&mut self, oi: usize, ccs: &'a [ClientConfig]) {
         let o = self.obj(oi);
         for cc in ccs {
-            if cc.insecure || !cc.has_ca_bundle {
+            if cc.insecure {
                 continue;
             }
+            // No caBundle: what cert-manager's CA injector will write, if it is told to.
+            let injected = if cc.has_ca_bundle {
+                None
+            } else {
+                match self.injected(oi, cc) {
+                    Some(i) => Some(i),
+                    None => continue,
+                }
+            };
             let name = if o.object.kind.ends_with("WebhookConfiguration") {
                 format!("{}/{}", o.object.name, cc.name)
             } else {
                 o.object.name.clone()
             };
             let comp = self.add_component(oi, name, None);
-            let anchors = match o.bundle(cc.ca_bundle) {
-                Some(b) => match self.inv.bundles[b].placeholder {
-                    Some(p) => Anchors::Unresolved(format!("caBundle holds a placeholder ({p})")),
-                    None => Anchors::Bundle(b),
-                },
-                None => Anchors::Unresolved("caBundle holds no certificate".into()),
+            let (anchors, flag, via) = match injected {
+                Some((anchors, annotation, via)) => (
+                    anchors,
+                    annotation.to_owned(),
+                    format!("{} {} {via}", o.object.kind, o.object.name),
+                ),
+                None => (
+                    match o.bundle(cc.ca_bundle) {
+                        Some(b) => match self.inv.bundles[b].placeholder {
+                            Some(p) => {
+                                Anchors::Unresolved(format!("caBundle holds a placeholder ({p})"))
+                            }
+                            None => Anchors::Bundle(b),
+                        },
+                        None => Anchors::Unresolved("caBundle holds no certificate".into()),
+                    },
+                    "caBundle".to_owned(),
+                    format!("{} {} caBundle", o.object.kind, o.object.name),
+                ),
             };
             let host = match (&cc.service, &cc.url) {
                 (Some((n, ns, _)), _) => Some(format!("{n}.{ns}.svc")),
@@ -827,14 +850,15 @@ impl<'a> Builder<'a> {
                 component: comp,
                 channel: "webhook".into(),
                 direction: Direction::Server,
-                flag: "caBundle".into(),
+                flag,
                 anchors,
                 location: cc.location.clone(),
-                via: format!("{} {} caBundle", o.object.kind, o.object.name),
+                via,
                 host,
                 host_location: Some(cc.location.clone()),
                 addresses: address.into_iter().collect(),
                 checks: Vec::new(),
+                peer_by: PeerBy::Host,
             });
         }
     }
@@ -874,6 +898,7 @@ impl<'a> Builder<'a> {
                     .into_iter()
                     .collect(),
                 checks: Vec::new(),
+                peer_by: PeerBy::Host,
             });
         }
         for u in users {
@@ -1008,9 +1033,12 @@ impl<'a> Builder<'a> {
                 Body::Workload(pod) => self.workload(oi, pod),
                 Body::Webhooks(ccs) => self.client_configs(oi, ccs),
                 Body::Kubeconfig { clusters, users } => self.kubeconfig(oi, clusters, users),
+                Body::Tls(shape) => self.tls_shape(oi, shape),
+                Body::Data { .. } => self.mesh_ca(oi),
                 _ => {}
             }
         }
+        self.mesh_values();
         for pi in 0..self.graph.serves.len() + self.graph.clients.len() {
             let (p, kind) = if pi < self.graph.serves.len() {
                 (&self.graph.serves[pi], "serving")

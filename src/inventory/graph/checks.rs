@@ -99,6 +99,14 @@ impl<'a> Builder<'a> {
         verify::golang::refusal(&self.certs_of(p.bundle?), &anchor_certs)
     }
 
+    /// `CN=x (sha256:…)` of a certificate in the inventory.
+    fn describe(&self, fp: &Fingerprint) -> String {
+        self.inv.certs.get(fp).map_or_else(
+            || format!("sha256:{}", fp.short()),
+            |e| x509::describe_cert(&e.info),
+        )
+    }
+
     /// Whether what each component serves covers the host names it is reached by.
     pub(super) fn check_reaches(&mut self) {
         for ri in 0..self.graph.reaches.len() {
@@ -136,7 +144,13 @@ impl<'a> Builder<'a> {
             .trusts
             .iter()
             .filter(|t| t.direction == Direction::Server)
-            .filter_map(|t| service_ref(t.host.as_deref()?, None))
+            .filter_map(|t| {
+                let host = match &t.peer_by {
+                    PeerBy::Name(n) => n,
+                    _ => t.host.as_ref()?,
+                };
+                service_ref(host, None)
+            })
             .map(|(name, _)| name)
             .collect();
         // Keep what the declared components already reported (a spent
@@ -213,9 +227,44 @@ impl<'a> Builder<'a> {
             return (Vec::new(), notes);
         }
         let mut checks = Vec::new();
+        if let PeerBy::Serve(si, starts_with) = &t.peer_by {
+            let (si, s) = (*si, &self.graph.serves[*si]);
+            let first = s
+                .bundle
+                .and_then(|b| self.inv.bundles[b].members.first())
+                .map(|m| &m.0);
+            let order = match (starts_with, first) {
+                (Some(want), Some(got)) if want != got => Some(Verdict::NoPath {
+                    reason: format!(
+                        "the chain starts with {}, not with the CA certificate {} that signs: peers get a chain that does not lead from their issuer to the root",
+                        self.describe(got),
+                        self.describe(want)
+                    ),
+                }),
+                _ => None,
+            };
+            if let Some(v) = order.or_else(|| self.verdict(&t.anchors, s, Usage::ServerAuth, None))
+            {
+                let go_refusal = match v {
+                    Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
+                    _ => None,
+                };
+                checks.push(Check {
+                    peer: s.component,
+                    presented: si,
+                    verdict: v,
+                    go_refusal,
+                });
+            }
+            return (checks, notes);
+        }
+        let lookup = match &t.peer_by {
+            PeerBy::Name(n) => Some(n),
+            _ => t.host.as_ref(),
+        };
         match t.direction {
             Direction::Server => {
-                let peers = match &t.host {
+                let peers = match lookup {
                     Some(h) => match self.peers_for_host(&from, h, ns.as_deref()) {
                         Peers::Found(p) => p,
                         Peers::Ambiguous(e) => {
@@ -240,9 +289,8 @@ impl<'a> Builder<'a> {
                 };
                 let peers: BTreeSet<usize> = peers.into_iter().collect();
                 if peers.is_empty() {
-                    let what = t
-                        .host
-                        .clone()
+                    let what = lookup
+                        .cloned()
                         .unwrap_or_else(|| format!("a {} server", t.channel));
                     notes.push((
                         t.location.clone(),

@@ -7,7 +7,7 @@
 //! rules. Values keep the file and line they came from, so a cert-manager
 //! source points at the Hiera line that switched it on.
 
-use super::{Anchors, Builder, Decided, Direction, Presented, Reach, Source, Trust};
+use super::{Anchors, Builder, Decided, Direction, PeerBy, Presented, Reach, Source, Trust};
 use crate::extract::hiera::{Facts, Hiera, Merge, Origin, StepOutcome, Value, ValueKind};
 use crate::extract::values::{self, helm_merge, select};
 use crate::finding::{Location, Related};
@@ -972,6 +972,7 @@ impl Builder<'_> {
                     host_location: None,
                     addresses: Vec::new(),
                     checks: Vec::new(),
+                    peer_by: PeerBy::Host,
                 });
             }
         }

@@ -22,6 +22,7 @@
 mod build;
 mod checks;
 mod declared;
+mod shapes;
 mod urls;
 
 pub use declared::Declared;
@@ -251,6 +252,24 @@ pub struct Trust {
     pub addresses: Vec<String>,
     /// One verdict per peer.
     pub checks: Vec<Check>,
+    /// How its peers are found.
+    pub peer_by: PeerBy,
+}
+
+/// How a trust reference's peers are found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PeerBy {
+    /// By `host` (a Service, or a serving certificate naming it), else by channel.
+    #[default]
+    Host,
+    /// By this name instead of `host` (a `BackendTLSPolicy`'s target
+    /// Service; a `DestinationRule`'s host when its SNI differs).
+    Name(String),
+    /// Exactly this serve (an index into [`Graph::serves`]): a CA checked
+    /// against the root it must chain to (Linkerd's issuer, Istio's plug-in
+    /// CA), and the certificate its chain must start with, when known
+    /// (Istio's `cert-chain.pem` starts with `ca-cert.pem`).
+    Serve(usize, Option<Fingerprint>),
 }
 
 /// A reference that could not be followed.

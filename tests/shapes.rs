@@ -1,0 +1,129 @@
+//! The ecosystem's TLS shapes (issue 19, `docs/shapes.md`): for each shape,
+//! `testdata/shapes/<shape>/fail` reports its fault naming the host or the
+//! certificate, and its correctly wired twin `pass` is quiet. Both outputs
+//! are compared with reviewed snapshots. The trees come from
+//! `testdata/gen.py shape_fixtures`.
+
+mod common;
+use common::*;
+
+/// Each shape, the rule its fault is reported by, and a word the message
+/// must hold (the host or the certificate it is about).
+const SHAPES: &[(&str, &str, &str)] = &[
+    ("ingress", "san-coverage", "shop.example.com"),
+    ("gateway-api", "san-coverage", "*.example.com"),
+    (
+        "backend-tls-policy",
+        "trust-mismatch",
+        "backend.example.com",
+    ),
+    ("istio-gateway", "san-coverage", "bookinfo.example.com"),
+    (
+        "destination-rule",
+        "trust-mismatch",
+        "payments.pay.svc.cluster.local",
+    ),
+    ("istio-cacerts", "trust-mismatch", "Istio Intermediate CA"),
+    (
+        "istio-cacerts-order",
+        "trust-mismatch",
+        "the chain starts with CN=Mesh Root CA",
+    ),
+    (
+        "linkerd",
+        "trust-mismatch",
+        "identity.linkerd.cluster.local",
+    ),
+    (
+        "linkerd-values",
+        "trust-mismatch",
+        "identity.linkerd.cluster.local",
+    ),
+    ("ca-injection", "trust-mismatch", "hook.apps.svc"),
+    ("kubeconfig", "trust-mismatch", "api.example.com"),
+];
+
+fn scan(shape: &str, kind: &str) -> (i32, String, serde_json::Value) {
+    let dir = repo().join("testdata/shapes").join(shape).join(kind);
+    let text = run(&dir, &["scan", "--now", NOW, "."]);
+    let js = run(&dir, &["scan", "--now", NOW, "--format", "json", "."]);
+    (text.status.code().unwrap(), stdout(&text), json(&js))
+}
+
+#[test]
+fn every_shape_reports_its_fault_and_its_twin_is_quiet() {
+    for (shape, rule, names) in SHAPES {
+        let (code, text, js) = scan(shape, "fail");
+        assert_eq!(code, 1, "{shape}/fail:\n{text}");
+        let findings = js["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{shape}/fail: one fault\n{text}");
+        assert_eq!(findings[0]["rule"], *rule, "{shape}/fail:\n{text}");
+        assert!(
+            findings[0]["message"].as_str().unwrap().contains(names),
+            "{shape}/fail does not name {names}:\n{text}"
+        );
+        insta::assert_snapshot!(format!("{shape}-fail"), text);
+        let (code, text, js) = scan(shape, "pass");
+        assert_eq!(code, 0, "{shape}/pass:\n{text}");
+        assert_eq!(js["findings"].as_array().unwrap().len(), 0, "{text}");
+        insta::assert_snapshot!(format!("{shape}-pass"), text);
+    }
+}
+
+/// Every shape folder is in the table above.
+#[test]
+fn every_shape_fixture_is_tested() {
+    let mut dirs: Vec<String> = std::fs::read_dir(repo().join("testdata/shapes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    let mut known: Vec<String> = SHAPES.iter().map(|s| s.0.to_owned()).collect();
+    known.sort();
+    assert_eq!(dirs, known);
+}
+
+/// Skaffold's `kind: Config` is not a kubeconfig: the graph holds the real
+/// kubeconfig and the API server, and no phantom component for it.
+#[test]
+fn skaffold_config_is_not_a_kubeconfig() {
+    let dir = repo().join("testdata/shapes/kubeconfig/pass");
+    let out = run(&dir, &["graph", "--now", NOW, "."]);
+    let dot = stdout(&out);
+    assert!(dot.contains("kubeconfig admin.conf"), "{dot}");
+    assert!(!dot.contains("skaffold"), "{dot}");
+    insta::assert_snapshot!("kubeconfig-graph", dot);
+}
+
+/// The graph draws the new edges: an Ingress serves its Secret's
+/// certificate, a Linkerd trust-anchors ConfigMap trusts its root.
+#[test]
+fn the_graph_draws_the_shapes() {
+    for (shape, want) in [
+        ("ingress", "Ingress shop/shop"),
+        (
+            "linkerd",
+            "linkerd trust anchors linkerd/linkerd-identity-trust-roots",
+        ),
+        ("backend-tls-policy", "BackendTLSPolicy apps/backend-tls"),
+        ("ca-injection", "hook-mutating/mutate.hook.example.org"),
+    ] {
+        let dir = repo().join("testdata/shapes").join(shape).join("pass");
+        let dot = stdout(&run(&dir, &["graph", "--now", NOW, "."]));
+        assert!(dot.contains(want), "{shape}: {dot}");
+    }
+}
+
+/// `diff` applies unchanged: an Ingress whose Secret changes to a
+/// certificate without its hosts loses them.
+#[test]
+fn diff_sees_an_ingress_lose_its_hosts() {
+    let dir = repo().join("testdata/shapes/ingress");
+    let out = run(&dir, &["diff", "--now", NOW, "pass", "fail"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Ingress shop/shop: the certificate it serves after this change no longer covers shop.example.com"),
+        "{text}"
+    );
+}
