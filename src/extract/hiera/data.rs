@@ -5,7 +5,7 @@
 //! In: a report-relative path. Out: a [`DataFile`]: missing, unusable (with why and where),
 //! or the parsed document with its keys.
 
-use super::value::Origin;
+use super::value::{psych_entries, refused_scalar, Origin};
 use super::Hiera;
 use crate::read::yaml::{self, Kind, NodeId};
 use std::collections::HashMap;
@@ -83,10 +83,31 @@ impl Hiera {
         let mut keys = HashMap::new();
         let mut warning = None;
         let doc = stream.docs.into_iter().next();
+        // Puppet loads data with Psych's safe_load: a date or a time is a Ruby object it
+        // refuses, and the whole file fails to load.
+        if let Some(d) = &doc {
+            for n in d.nodes() {
+                if let Kind::Scalar { value, style, tag } = &n.kind {
+                    // A symbol is allowed by yaml_data's loading; the value that holds one
+                    // is refused when it is looked up (see `convert_entry`).
+                    if let Some(class) =
+                        refused_scalar(value, *style, tag.as_deref()).filter(|c| *c != "Symbol")
+                    {
+                        return bad(
+                            n.start.line,
+                            n.start.col,
+                            format!(
+                                "data file cannot be loaded: Puppet's YAML loading refuses '{value}' (a Ruby {class})"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         if let Some(d) = &doc {
             if let Some(root) = d.root() {
                 if matches!(d.node(d.resolve(root)).kind, Kind::Map(_)) {
-                    for (k, v) in d.entries(root) {
+                    for (k, v) in psych_entries(d, root) {
                         if let Some(s) = d.str(k) {
                             keys.insert(s.to_string(), (k, v));
                         }
@@ -97,6 +118,11 @@ impl Hiera {
             }
         }
         DataFile::Loaded { doc, keys, warning }
+    }
+
+    /// Whether a level location exists as a file or a directory (with files in it).
+    pub(super) fn location_exists(&self, rel: &str) -> bool {
+        !rel.is_empty() && (self.files.is_file(rel) || !self.list(rel).is_empty())
     }
 
     /// The files under `dir`, from the cache or listed now.

@@ -77,6 +77,7 @@ mod facts;
 mod interpolate;
 mod lookup;
 mod merge;
+mod psych;
 mod rx;
 #[cfg(test)]
 mod tests;
@@ -109,6 +110,10 @@ pub enum Builtin {
     EyamlLookupKey,
     /// Wikimedia's `wmflib::expand_path`: `a::b::c` is looked up in `<path>/a/b.yaml`.
     ExpandPath,
+    /// Wikimedia's `wmflib::regex_data`: the file maps labels to hashes whose `__regex`
+    /// (`!ruby/regexp /.../`) is matched against the level's `options.node`; the first
+    /// matching label that has the key gives the value.
+    RegexData,
 }
 
 /// How to read a hierarchy that points outside the repository or at custom functions.
@@ -118,7 +123,8 @@ pub struct HieraOptions {
     /// `("/etc/puppet/hieradata", "operations-puppet/hieradata")`.
     pub map_paths: Vec<(String, String)>,
     /// Custom `lookup_key` / `data_hash` function names mapped to a built-in behaviour; the
-    /// default maps `wmflib::expand_path` to [`Builtin::ExpandPath`].
+    /// default maps `wmflib::expand_path` to [`Builtin::ExpandPath`] and `wmflib::regex_data`
+    /// to [`Builtin::RegexData`].
     pub functions: Vec<(String, Builtin)>,
     /// [`Builtin::ExpandPath`]: when the key is not in the file the function reads, scan
     /// `<path>.yaml` and `<path>/**.yaml` (with a note). Default true.
@@ -129,8 +135,11 @@ impl Default for HieraOptions {
     fn default() -> HieraOptions {
         HieraOptions {
             map_paths: Vec::new(),
-            functions: vec![("wmflib::expand_path".to_string(), Builtin::ExpandPath)],
-            expand_path_scan: true,
+            functions: vec![
+                ("wmflib::expand_path".to_string(), Builtin::ExpandPath),
+                ("wmflib::regex_data".to_string(), Builtin::RegexData),
+            ],
+            expand_path_scan: false,
         }
     }
 }
@@ -238,12 +247,16 @@ impl Hiera {
             Some(s) => s,
             None => ctx.options_for(&root),
         };
+        let sensitive = ctx.sensitive(&root);
         let (value, explain) = ctx.lookup_with(key, &spec);
+        let error = ctx.error.take();
         Lookup {
-            value,
+            value: if error.is_some() { None } else { value },
             explain,
             notes: ctx.finish(),
             merge: spec.strategy,
+            error,
+            sensitive,
         }
     }
 }
