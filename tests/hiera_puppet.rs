@@ -150,8 +150,8 @@ fn excerpts(puppet: &Answer, ours: &Answer) -> (String, String) {
     (cut(&a), cut(&b))
 }
 
-/// Runs one suite on both sides; returns (lookups, differences as text).
-fn run_suite(s: &Suite, work: &Path) -> (usize, Vec<String>) {
+/// Starts Puppet on one suite (`batch_lookup.rb`, its answers written to a file).
+fn start_puppet(s: &Suite, work: &Path) -> (std::process::Child, PathBuf) {
     let modules = repo().join("testdata/hiera-puppet/modules");
     let request = serde_json::json!({
         "hiera_config": s.dir.join("hiera.yaml"),
@@ -162,36 +162,59 @@ fn run_suite(s: &Suite, work: &Path) -> (usize, Vec<String>) {
     });
     let req = work.join(format!("{}-request.json", s.name));
     std::fs::write(&req, request.to_string()).unwrap();
-    let out = Command::new("ruby")
+    let answers = work.join(format!("{}-puppet.jsonl", s.name));
+    let child = Command::new("ruby")
         .arg(repo().join("testdata/hiera-puppet/batch_lookup.rb"))
         .arg(&req)
         .arg(work.join(format!("{}-puppet", s.name)))
-        .output()
+        .stdout(std::fs::File::create(&answers).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("ruby runs");
-    assert!(
-        out.status.success(),
-        "batch_lookup.rb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    (child, answers)
+}
+
+/// certdrift's answers for a suite, in `batch_lookup.rb`'s order (node, merge, key).
+fn our_answers(s: &Suite) -> Vec<Answer> {
     let h = Hiera::load(
         Arc::new(DirSource::new(&s.dir)),
         "hiera.yaml",
         HieraOptions::default(),
     )
     .expect("hiera.yaml loads");
-    let facts: Vec<(String, Facts)> = s
-        .nodes
-        .iter()
-        .map(|(n, f)| {
-            let facts = Facts::parse_file("facts.json", &f.to_string())
-                .expect("facts parse")
-                .expect("facts");
-            (n.clone(), facts)
-        })
-        .collect();
+    let mut out = Vec::new();
+    for (_, f) in &s.nodes {
+        let facts = Facts::parse_file("facts.json", &f.to_string())
+            .expect("facts parse")
+            .expect("facts");
+        for merge in MERGES {
+            let m = merge.map(|m| match m {
+                "first" => Merge::First,
+                "unique" => Merge::Unique,
+                "hash" => Merge::Hash,
+                _ => Merge::Deep,
+            });
+            for key in &s.keys {
+                let l = h.lookup(key, &facts, m);
+                out.push(
+                    match (&l.error, certdrift::report::lookup::render_json(&l)) {
+                        (Some(e), _) => Answer::Error(format!("{}: {}", e.origin, e.message)),
+                        (None, Err(e)) => Answer::Error(e),
+                        (None, Ok(Some(j))) => Answer::Found(j),
+                        (None, Ok(None)) => Answer::NotFound,
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Compares Puppet's answers (one JSON line each) with ours; (lookups, differences).
+fn compare(s: &Suite, puppet_lines: &str, ours: &[Answer]) -> (usize, Vec<String>) {
     let mut count = 0;
     let mut diffs = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for (line, ours) in puppet_lines.lines().zip(ours) {
         let r: serde_json::Value = serde_json::from_str(line).expect("batch_lookup prints JSON");
         let node = r["node"].as_str().unwrap();
         let key = r["key"].as_str().unwrap();
@@ -201,23 +224,9 @@ fn run_suite(s: &Suite, work: &Path) -> (usize, Vec<String>) {
             "not_found" => Answer::NotFound,
             _ => Answer::Error(r["message"].as_str().unwrap_or("").to_string()),
         };
-        let f = &facts.iter().find(|(n, _)| n == node).unwrap().1;
-        let m = merge.map(|m| match m {
-            "first" => Merge::First,
-            "unique" => Merge::Unique,
-            "hash" => Merge::Hash,
-            _ => Merge::Deep,
-        });
-        let l = h.lookup(key, f, m);
-        let ours = match (&l.error, certdrift::report::lookup::render_json(&l)) {
-            (Some(e), _) => Answer::Error(format!("{}: {}", e.origin, e.message)),
-            (None, Err(e)) => Answer::Error(e),
-            (None, Ok(Some(j))) => Answer::Found(j),
-            (None, Ok(None)) => Answer::NotFound,
-        };
         count += 1;
-        if !same(&puppet, &ours) {
-            let (p, o) = excerpts(&puppet, &ours);
+        if !same(&puppet, ours) {
+            let (p, o) = excerpts(&puppet, ours);
             diffs.push(format!(
                 "{} {node} {key} merge={}:\n    puppet:    {p}\n    certdrift: {o}",
                 s.name,
@@ -405,9 +414,30 @@ fn lookups_equal_puppet_lookup() {
     let work = tempfile::tempdir().unwrap();
     let mut suites = wikimedia_suites(work.path());
     suites.push(synthetic_suite(work.path()));
+    // Puppet runs (one Ruby process per suite) while certdrift answers the same lookups.
+    let t0 = std::time::Instant::now();
+    let started: Vec<_> = suites
+        .iter()
+        .map(|s| start_puppet(s, work.path()))
+        .collect();
+    let ours: Vec<Vec<Answer>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = suites.iter().map(|s| sc.spawn(|| our_answers(s))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    eprintln!(
+        "hiera_puppet: certdrift answered in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     let mut all = Vec::new();
-    for s in &suites {
-        let (n, diffs) = run_suite(s, work.path());
+    for ((s, (child, answers)), ours) in suites.iter().zip(started).zip(&ours) {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "batch_lookup.rb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines = std::fs::read_to_string(answers).unwrap();
+        let (n, diffs) = compare(s, &lines, ours);
         eprintln!(
             "hiera_puppet: {}: {} lookups ({} keys x {} nodes x {} merges), {} differences",
             s.name,
@@ -425,6 +455,10 @@ fn lookups_equal_puppet_lookup() {
         );
         all.extend(diffs);
     }
+    eprintln!(
+        "hiera_puppet: Puppet and certdrift done in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     if let Some(p) = std::env::var_os("HIERA_PUPPET_DIFFS") {
         std::fs::write(p, all.join("\n")).unwrap();
     }

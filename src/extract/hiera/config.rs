@@ -212,6 +212,7 @@ impl Hiera {
             notes: Vec::new(),
             cache: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
+            locations: Mutex::new(HashMap::new()),
         };
         for (k, v) in cfg.as_map().unwrap_or(&[]) {
             if !matches!(k.as_str(), "version" | "defaults" | "hierarchy") {

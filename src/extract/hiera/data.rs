@@ -122,7 +122,12 @@ impl Hiera {
 
     /// Whether a level location exists as a file or a directory (with files in it).
     pub(super) fn location_exists(&self, rel: &str) -> bool {
-        !rel.is_empty() && (self.files.is_file(rel) || !self.list(rel).is_empty())
+        if let Some(&e) = lock(&self.locations).get(rel) {
+            return e;
+        }
+        let e = !rel.is_empty() && (self.files.is_file(rel) || !self.list(rel).is_empty());
+        lock(&self.locations).insert(rel.to_string(), e);
+        e
     }
 
     /// The files under `dir`, from the cache or listed now.

@@ -199,6 +199,8 @@ pub struct Hiera {
     notes: Vec<Note>,
     cache: Mutex<HashMap<String, Arc<DataFile>>>,
     lists: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// Whether a level location exists (file or directory), by path.
+    locations: Mutex<HashMap<String, bool>>,
 }
 
 impl fmt::Debug for Hiera {
