@@ -67,6 +67,11 @@ request.fetch('nodes').each do |n|
             out['status'] = 'error'
             out['message'] = "#{e.class}: #{e.message}"
           end
+          # A failed lookup can leave the compile's lookup adapter half filled (lookup_options
+          # collected up to the file that failed); one `puppet lookup` process per key would
+          # start afresh, so start afresh too.
+          Puppet::Pops::Lookup::LookupAdapter.clear(compiler) if out['status'] == 'error'
+
           puts JSON.generate(out)
         end
       end

@@ -22,6 +22,9 @@ pub(super) enum DataFile {
         doc: Option<yaml::Document>,
         keys: HashMap<String, (NodeId, NodeId)>,
         warning: Option<String>,
+        /// A `!ruby/regexp` in the file: only `wmflib::regex_data` loads such a file; for
+        /// `yaml_data` and `expand_path` it cannot be loaded (Puppet's safe loading).
+        regexp_at: Option<Origin>,
     },
 }
 
@@ -85,8 +88,14 @@ impl Hiera {
         let doc = stream.docs.into_iter().next();
         // Puppet loads data with Psych's safe_load: a date or a time is a Ruby object it
         // refuses, and the whole file fails to load.
+        let mut regexp_at = None;
         if let Some(d) = &doc {
             for n in d.nodes() {
+                if let Kind::Scalar { tag: Some(t), .. } = &n.kind {
+                    if t == "!ruby/regexp" && regexp_at.is_none() {
+                        regexp_at = Some(Origin::new(rel, n.start.line, n.start.col));
+                    }
+                }
                 if let Kind::Scalar { value, style, tag } = &n.kind {
                     // A symbol is allowed by yaml_data's loading; the value that holds one
                     // is refused when it is looked up (see `convert_entry`).
@@ -117,7 +126,12 @@ impl Hiera {
                 }
             }
         }
-        DataFile::Loaded { doc, keys, warning }
+        DataFile::Loaded {
+            doc,
+            keys,
+            warning,
+            regexp_at,
+        }
     }
 
     /// Whether a level location exists as a file or a directory (with files in it).

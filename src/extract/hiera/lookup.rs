@@ -402,7 +402,16 @@ impl<'a> Ctx<'a> {
                 self.fail(origin, message.clone());
                 Raw::Error(message.clone())
             }
-            DataFile::Loaded { doc, keys, warning } => {
+            DataFile::Loaded {
+                regexp_at: Some(o), ..
+            } => {
+                let message = "data file cannot be loaded: Puppet's YAML loading refuses a !ruby/regexp (a Ruby Regexp) outside wmflib::regex_data".to_string();
+                self.fail(o, message.clone());
+                Raw::Error(message)
+            }
+            DataFile::Loaded {
+                doc, keys, warning, ..
+            } => {
                 if let Some(w) = warning {
                     self.note(&Origin::new(rel, 1, 1), w.clone());
                 }
@@ -653,6 +662,11 @@ impl<'a> Ctx<'a> {
             let Backend::Data(b) = &level.backend else {
                 continue;
             };
+            // wmflib::regex_data looks `lookup_options` up in the matching labels like any key;
+            // labels that set it are not modelled.
+            if *b == Builtin::RegexData {
+                continue;
+            }
             let locs = self.locations(i);
             for loc in locs.iter() {
                 let Loc::File { rel, .. } = loc else { continue };

@@ -542,6 +542,14 @@ fn convert(
                 *next += 1;
                 // Non-scalar keys (`? [a, b]`) cannot be Hiera keys: skipped.
                 let Some(ks) = doc.str(k) else { continue };
+                if hiera_value {
+                    if let Some(what) = non_string_key(doc, k) {
+                        return Err(format!(
+                            "key '{ks}' at line {} is a Ruby {what}, not a String: Puppet refuses a hash with such keys",
+                            doc.node(k).start.line
+                        ));
+                    }
+                }
                 budget.take_bytes(ks.len())?;
                 *key = ks.to_string();
                 break Some((v, entry_origin(doc, k, v, path)));
@@ -720,12 +728,29 @@ fn scalar_kind(value: &str, style: Style, tag: Option<&str>) -> ValueKind {
     match tag {
         Some("!!str") => return ValueKind::String(value.to_string()),
         Some("!!null") => return ValueKind::Null,
-        Some("!!int" | "!!float") => {
+        Some("!!int") => {
             return match super::psych::tokenize(value) {
                 Psych::Int(i) => ValueKind::Number(i.to_string()),
                 Psych::Float(f) => ValueKind::Number(super::psych::ruby_float(f)),
                 _ => ValueKind::Number(value.to_string()),
             }
+        }
+        Some("!!float") => {
+            // Psych: `Float(value)` after dropping `,` and `_`.
+            let clean: String = value.chars().filter(|&c| c != ',' && c != '_').collect();
+            return match clean.parse::<f64>() {
+                Ok(f) => ValueKind::Number(super::psych::ruby_float(f)),
+                Err(_) => ValueKind::Number(value.to_string()),
+            };
+        }
+        Some("!!binary") => {
+            // Psych: the base64 text decoded (`unpack('m')`), read here as UTF-8.
+            use base64::Engine as _;
+            let text: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+            return match base64::engine::general_purpose::STANDARD.decode(text) {
+                Ok(bytes) => ValueKind::String(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(_) => ValueKind::String(value.to_string()),
+            };
         }
         Some("!!bool") => {
             return match plain_bool(value) {
@@ -744,6 +769,21 @@ fn scalar_kind(value: &str, style: Style, tag: Option<&str>) -> ValueKind {
         Psych::Int(i) => ValueKind::Number(i.to_string()),
         Psych::Float(f) => ValueKind::Number(super::psych::ruby_float(f)),
         Psych::Str | Psych::Refused(_) => ValueKind::String(value.to_string()),
+    }
+}
+
+/// The Ruby class of a map key that Psych does not read as a String (`1`, `0x10`, `1.5`,
+/// `true`, `~`), if any.
+fn non_string_key(doc: &yaml::Document, k: NodeId) -> Option<&'static str> {
+    let Kind::Scalar { value, style, tag } = &doc.node(doc.resolve(k)).kind else {
+        return None;
+    };
+    match scalar_kind(value, *style, tag.as_deref()) {
+        ValueKind::Number(n) if n.contains(['.', 'e', 'I', 'N']) => Some("Float"),
+        ValueKind::Number(_) => Some("Integer"),
+        ValueKind::Bool(_) => Some("Boolean"),
+        ValueKind::Null => Some("NilClass"),
+        _ => None,
     }
 }
 
