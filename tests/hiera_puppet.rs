@@ -379,6 +379,7 @@ fn synthetic_suite(work: &Path) -> Suite {
         ("db2", "codfw", "db"),
         ("misc3", "esams", ""),
         ("sym4", "eqiad", "web"),
+        ("set5", "esams", "web"),
         ("rx6", "codfw", "db"),
     ]
     .iter()

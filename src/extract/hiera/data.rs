@@ -91,6 +91,21 @@ impl Hiera {
         let mut regexp_at = None;
         if let Some(d) = &doc {
             for n in d.nodes() {
+                // `!!set` (Psych::Set) and `!ruby/...` objects other than a regexp are Ruby
+                // classes Puppet's safe loading refuses: the file fails to load.
+                let tag = match &n.kind {
+                    Kind::Scalar { tag, .. } => tag.as_deref(),
+                    _ => n.tag.as_deref(),
+                };
+                if let Some(t) = tag
+                    .filter(|t| *t == "!!set" || (t.starts_with("!ruby/") && *t != "!ruby/regexp"))
+                {
+                    return bad(
+                        n.start.line,
+                        n.start.col,
+                        format!("data file cannot be loaded: Puppet's YAML loading refuses the tag {t} (a Ruby object)"),
+                    );
+                }
                 if let Kind::Scalar { tag: Some(t), .. } = &n.kind {
                     if t == "!ruby/regexp" && regexp_at.is_none() {
                         regexp_at = Some(Origin::new(rel, n.start.line, n.start.col));

@@ -602,6 +602,35 @@ fn open(
                 origin,
             )))
         }
+        Kind::Seq(items) if node.tag.as_deref() == Some("!!omap") => {
+            // Psych reads an ordered map as a hash: each item's (first) entry, in order.
+            let mut src: Vec<(NodeId, NodeId)> = Vec::new();
+            let mut idx: std::collections::HashMap<String, usize> =
+                std::collections::HashMap::new();
+            for &item in items {
+                let Some(&(k, v)) = psych_entries(doc, item).first() else {
+                    continue;
+                };
+                match doc.str(k).and_then(|ks| idx.get(ks).copied()) {
+                    Some(i) => src[i] = (k, v),
+                    None => {
+                        if let Some(ks) = doc.str(k) {
+                            idx.insert(ks.to_string(), src.len());
+                        }
+                        src.push((k, v));
+                    }
+                }
+            }
+            stack.push(Frame::Map {
+                id: target,
+                origin,
+                src,
+                next: 0,
+                entries: Vec::new(),
+                key: String::new(),
+            });
+            Ok(None)
+        }
         Kind::Seq(items) => {
             stack.push(Frame::Seq {
                 id: target,
