@@ -381,6 +381,7 @@ fn synthetic_suite(work: &Path) -> Suite {
         ("sym4", "eqiad", "web"),
         ("set5", "esams", "web"),
         ("rx6", "codfw", "db"),
+        ("sym7", "symsite", "db"),
     ]
     .iter()
     .map(|(host, site, role)| {

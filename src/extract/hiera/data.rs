@@ -25,6 +25,9 @@ pub(super) enum DataFile {
         /// A `!ruby/regexp` in the file: only `wmflib::regex_data` loads such a file; for
         /// `yaml_data` and `expand_path` it cannot be loaded (Puppet's safe loading).
         regexp_at: Option<Origin>,
+        /// A Ruby symbol (`:a`) in the file: `yaml_data` loads it (only the key holding it
+        /// fails), `wmflib::expand_path` loads without symbols and fails the file.
+        symbol_at: Option<Origin>,
     },
 }
 
@@ -89,6 +92,7 @@ impl Hiera {
         // Puppet loads data with Psych's safe_load: a date or a time is a Ruby object it
         // refuses, and the whole file fails to load.
         let mut regexp_at = None;
+        let mut symbol_at = None;
         if let Some(d) = &doc {
             for n in d.nodes() {
                 // `!!set` (Psych::Set) and `!ruby/...` objects other than a regexp are Ruby
@@ -114,9 +118,11 @@ impl Hiera {
                 if let Kind::Scalar { value, style, tag } = &n.kind {
                     // A symbol is allowed by yaml_data's loading; the value that holds one
                     // is refused when it is looked up (see `convert_entry`).
-                    if let Some(class) =
-                        refused_scalar(value, *style, tag.as_deref()).filter(|c| *c != "Symbol")
-                    {
+                    let refused = refused_scalar(value, *style, tag.as_deref());
+                    if refused == Some("Symbol") && symbol_at.is_none() {
+                        symbol_at = Some(Origin::new(rel, n.start.line, n.start.col));
+                    }
+                    if let Some(class) = refused.filter(|c| *c != "Symbol") {
                         return bad(
                             n.start.line,
                             n.start.col,
@@ -146,6 +152,7 @@ impl Hiera {
             keys,
             warning,
             regexp_at,
+            symbol_at,
         }
     }
 

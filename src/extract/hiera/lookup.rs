@@ -394,8 +394,21 @@ impl<'a> Ctx<'a> {
 
     // --- reading data
 
-    fn raw_find(&mut self, rel: &str, key: &str) -> Raw {
+    /// The key's raw value in a data file; `no_symbols`: the file is loaded as
+    /// `wmflib::expand_path` loads it (a symbol anywhere fails the file).
+    fn raw_find(&mut self, rel: &str, key: &str, no_symbols: bool) -> Raw {
         let file = self.h.data_file(rel);
+        if let (
+            true,
+            DataFile::Loaded {
+                symbol_at: Some(o), ..
+            },
+        ) = (no_symbols, &*file)
+        {
+            let message = "data file cannot be loaded: wmflib::expand_path's YAML loading refuses a Ruby Symbol".to_string();
+            self.fail(o, message.clone());
+            return Raw::Error(message);
+        }
         match &*file {
             DataFile::Missing => Raw::Missing,
             DataFile::Bad { origin, message } => {
@@ -444,8 +457,9 @@ impl<'a> Ctx<'a> {
         key: &str,
         detail: Option<&String>,
         steps: &mut Vec<Step>,
+        no_symbols: bool,
     ) -> Option<Value> {
-        let (outcome, value) = match self.raw_find(rel, key) {
+        let (outcome, value) = match self.raw_find(rel, key, no_symbols) {
             Raw::Missing => (StepOutcome::FileMissing, None),
             Raw::Absent => (StepOutcome::NotFound, None),
             Raw::Error(m) => (StepOutcome::Error(m), None),
@@ -482,7 +496,7 @@ impl<'a> Ctx<'a> {
         let mapped = expand_target(base, key);
         match &mapped {
             Some(m) => {
-                if let Some(v) = self.find_in_file(level, m, key, detail, steps) {
+                if let Some(v) = self.find_in_file(level, m, key, detail, steps, true) {
                     return Some(v);
                 }
             }
@@ -504,7 +518,7 @@ impl<'a> Ctx<'a> {
             if Some(c) == mapped.as_ref() {
                 continue;
             }
-            if let Raw::Found { value, key_origin } = self.raw_find(c, key) {
+            if let Raw::Found { value, key_origin } = self.raw_find(c, key, true) {
                 let expected = mapped.as_deref().unwrap_or("no file");
                 self.note(
                     &key_origin,
@@ -678,7 +692,8 @@ impl<'a> Ctx<'a> {
                 } else {
                     rel.clone()
                 };
-                let Raw::Found { value, key_origin } = self.raw_find(&file, "lookup_options")
+                let Raw::Found { value, key_origin } =
+                    self.raw_find(&file, "lookup_options", *b == Builtin::ExpandPath)
                 else {
                     continue;
                 };
@@ -842,7 +857,7 @@ impl<'a> Ctx<'a> {
                     }
                     Builtin::RegexData => self.find_regex(level, rel, &root, detail, &mut steps),
                     Builtin::YamlData | Builtin::EyamlLookupKey => {
-                        self.find_in_file(&level.name, rel, &root, detail, &mut steps)
+                        self.find_in_file(&level.name, rel, &root, detail, &mut steps, false)
                     }
                 };
                 let Some(v) = hit else { continue };
