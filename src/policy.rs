@@ -108,7 +108,7 @@ pub struct HieraSettings {
     pub config: Option<String>,
     /// `map_paths`: absolute datadirs (and other host paths) and where they live in the repository.
     pub map_paths: Vec<(String, String)>,
-    /// `functions`: custom lookup functions mapped to a built-in behaviour (`expand_path`, `yaml_data`, `eyaml`).
+    /// `functions`: custom lookup functions mapped to a built-in behaviour (`expand_path`, `regex_data`, `yaml_data`, `eyaml`).
     pub functions: Vec<(String, String)>,
     /// `nodes`: named fact sets.
     pub nodes: BTreeMap<String, Vec<(String, String)>>,
@@ -954,11 +954,11 @@ fn hiera(p: &P<'_>, node: NodeId) -> Result<HieraSettings, PolicyError> {
     if let Some(&v) = f.get("functions") {
         for (name, _, b) in p.map(v, "hiera.functions")? {
             let builtin = p.str(b, "a built-in function")?;
-            if !["expand_path", "yaml_data", "eyaml"].contains(&builtin.as_str()) {
+            if !["expand_path", "regex_data", "yaml_data", "eyaml"].contains(&builtin.as_str()) {
                 return Err(p.err(
                     b,
                     format!(
-                        "unknown built-in {builtin:?} (expected expand_path, yaml_data, eyaml)"
+                        "unknown built-in {builtin:?} (expected expand_path, regex_data, yaml_data, eyaml)"
                     ),
                 ));
             }

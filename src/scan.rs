@@ -187,12 +187,16 @@ pub fn load_hiera(
         .map(|(name, b)| {
             let b = match b.as_str() {
                 "expand_path" => Builtin::ExpandPath,
+                "regex_data" => Builtin::RegexData,
                 "eyaml" => Builtin::EyamlLookupKey,
                 _ => Builtin::YamlData,
             };
             (name.clone(), b)
         })
-        .chain([("wmflib::expand_path".to_owned(), Builtin::ExpandPath)])
+        .chain([
+            ("wmflib::expand_path".to_owned(), Builtin::ExpandPath),
+            ("wmflib::regex_data".to_owned(), Builtin::RegexData),
+        ])
         .collect();
     let options = HieraOptions {
         map_paths: h.map_paths.iter().chain(&opts.map_paths).cloned().collect(),

@@ -646,9 +646,10 @@ fn pem_label_mismatch_garbage_and_crlf() {
 // ---------------------------------------------------------------------------
 // Hiera
 
-/// Hieradata that interpolates itself, a → b → a, and a chain where each of
-/// 40 keys doubles the one below (2^40 copies): each is an `unresolved`
-/// note at the key's line, the message is short, and the run is fast.
+/// Hieradata that interpolates itself, a → b → a (a lookup Puppet fails),
+/// and a chain where each of 40 keys doubles the one below (2^40 copies):
+/// each is an `unresolved` note at the key's line, the message is short, and
+/// the run is fast.
 #[test]
 fn hiera_loops_and_doubling_chains_are_unresolved_and_capped() {
     let dir = repo_dir();
@@ -685,15 +686,23 @@ fn hiera_loops_and_doubling_chains_are_unresolved_and_capped() {
     let line_of = |needle: &str| -> Vec<u64> {
         notes
             .iter()
-            .filter(|f| f["message"].as_str().unwrap().contains(needle))
-            .map(|f| {
-                assert_eq!(f["location"]["path"], "data/common.yaml");
-                f["location"]["line"].as_u64().unwrap()
+            .filter(|f| {
+                f["message"].as_str().unwrap().contains(needle)
+                    && f["location"]["path"] == "data/common.yaml"
             })
+            .map(|f| f["location"]["line"].as_u64().unwrap())
             .collect()
     };
-    assert_eq!(line_of("lookup loop: self -> self"), [1], "{report:#}");
-    assert_eq!(line_of("lookup loop: a -> b -> a"), [3], "{report:#}");
+    assert_eq!(
+        line_of("recursive lookup detected: self -> self"),
+        [1],
+        "{report:#}"
+    );
+    assert_eq!(
+        line_of("recursive lookup detected: a -> b -> a"),
+        [3],
+        "{report:#}"
+    );
     assert_eq!(line_of("over 1 MiB"), [19], "{report:#}");
     for f in &notes {
         let len = f["message"].as_str().unwrap().len();
@@ -709,7 +718,9 @@ fn hiera_loops_and_doubling_chains_are_unresolved_and_capped() {
                 .ends_with(".certdrift.yaml")
         })
         .count();
-    assert_eq!(refs, 3, "{report:#}");
+    // Two of them fail as Puppet's lookups do (a recursive lookup): one more note each,
+    // and the scan is incomplete.
+    assert_eq!(refs, 5, "{report:#}");
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LookupFormat {
+    Text,
+    Json,
+}
+
+/// Exit codes: 0 found, 1 not found, 2 the lookup failed (as Puppet's would: an unreadable
+/// data file on the way, a merge of the wrong types) or the command did.
 #[derive(Args)]
 pub struct Lookup {
     /// The key, e.g. `profile::kubernetes::deployment_server::general`.
@@ -39,6 +47,9 @@ pub struct Lookup {
     /// Show every hierarchy level tried and where the value was set.
     #[arg(long)]
     explain: bool,
+    /// `text` (YAML with origins), or `json`: the value alone, as `puppet lookup --render-as json`.
+    #[arg(long, value_enum, default_value = "text")]
+    format: LookupFormat,
     /// Policy files (for `hiera:` settings and nodes).
     #[arg(long, value_name = "FILE")]
     policy: Vec<PathBuf>,
@@ -56,6 +67,7 @@ impl Lookup {
             node,
             merge,
             explain,
+            format,
             policy,
         } = self;
         use certdrift::extract::hiera::{Hiera, HieraOptions, Merge};
@@ -95,12 +107,23 @@ impl Lookup {
             MergeArg::Deep => Merge::Deep,
         });
         let l = h.lookup(&key, &all_facts, merge);
-        print(&certdrift::report::lookup::render_lookup(
-            &key,
-            &l,
-            explain,
-            &show_secret_values,
-        ))?;
+        if format == LookupFormat::Json {
+            if let Some(text) = certdrift::report::lookup::render_json(&l)
+                .map_err(|e| anyhow::anyhow!("lookup of {key}: {e}"))?
+            {
+                print(&format!("{text}\n"))?;
+            }
+        } else {
+            print(&certdrift::report::lookup::render_lookup(
+                &key,
+                &l,
+                explain,
+                &show_secret_values,
+            ))?;
+        }
+        if let Some(e) = &l.error {
+            anyhow::bail!("lookup of {key} failed: {}: {}", e.origin, e.message);
+        }
         Ok(if l.value.is_some() {
             ExitCode::SUCCESS
         } else {

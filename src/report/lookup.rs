@@ -25,8 +25,14 @@ pub fn render_lookup(
         base: None,
     };
     match &l.value {
+        None if l.error.is_some() => {
+            let _ = writeln!(r.out, "{}: <lookup failed>", yaml_scalar(key));
+        }
         None => {
             let _ = writeln!(r.out, "{}: <not found>", yaml_scalar(key));
+        }
+        Some(_) if l.sensitive => {
+            let _ = writeln!(r.out, "{}: {}", yaml_scalar(key), Lookup::REDACTED);
         }
         Some(v) => {
             if explain {
@@ -97,6 +103,43 @@ pub fn render_lookup(
         }
     }
     out
+}
+
+/// The value as `puppet lookup --render-as json` prints it (compact JSON, map keys in order,
+/// numbers as Ruby prints them, a `Sensitive` value as `"Sensitive [value redacted]"`);
+/// `Ok(None)` when the lookup found nothing or failed, `Err` for what Ruby's JSON generator
+/// refuses (an infinite or NaN float).
+pub fn render_json(l: &Lookup) -> Result<Option<String>, String> {
+    let Some(v) = l.value.as_ref() else {
+        return Ok(None);
+    };
+    if l.sensitive {
+        return Ok(Some(serde_json::Value::from(Lookup::REDACTED).to_string()));
+    }
+    Ok(Some(to_json(v)?.to_string()))
+}
+
+/// A [`Value`] as JSON; `Err` for a float JSON cannot hold (`.inf`, `.nan`).
+pub fn to_json(v: &Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    Ok(match &v.kind {
+        ValueKind::Null => J::Null,
+        ValueKind::Bool(b) => J::Bool(*b),
+        ValueKind::Number(n) => match serde_json::from_str::<serde_json::Number>(n) {
+            Ok(num) => J::Number(num),
+            Err(_) if matches!(n.as_str(), "Infinity" | "-Infinity" | "NaN") => {
+                return Err(format!("{n} not allowed in JSON (at {})", v.origin));
+            }
+            Err(_) => J::String(n.clone()),
+        },
+        ValueKind::String(s) => J::String(s.clone()),
+        ValueKind::Seq(items) => J::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        ValueKind::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
 }
 
 /// Appends one line of the lookup report whose parts (level names, paths,

@@ -44,6 +44,8 @@ pub(super) struct Level {
     pub(super) locs: Locs,
     /// Skipped whatever the facts (datadir outside the repository).
     pub(super) static_skip: Option<String>,
+    /// `options.node` (for `wmflib::regex_data`), not yet interpolated.
+    pub(super) option_node: Option<String>,
 }
 
 /// The keys a hierarchy level may have (others are ignored with a note).
@@ -130,7 +132,7 @@ fn resolve_backend(kind: &str, name: &str, opts: &HieraOptions) -> Backend {
         "eyaml_lookup_key" => Backend::Data(Builtin::EyamlLookupKey),
         "hocon_data" => Backend::Skip("hocon_data is not supported".to_string()),
         _ => Backend::Skip(format!(
-            "{kind} function '{name}' is not supported (map it to a built-in: yaml_data, eyaml_lookup_key or expand_path)"
+            "{kind} function '{name}' is not supported (map it to a built-in: yaml_data, eyaml_lookup_key, expand_path or regex_data)"
         )),
     }
 }
@@ -210,6 +212,7 @@ impl Hiera {
             notes: Vec::new(),
             cache: Mutex::new(HashMap::new()),
             lists: Mutex::new(HashMap::new()),
+            locations: Mutex::new(HashMap::new()),
         };
         for (k, v) in cfg.as_map().unwrap_or(&[]) {
             if !matches!(k.as_str(), "version" | "defaults" | "hierarchy") {
@@ -393,7 +396,13 @@ impl Hiera {
                 message: format!("hierarchy level '{name}' skipped: {reason}"),
             });
         }
+        let option_node = v
+            .get("options")
+            .and_then(|o| o.get("node"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Ok(Level {
+            option_node,
             name,
             origin: v.origin.clone(),
             backend,

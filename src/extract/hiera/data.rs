@@ -5,7 +5,7 @@
 //! In: a report-relative path. Out: a [`DataFile`]: missing, unusable (with why and where),
 //! or the parsed document with its keys.
 
-use super::value::Origin;
+use super::value::{psych_entries, refused_scalar, Origin};
 use super::Hiera;
 use crate::read::yaml::{self, Kind, NodeId};
 use std::collections::HashMap;
@@ -22,6 +22,12 @@ pub(super) enum DataFile {
         doc: Option<yaml::Document>,
         keys: HashMap<String, (NodeId, NodeId)>,
         warning: Option<String>,
+        /// A `!ruby/regexp` in the file: only `wmflib::regex_data` loads such a file; for
+        /// `yaml_data` and `expand_path` it cannot be loaded (Puppet's safe loading).
+        regexp_at: Option<Origin>,
+        /// A Ruby symbol (`:a`) in the file: `yaml_data` loads it (only the key holding it
+        /// fails), `wmflib::expand_path` loads without symbols and fails the file.
+        symbol_at: Option<Origin>,
     },
 }
 
@@ -83,10 +89,55 @@ impl Hiera {
         let mut keys = HashMap::new();
         let mut warning = None;
         let doc = stream.docs.into_iter().next();
+        // Puppet loads data with Psych's safe_load: a date or a time is a Ruby object it
+        // refuses, and the whole file fails to load.
+        let mut regexp_at = None;
+        let mut symbol_at = None;
+        if let Some(d) = &doc {
+            for n in d.nodes() {
+                // `!!set` (Psych::Set) and `!ruby/...` objects other than a regexp are Ruby
+                // classes Puppet's safe loading refuses: the file fails to load.
+                let tag = match &n.kind {
+                    Kind::Scalar { tag, .. } => tag.as_deref(),
+                    _ => n.tag.as_deref(),
+                };
+                if let Some(t) = tag
+                    .filter(|t| *t == "!!set" || (t.starts_with("!ruby/") && *t != "!ruby/regexp"))
+                {
+                    return bad(
+                        n.start.line,
+                        n.start.col,
+                        format!("data file cannot be loaded: Puppet's YAML loading refuses the tag {t} (a Ruby object)"),
+                    );
+                }
+                if let Kind::Scalar { tag: Some(t), .. } = &n.kind {
+                    if t == "!ruby/regexp" && regexp_at.is_none() {
+                        regexp_at = Some(Origin::new(rel, n.start.line, n.start.col));
+                    }
+                }
+                if let Kind::Scalar { value, style, tag } = &n.kind {
+                    // A symbol is allowed by yaml_data's loading; the value that holds one
+                    // is refused when it is looked up (see `convert_entry`).
+                    let refused = refused_scalar(value, *style, tag.as_deref());
+                    if refused == Some("Symbol") && symbol_at.is_none() {
+                        symbol_at = Some(Origin::new(rel, n.start.line, n.start.col));
+                    }
+                    if let Some(class) = refused.filter(|c| *c != "Symbol") {
+                        return bad(
+                            n.start.line,
+                            n.start.col,
+                            format!(
+                                "data file cannot be loaded: Puppet's YAML loading refuses '{value}' (a Ruby {class})"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         if let Some(d) = &doc {
             if let Some(root) = d.root() {
                 if matches!(d.node(d.resolve(root)).kind, Kind::Map(_)) {
-                    for (k, v) in d.entries(root) {
+                    for (k, v) in psych_entries(d, root) {
                         if let Some(s) = d.str(k) {
                             keys.insert(s.to_string(), (k, v));
                         }
@@ -96,7 +147,23 @@ impl Hiera {
                 }
             }
         }
-        DataFile::Loaded { doc, keys, warning }
+        DataFile::Loaded {
+            doc,
+            keys,
+            warning,
+            regexp_at,
+            symbol_at,
+        }
+    }
+
+    /// Whether a level location exists as a file or a directory (with files in it).
+    pub(super) fn location_exists(&self, rel: &str) -> bool {
+        if let Some(&e) = lock(&self.locations).get(rel) {
+            return e;
+        }
+        let e = !rel.is_empty() && (self.files.is_file(rel) || !self.list(rel).is_empty());
+        lock(&self.locations).insert(rel.to_string(), e);
+        e
     }
 
     /// The files under `dir`, from the cache or listed now.

@@ -359,16 +359,16 @@ impl Ctx<'_> {
                 Sub::Found(v) => Some(v.to_interpolated()),
             },
             "alias" => {
-                self.note(
+                self.fail(
                     origin,
-                    format!("%{{{e}}}: alias() must be the entire string; left unresolved"),
+                    format!("%{{{e}}}: 'alias' interpolation is only permitted if the expression is equal to the entire string"),
                 );
                 None
             }
             _ => {
-                self.note(
+                self.fail(
                     origin,
-                    format!("%{{{e}}}: unknown interpolation function '{name}'; left unresolved"),
+                    format!("%{{{e}}}: unknown interpolation method '{name}'"),
                 );
                 None
             }
@@ -392,9 +392,9 @@ impl Ctx<'_> {
         let root = key_segments(key).into_iter().next().unwrap_or_default();
         if let Some(pos) = self.stack.iter().position(|k| *k == root) {
             let chain = self.stack.get(pos..).unwrap_or(&[]).join(" -> ");
-            self.note(
+            self.fail(
                 origin,
-                format!("lookup loop: {chain} -> {root}; left unresolved"),
+                format!("recursive lookup detected: {chain} -> {root}"),
             );
             return Sub::Unresolved;
         }

@@ -12,9 +12,11 @@ use super::config::{Backend, Level, Locs};
 use super::data::DataFile;
 use super::facts::Facts;
 use super::interpolate::{interp_config, unknown_detail};
-use super::merge::{merge_values, Merge, MergeSpec};
+use super::merge::{merge_levels, LevelFound, Merge, MergeSpec};
 use super::rx;
-use super::value::{convert_entry, dig_owned, key_segments, Budget, Origin, Value, ValueKind};
+use super::value::{
+    convert_entry, dig_owned, key_segments, psych_entries, Budget, Origin, Value, ValueKind,
+};
 use super::{join_rel, Builtin, Hiera, Note};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -30,6 +32,18 @@ pub struct Lookup {
     pub notes: Vec<Note>,
     /// The merge behaviour used.
     pub merge: Merge,
+    /// Why the lookup fails where Puppet's fails (an unreadable data file on the way, a merge
+    /// of the wrong types, an interpolation Puppet refuses); `value` is then `None`. A failed
+    /// lookup is incomplete, not "not found".
+    pub error: Option<Note>,
+    /// `lookup_options` convert the value to `Sensitive`: Puppet shows it as
+    /// `Sensitive [value redacted]`.
+    pub sensitive: bool,
+}
+
+impl Lookup {
+    /// What `puppet lookup` shows for a Sensitive value.
+    pub const REDACTED: &'static str = "Sensitive [value redacted]";
 }
 
 /// One hierarchy location tried.
@@ -101,6 +115,14 @@ fn expand_target(base: &str, key: &str) -> Option<String> {
     join_rel(base, &format!("{}.yaml", ns.join("/")))
 }
 
+/// The source and flags of a `!ruby/regexp` scalar (`/src/flags`); `None` if it is not in
+/// slashes.
+fn ruby_regexp_source(v: &str) -> Option<(String, String)> {
+    let body = v.strip_prefix('/')?;
+    let end = body.rfind('/')?;
+    Some((body[..end].to_string(), body[end + 1..].to_string()))
+}
+
 /// State of one top-level lookup (and the lookups its interpolations make).
 pub(super) struct Ctx<'a> {
     h: &'a Hiera,
@@ -117,6 +139,8 @@ pub(super) struct Ctx<'a> {
     locs: Vec<Option<Rc<Vec<Loc>>>>,
     lookup_options: Option<Rc<Vec<(String, Value)>>>,
     regexes: HashMap<String, Result<Rc<rx::Regex>, String>>,
+    /// The first reason this lookup fails as Puppet's would.
+    pub(super) error: Option<Note>,
 }
 
 impl<'a> Ctx<'a> {
@@ -134,7 +158,19 @@ impl<'a> Ctx<'a> {
             locs: vec![None; h.levels.len()],
             lookup_options: None,
             regexes: HashMap::new(),
+            error: None,
         }
+    }
+
+    /// Records why the lookup fails (the first reason is kept) and notes it.
+    pub(super) fn fail(&mut self, origin: &Origin, message: String) {
+        if self.error.is_none() {
+            self.error = Some(Note {
+                origin: origin.clone(),
+                message: message.clone(),
+            });
+        }
+        self.note(origin, message);
     }
 
     /// Records a note once; past `MAX_NOTES` they are only counted.
@@ -358,15 +394,37 @@ impl<'a> Ctx<'a> {
 
     // --- reading data
 
-    fn raw_find(&mut self, rel: &str, key: &str) -> Raw {
+    /// The key's raw value in a data file; `no_symbols`: the file is loaded as
+    /// `wmflib::expand_path` loads it (a symbol anywhere fails the file).
+    fn raw_find(&mut self, rel: &str, key: &str, no_symbols: bool) -> Raw {
         let file = self.h.data_file(rel);
+        if let (
+            true,
+            DataFile::Loaded {
+                symbol_at: Some(o), ..
+            },
+        ) = (no_symbols, &*file)
+        {
+            let message = "data file cannot be loaded: wmflib::expand_path's YAML loading refuses a Ruby Symbol".to_string();
+            self.fail(o, message.clone());
+            return Raw::Error(message);
+        }
         match &*file {
             DataFile::Missing => Raw::Missing,
             DataFile::Bad { origin, message } => {
-                self.note(origin, message.clone());
+                self.fail(origin, message.clone());
                 Raw::Error(message.clone())
             }
-            DataFile::Loaded { doc, keys, warning } => {
+            DataFile::Loaded {
+                regexp_at: Some(o), ..
+            } => {
+                let message = "data file cannot be loaded: Puppet's YAML loading refuses a !ruby/regexp (a Ruby Regexp) outside wmflib::regex_data".to_string();
+                self.fail(o, message.clone());
+                Raw::Error(message)
+            }
+            DataFile::Loaded {
+                doc, keys, warning, ..
+            } => {
                 if let Some(w) = warning {
                     self.note(&Origin::new(rel, 1, 1), w.clone());
                 }
@@ -384,7 +442,7 @@ impl<'a> Ctx<'a> {
                         Raw::Found { value, key_origin }
                     }
                     Err(m) => {
-                        self.note(&key_origin, format!("value of '{key}' not used: {m}"));
+                        self.fail(&key_origin, format!("value of '{key}' cannot be used: {m}"));
                         Raw::Error(m)
                     }
                 }
@@ -399,8 +457,9 @@ impl<'a> Ctx<'a> {
         key: &str,
         detail: Option<&String>,
         steps: &mut Vec<Step>,
+        no_symbols: bool,
     ) -> Option<Value> {
-        let (outcome, value) = match self.raw_find(rel, key) {
+        let (outcome, value) = match self.raw_find(rel, key, no_symbols) {
             Raw::Missing => (StepOutcome::FileMissing, None),
             Raw::Absent => (StepOutcome::NotFound, None),
             Raw::Error(m) => (StepOutcome::Error(m), None),
@@ -423,10 +482,21 @@ impl<'a> Ctx<'a> {
         detail: Option<&String>,
         steps: &mut Vec<Step>,
     ) -> Option<Value> {
+        // Puppet calls a lookup_key function only for a location that exists (the level's
+        // path as a file or a directory): no `<site>/` directory, no `<site>.yaml` read.
+        if !self.h.location_exists(base) {
+            steps.push(Step {
+                level: level.to_string(),
+                path: Some(base.to_string()),
+                outcome: StepOutcome::FileMissing,
+                detail: detail.cloned(),
+            });
+            return None;
+        }
         let mapped = expand_target(base, key);
         match &mapped {
             Some(m) => {
-                if let Some(v) = self.find_in_file(level, m, key, detail, steps) {
+                if let Some(v) = self.find_in_file(level, m, key, detail, steps, true) {
                     return Some(v);
                 }
             }
@@ -448,7 +518,7 @@ impl<'a> Ctx<'a> {
             if Some(c) == mapped.as_ref() {
                 continue;
             }
-            if let Raw::Found { value, key_origin } = self.raw_find(c, key) {
+            if let Raw::Found { value, key_origin } = self.raw_find(c, key, true) {
                 let expected = mapped.as_deref().unwrap_or("no file");
                 self.note(
                     &key_origin,
@@ -470,6 +540,129 @@ impl<'a> Ctx<'a> {
         None
     }
 
+    /// `wmflib::regex_data`: the labels of the file in order; the first whose `__regex`
+    /// matches the level's `options.node` and that has the key gives the value. As in the Ruby
+    /// function, an error while matching (no `__regex`, a pattern that is not a regexp) makes
+    /// the value `undef`; a pattern this engine cannot run is a note and the label is skipped.
+    fn find_regex(
+        &mut self,
+        level: &Level,
+        rel: &str,
+        key: &str,
+        detail: Option<&String>,
+        steps: &mut Vec<Step>,
+    ) -> Option<Value> {
+        let step = |outcome: StepOutcome, detail: Option<String>| Step {
+            level: level.name.clone(),
+            path: Some(rel.to_string()),
+            outcome,
+            detail,
+        };
+        let file = self.h.data_file(rel);
+        let (doc, root) = match &*file {
+            DataFile::Missing => {
+                steps.push(step(StepOutcome::FileMissing, detail.cloned()));
+                return None;
+            }
+            DataFile::Bad { origin, message } => {
+                self.fail(origin, message.clone());
+                steps.push(step(StepOutcome::Error(message.clone()), detail.cloned()));
+                return None;
+            }
+            DataFile::Loaded { doc, .. } => match doc.as_ref().and_then(|d| Some((d, d.root()?))) {
+                Some(x) => x,
+                None => {
+                    steps.push(step(StepOutcome::NotFound, detail.cloned()));
+                    return None;
+                }
+            },
+        };
+        let mut unknown = Vec::new();
+        let mut problems = Vec::new();
+        let node = level
+            .option_node
+            .as_deref()
+            .map(|t| interp_config(self.facts, t, None, &mut unknown, &mut problems))
+            .unwrap_or_default();
+        for (label_k, section) in psych_entries(doc, root) {
+            let entries = psych_entries(doc, section);
+            let undef = |o: Origin| Some(Value::new(ValueKind::Null, o));
+            let label_origin = Origin::at(rel, doc.node(label_k).start);
+            if !matches!(
+                doc.node(doc.resolve(section)).kind,
+                crate::read::yaml::Kind::Map(_)
+            ) {
+                steps.push(step(
+                    StepOutcome::Found(label_origin.clone()),
+                    Some("label is not a hash: regex_data returns undef".into()),
+                ));
+                return undef(label_origin);
+            }
+            let Some(&(_, rx_node)) = entries.iter().find(|(k, _)| doc.str(*k) == Some("__regex"))
+            else {
+                steps.push(step(
+                    StepOutcome::Found(label_origin.clone()),
+                    Some("label has no __regex: regex_data returns undef".into()),
+                ));
+                return undef(label_origin);
+            };
+            let rx_origin = Origin::at(rel, doc.node(rx_node).start);
+            let pattern = match &doc.node(doc.resolve(rx_node)).kind {
+                crate::read::yaml::Kind::Scalar {
+                    value,
+                    tag: Some(t),
+                    ..
+                } if t == "!ruby/regexp" => ruby_regexp_source(value),
+                _ => None,
+            };
+            let Some((pattern, flags)) = pattern else {
+                // `String#match` would work on a plain string pattern; anything else fails.
+                steps.push(step(
+                    StepOutcome::Found(rx_origin.clone()),
+                    Some("__regex is not a !ruby/regexp: regex_data returns undef".into()),
+                ));
+                return undef(rx_origin);
+            };
+            let compiled = if flags.is_empty() {
+                self.regex(&pattern)
+            } else {
+                Err(format!("flags '{flags}' are not supported"))
+            };
+            let re = match compiled {
+                Ok(r) => r,
+                Err(e) => {
+                    self.note(&rx_origin, format!("regex_data pattern /{pattern}/ cannot be evaluated here ({e}); label skipped"));
+                    continue;
+                }
+            };
+            if !re.is_match(&node) {
+                continue;
+            }
+            let Some(&(k, v)) = entries.iter().find(|(k, _)| doc.str(*k) == Some(key)) else {
+                continue;
+            };
+            let key_origin = Origin::at(rel, doc.node(k).start);
+            let mut budget = Budget {
+                nodes: self.budget.nodes,
+                bytes: self.budget.bytes,
+            };
+            return match convert_entry(doc, k, v, rel, &mut budget) {
+                Ok(value) => {
+                    self.budget = budget;
+                    steps.push(step(StepOutcome::Found(key_origin), detail.cloned()));
+                    Some(value)
+                }
+                Err(m) => {
+                    self.fail(&key_origin, format!("value of '{key}' cannot be used: {m}"));
+                    steps.push(step(StepOutcome::Error(m), detail.cloned()));
+                    None
+                }
+            };
+        }
+        steps.push(step(StepOutcome::NotFound, detail.cloned()));
+        None
+    }
+
     // --- lookup_options
 
     fn lookup_options_map(&mut self) -> Rc<Vec<(String, Value)>> {
@@ -483,15 +676,24 @@ impl<'a> Ctx<'a> {
             let Backend::Data(b) = &level.backend else {
                 continue;
             };
+            // wmflib::regex_data looks `lookup_options` up in the matching labels like any key;
+            // labels that set it are not modelled.
+            if *b == Builtin::RegexData {
+                continue;
+            }
             let locs = self.locations(i);
             for loc in locs.iter() {
                 let Loc::File { rel, .. } = loc else { continue };
                 let file = if *b == Builtin::ExpandPath {
+                    if !h.location_exists(rel) {
+                        continue;
+                    }
                     format!("{rel}.yaml")
                 } else {
                     rel.clone()
                 };
-                let Raw::Found { value, key_origin } = self.raw_find(&file, "lookup_options")
+                let Raw::Found { value, key_origin } =
+                    self.raw_find(&file, "lookup_options", *b == Builtin::ExpandPath)
                 else {
                     continue;
                 };
@@ -526,6 +728,40 @@ impl<'a> Ctx<'a> {
 
     /// The merge behaviour `lookup_options` give a root key.
     pub(super) fn options_for(&mut self, root: &str) -> MergeSpec {
+        let chosen = self.options_entry(root);
+        let Some(m) = chosen.as_ref().and_then(|o| o.get("merge")) else {
+            return MergeSpec::from(Merge::First);
+        };
+        match MergeSpec::from_option(m) {
+            Ok(s) => s,
+            Err(e) => {
+                self.note(
+                    &m.origin,
+                    format!("lookup_options for '{root}': {e}; using first"),
+                );
+                MergeSpec::from(Merge::First)
+            }
+        }
+    }
+
+    /// Whether `lookup_options` convert the root key's value to `Sensitive`
+    /// (`convert_to: Sensitive` or `convert_to: [Sensitive, ...]`).
+    pub(super) fn sensitive(&mut self, root: &str) -> bool {
+        let Some(o) = self.options_entry(root) else {
+            return false;
+        };
+        match o.get("convert_to").map(|c| &c.kind) {
+            Some(ValueKind::String(t)) => t == "Sensitive",
+            Some(ValueKind::Seq(items)) => {
+                items.first().and_then(Value::as_str) == Some("Sensitive")
+            }
+            _ => false,
+        }
+    }
+
+    /// The `lookup_options` entry for a root key: the exact key, else the first `^regex` key
+    /// that matches.
+    fn options_entry(&mut self, root: &str) -> Option<Value> {
         let lo = self.lookup_options_map();
         let mut chosen = lo.iter().find(|(k, _)| k == root).map(|(_, v)| v);
         if chosen.is_none() {
@@ -547,19 +783,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let Some(m) = chosen.and_then(|o| o.get("merge")) else {
-            return MergeSpec::from(Merge::First);
-        };
-        match MergeSpec::from_option(m) {
-            Ok(s) => s,
-            Err(e) => {
-                self.note(
-                    &m.origin,
-                    format!("lookup_options for '{root}': {e}; using first"),
-                );
-                MergeSpec::from(Merge::First)
-            }
-        }
+        chosen.cloned()
     }
 
     // --- lookup
@@ -578,14 +802,17 @@ impl<'a> Ctx<'a> {
         if root == "lookup_options" {
             let lo = self.lookup_options_map();
             let v = Value::new(ValueKind::Map(lo.to_vec()), Origin::default());
-            return (dig_owned(v, sub), steps);
+            return (dig_owned(v, sub).unwrap_or(None), steps);
         }
         let h = self.h;
         let first = spec.strategy == Merge::First;
-        let mut found = Vec::new();
-        let mut locations = 0usize;
+        let mut levels: Vec<LevelFound> = Vec::new();
         self.stack.push(root.clone());
         'levels: for (i, level) in h.levels.iter().enumerate() {
+            levels.push(LevelFound {
+                locations: 0,
+                found: Vec::new(),
+            });
             let builtin = match &level.backend {
                 Backend::Skip(reason) => {
                     steps.push(Step {
@@ -621,30 +848,46 @@ impl<'a> Ctx<'a> {
                     }
                     Loc::File { rel, detail } => (rel, detail.as_ref()),
                 };
-                locations += 1;
+                if let Some(l) = levels.last_mut() {
+                    l.locations += 1;
+                }
                 let hit = match builtin {
                     Builtin::ExpandPath => {
                         self.find_expand(&level.name, rel, &root, detail, &mut steps)
                     }
+                    Builtin::RegexData => self.find_regex(level, rel, &root, detail, &mut steps),
                     Builtin::YamlData | Builtin::EyamlLookupKey => {
-                        self.find_in_file(&level.name, rel, &root, detail, &mut steps)
+                        self.find_in_file(&level.name, rel, &root, detail, &mut steps, false)
                     }
                 };
                 let Some(v) = hit else { continue };
-                found.push(self.interp(v, 0));
-                if first {
+                let v = self.interp(v, 0);
+                if let Some(l) = levels.last_mut() {
+                    l.found.push(v);
+                }
+                if first || self.error.is_some() {
                     break 'levels;
                 }
             }
         }
         self.stack.pop();
-        let mut problems = Vec::new();
-        let merged = merge_values(found, spec, locations, &mut problems);
-        for (o, m) in problems {
-            self.note(&o, m);
-        }
+        let merged = match merge_levels(levels, spec) {
+            Ok(v) => v,
+            Err((o, m)) => {
+                self.fail(&o, m);
+                None
+            }
+        };
         // Puppet digs into the merged value of the root key (`key.dig(merged)`).
-        let value = merged.and_then(|v| dig_owned(v, sub));
+        let value = match merged.map(|v| dig_owned(v, sub)) {
+            Some(Ok(v)) => v,
+            Some(Err(m)) => {
+                let o = Origin::new(&h.config, 0, 0);
+                self.fail(&o, format!("{key}: {m}"));
+                None
+            }
+            None => None,
+        };
         if value.is_none() && !sub.is_empty() {
             if let Some(last) = steps
                 .iter_mut()

@@ -103,67 +103,138 @@ impl MergeSpec {
     }
 }
 
-/// Merges the values found (highest priority first). `locations` is how many data sources
-/// were consulted (Puppet's `unique` with a single source only de-duplicates).
-pub(super) fn merge_values(
+/// What one hierarchy level found: how many locations it has (Puppet's "lookup variants";
+/// a glob that matched nothing has none) and the values found, highest priority first.
+pub(super) struct LevelFound {
+    pub(super) locations: usize,
+    pub(super) found: Vec<Value>,
+}
+
+/// Merges what the levels found as Puppet's `MergeStrategy#lookup` does, layer by layer: the
+/// locations of a level, then the levels of the hierarchy, then Puppet's provider stack
+/// (global, environment, module: three variants, so the hierarchy's value always goes through
+/// `convert_value`). In each layer one variant means `merge_single` (unique: `uniq`), several
+/// mean the first value found is `convert_value`d (unique: flattened, not made unique) and
+/// each later one merged into it with `merge`, which checks the types first (hash:
+/// `Hash[String, Data]` on both sides; unique: `Variant[Scalar, Array[Data]]`). A value found
+/// at one variant of several is returned as is by hash (`--merge hash` on a list gives the
+/// list) and as a one-element list by unique. `Err` is Puppet's type error.
+pub(super) fn merge_levels(
+    levels: Vec<LevelFound>,
+    spec: &MergeSpec,
+) -> Result<Option<Value>, (Origin, String)> {
+    let n = levels.len();
+    let mut per_level = Vec::new();
+    for l in levels {
+        if let Some(v) = reduce(l.locations, l.found, spec)? {
+            per_level.push(v);
+        }
+    }
+    let Some(v) = reduce(n, per_level, spec)? else {
+        return Ok(None);
+    };
+    Ok(Some(convert_value(v, spec)))
+}
+
+/// One layer of `MergeStrategy#lookup` over `variants` variants of which `found` answered.
+fn reduce(
+    variants: usize,
     found: Vec<Value>,
     spec: &MergeSpec,
-    locations: usize,
-    problems: &mut Vec<(Origin, String)>,
-) -> Option<Value> {
+) -> Result<Option<Value>, (Origin, String)> {
     let mut it = found.into_iter();
-    let first = it.next()?;
+    let Some(first) = it.next() else {
+        return Ok(None);
+    };
+    if spec.strategy == Merge::First {
+        return Ok(Some(first));
+    }
+    if variants <= 1 && it.len() == 0 {
+        return Ok(Some(merge_single(first, spec)));
+    }
+    let mut memo = convert_value(first, spec);
+    for v in it {
+        memo = merge_two(memo, v, spec)?;
+    }
+    Ok(Some(memo))
+}
+
+fn merge_single(v: Value, spec: &MergeSpec) -> Value {
+    match (spec.strategy, v.kind) {
+        (Merge::Unique, ValueKind::Seq(items)) => Value::new(ValueKind::Seq(uniq(items)), v.origin),
+        (_, kind) => Value::new(kind, v.origin),
+    }
+}
+
+fn convert_value(v: Value, spec: &MergeSpec) -> Value {
+    if spec.strategy != Merge::Unique {
+        return v;
+    }
+    let origin = v.origin.clone();
+    let mut out = Vec::new();
+    flatten_all(v, &mut out);
+    Value::new(ValueKind::Seq(out), origin)
+}
+
+/// Ruby's type name of a value, as Puppet's type errors give it.
+fn puppet_type(v: &Value) -> &'static str {
+    match &v.kind {
+        ValueKind::Null => "Undef",
+        ValueKind::Bool(_) => "Boolean",
+        ValueKind::Number(n) if n.contains(['.', 'e', 'E']) => "Float",
+        ValueKind::Number(_) => "Integer",
+        ValueKind::String(_) => "String",
+        ValueKind::Seq(_) => "Array",
+        ValueKind::Map(_) => "Hash",
+    }
+}
+
+fn merge_two(memo: Value, v: Value, spec: &MergeSpec) -> Result<Value, (Origin, String)> {
     match spec.strategy {
-        Merge::First => Some(first),
-        Merge::Unique => {
-            if locations <= 1 && it.len() == 0 {
-                return Some(match first.kind {
-                    ValueKind::Seq(items) => Value::new(ValueKind::Seq(uniq(items)), first.origin),
-                    _ => first,
-                });
-            }
-            let origin = first.origin.clone();
-            let mut out = Vec::new();
-            let mut seen = HashSet::new();
-            for v in std::iter::once(first).chain(it) {
-                if matches!(v.kind, ValueKind::Map(_)) {
-                    problems.push((
-                        v.origin.clone(),
-                        "unique merge cannot merge a hash; this value is ignored".to_string(),
-                    ));
-                    continue;
-                }
-                flatten_into(v, &mut out, &mut seen);
-            }
-            Some(Value::new(ValueKind::Seq(out), origin))
-        }
+        Merge::First => Ok(memo),
         Merge::Hash => {
-            let mut acc: Option<Value> = None;
-            for v in std::iter::once(first).chain(it) {
-                if !matches!(v.kind, ValueKind::Map(_)) {
-                    problems.push((
-                        v.origin.clone(),
+            for (what, x) in [("first", &memo), ("second", &v)] {
+                if !matches!(x.kind, ValueKind::Map(_)) {
+                    return Err((
+                        x.origin.clone(),
                         format!(
-                            "hash merge: value is a {}, not a hash; ignored",
-                            v.type_name()
+                            "hash merge: the {what} element of the merge has wrong type, expects a Hash value, got {}",
+                            puppet_type(x)
                         ),
                     ));
-                    continue;
                 }
-                acc = Some(match acc {
-                    None => v,
-                    Some(higher) => hash_merge(higher, v),
-                });
             }
-            acc
+            Ok(hash_merge(memo, v))
         }
-        Merge::Deep => {
-            let mut acc = first;
-            for lower in it {
-                acc = deep_merge(acc, lower, spec);
+        Merge::Unique => {
+            if matches!(v.kind, ValueKind::Map(_) | ValueKind::Null) {
+                return Err((
+                    v.origin.clone(),
+                    format!(
+                        "unique merge: the second element of the merge has wrong type, expects a value of type Scalar or Array, got {}",
+                        puppet_type(&v)
+                    ),
+                ));
             }
-            Some(acc)
+            let origin = memo.origin.clone();
+            let mut all = Vec::new();
+            flatten_all(memo, &mut all);
+            flatten_all(v, &mut all);
+            Ok(Value::new(ValueKind::Seq(uniq(all)), origin))
         }
+        Merge::Deep => Ok(deep_merge(memo, v, spec)),
+    }
+}
+
+/// Ruby's `Array#flatten` of a value (`[e]` for a non-list), duplicates kept.
+fn flatten_all(v: Value, out: &mut Vec<Value>) {
+    match v.kind {
+        ValueKind::Seq(items) => {
+            for i in items {
+                flatten_all(i, out);
+            }
+        }
+        _ => out.push(v),
     }
 }
 
@@ -173,21 +244,6 @@ fn uniq(items: Vec<Value>) -> Vec<Value> {
         .into_iter()
         .filter(|v| seen.insert(canon_of(v)))
         .collect()
-}
-
-fn flatten_into(v: Value, out: &mut Vec<Value>, seen: &mut HashSet<String>) {
-    match v.kind {
-        ValueKind::Seq(items) => {
-            for i in items {
-                flatten_into(i, out, seen);
-            }
-        }
-        _ => {
-            if seen.insert(canon_of(&v)) {
-                out.push(v);
-            }
-        }
-    }
 }
 
 /// Ruby's `lower.merge(higher)`.

@@ -4,7 +4,8 @@
 //! In: a [`FileSource`] and the report-relative path of a `hiera.yaml` (version 5). Out: a
 //! [`Lookup`] per key like `puppet lookup KEY --merge M --explain`: the value (every node keeps
 //! the [`Origin`] of the YAML that set it), the hierarchy levels/files tried ([`Step`]) and
-//! [`Note`]s about what could not be resolved or modelled. Files are parsed once and cached in
+//! [`Note`]s about what could not be resolved or modelled, or the error where Puppet's lookup
+//! fails. Files are parsed once and cached in
 //! the [`Hiera`]; a lookup never panics and is bounded on hostile data.
 //!
 //! ## Semantics (Puppet 7, Hiera 5) and decisions
@@ -15,32 +16,45 @@
 //!   Puppet default (`common.yaml` in `data`). Relative datadirs are relative to the directory
 //!   of the config file; absolute ones (and absolute paths) go through
 //!   [`HieraOptions::map_paths`] (longest prefix wins) and are otherwise skipped with a note.
+//! * **What Puppet answers**: `tests/hiera_puppet.rs` runs real Puppet (Debian's `puppet`,
+//!   Psych YAML) and this engine on the same hierarchies, facts and keys and compares the
+//!   values as `puppet lookup --render-as json` prints them: Wikimedia's production and Cloud
+//!   VPS hierarchies and a synthetic one with a case per difference family of issue 21.
+//!   YAML is read as Psych reads it (`psych`: `1:30` is 5400, `1,000` is 1000, `1e5` a string;
+//!   a date or time fails the file, a symbol the key; merge keys in Psych's order).
 //! * **Backends**: `yaml_data`, `json_data` (read with the YAML reader) and `eyaml_lookup_key`
 //!   (read as YAML; `ENC[...]` strings are kept verbatim: never decrypted, never interpolated).
 //!   Other function names go through [`HieraOptions::functions`] (default:
-//!   `wmflib::expand_path` → [`Builtin::ExpandPath`]); unmapped functions, `hocon_data`,
-//!   `hiera3_backend` and `uri`/`uris` levels (HTTP ENCs) are skipped with a note.
+//!   `wmflib::expand_path` → [`Builtin::ExpandPath`], `wmflib::regex_data` →
+//!   [`Builtin::RegexData`]); unmapped functions, `hocon_data`, `hiera3_backend` and
+//!   `uri`/`uris` levels (HTTP ENCs) are skipped with a note.
 //! * **Level path interpolation**: `%{::x}`, `%{x}`, `%{facts.a.b}`, `%{trusted.x}`,
 //!   `%{scope('x')}`, `%{literal('%')}`. An unknown variable interpolates to `''` as in Puppet;
 //!   the step records it ([`Step::detail`]). `lookup()`/`alias()` are not allowed there (note).
 //! * **`wmflib::expand_path`** (the real Ruby function): level path `P`, key `a::b::c` → file
-//!   `P/a/b.yaml`; a key without `::` (or `lookup_options`) → `P.yaml`. If the key is not there
-//!   and [`HieraOptions::expand_path_scan`] is on (default), `P.yaml` and every `*.yaml` under
-//!   `P/` (sorted) are scanned and the first file with the key wins — with a note, because
-//!   Puppet itself would not see a value in the wrong file. `lookup_options` are never scanned.
+//!   `P/a/b.yaml`; a key without `::` (or `lookup_options`) → `P.yaml`; only when `P` exists
+//!   (a file or a directory: Puppet calls a `lookup_key` function only for an existing
+//!   location). Only with [`HieraOptions::expand_path_scan`] (off by default: Puppet never
+//!   does it) are `P.yaml` and every `*.yaml` under `P/` scanned for a key not in its file,
+//!   with a note. **`wmflib::regex_data`**: the labels of the file in order, the first whose
+//!   `__regex` matches the level's `options.node` and has the key.
 //! * **Interpolation in data** (strings in values and map keys, recursively):
-//!   `%{lookup('k')}` / `%{hiera('k')}` (string form), `%{alias('k')}` (only as the entire
-//!   string; the value keeps its type), `%{literal('x')}`, `%{scope('x')}` and variables as
-//!   above. A missing key or variable interpolates to `''` (Puppet: `lookup` with default `''`)
-//!   with a note. Lookup loops (key stack), more than 32 nested lookups, a string over 1 MiB or
-//!   an exhausted per-lookup budget (1,000,000 nodes / 64 MiB produced) leave the `%{...}` text
-//!   unresolved with a note. Sub-lookups use the key's `lookup_options` and are memoized within
+//!   `%{lookup('k')}` / `%{hiera('k')}` (string form: Ruby's `to_s`, `["a", 1]`,
+//!   `{"k"=>"v"}`, `1.1`), `%{alias('k')}` (the value keeps its type), `%{literal('x')}`,
+//!   `%{scope('x')}` and variables as above. A missing key or variable interpolates to `''`
+//!   (Puppet: `lookup` with default `''`) with a note. As in Puppet, a recursive lookup, an
+//!   `alias()` that is not the entire string and an unknown method fail the lookup
+//!   ([`Lookup::error`]). More than 32 nested lookups, a string over 1 MiB or an exhausted
+//!   per-lookup budget (1,000,000 nodes / 64 MiB produced) leave the `%{...}` text unresolved
+//!   with a note. Sub-lookups use the key's `lookup_options` and are memoized within
 //!   one top-level lookup. Dotted keys (`a.b.0`) dig into the merged value of the root key
 //!   (with `first`, a root found without the sub-key is "not found", as in Puppet).
 //!   Values are walked with a heap stack; Rust recursion only happens per nested lookup.
-//! * **Merges** (found values in priority order, highest first):
-//!   `first`; `unique` (arrays flattened, scalars as one-element arrays, duplicates removed,
-//!   highest priority first; hashes are ignored with a note); `hash` (top-level keys, higher
+//! * **Merges** layer by layer as Puppet's `MergeStrategy#lookup` (a level's locations, the
+//!   levels, Puppet's three providers; see `merge::merge_levels`), so a value found once is
+//!   returned as is by `hash` and as `[value]` by `unique`, and the wrong types at two places
+//!   are Puppet's type error. `first`; `unique` (arrays flattened, scalars as one-element
+//!   arrays, duplicates removed, highest priority first); `hash` (top-level keys, higher
 //!   priority wins, key order as Ruby's `lower.merge(higher)`); `deep` as Puppet's
 //!   `DeepMerge.deep_merge!(higher, lower)`: hashes merge recursively, scalars take the higher
 //!   value, a `~` at higher priority does not override, and **arrays are unioned with the lower
@@ -54,8 +68,12 @@
 //!   other syntax is reported in a note and the pattern ignored). Used when `merge` is `None`.
 //! * **Origins**: a scalar points at the scalar; a map or list that is the value of a key points
 //!   at the key (the line that "sets" it); values merged in with `<<:` point at the anchored
-//!   map. An alias keeps the position of the `*alias` for scalars. (Key order after `<<:`:
-//!   explicit keys first, then merged-in ones — the values are what Ruby's YAML gives.)
+//!   map. An alias keeps the position of the `*alias` for scalars. (Key order and overrides
+//!   with `<<:` are Psych's: merged keys where the `<<` is, the later of `<<` and `k:` wins.)
+//! * **Errors**: where Puppet's lookup fails, [`Lookup::error`] says why and there is no
+//!   value: a data file on the way that cannot be read or parsed (never a quiet fall-through
+//!   to lower levels), a merge of the wrong types, a sub-key into a non-hash, the
+//!   interpolations above.
 //! * **Notes**: load-time problems (levels skipped whatever the facts) are in
 //!   [`Hiera::notes`] once; each lookup's [`Lookup::notes`] has what happened in that lookup
 //!   (interpolation, loops, caps, bad data files, skips that depend on facts); skipped levels
@@ -68,8 +86,9 @@
 //! `config` (`hiera.yaml` into levels: [`Hiera::load`]), `data` (data files, read and indexed
 //! once), `facts` ([`Facts`]), `lookup` (levels, files, `lookup_options` and the result types:
 //! [`Hiera::lookup`]), `interpolate` (`%{...}` in paths and data), `merge` ([`Merge`] and
-//! [`MergeSpec`]) and `rx` (the regular expressions of `lookup_options` keys, and why they are
-//! not the `regex` crate's). The rendering of a [`Lookup`] is `crate::report::lookup`.
+//! [`MergeSpec`]), `psych` (Ruby's YAML scalars and number printing) and `rx` (the regular
+//! expressions of `lookup_options` keys and `regex_data`, and why they are not the `regex`
+//! crate's). The rendering of a [`Lookup`] is `crate::report::lookup`.
 
 mod config;
 mod data;
@@ -77,6 +96,7 @@ mod facts;
 mod interpolate;
 mod lookup;
 mod merge;
+mod psych;
 mod rx;
 #[cfg(test)]
 mod tests;
@@ -109,6 +129,10 @@ pub enum Builtin {
     EyamlLookupKey,
     /// Wikimedia's `wmflib::expand_path`: `a::b::c` is looked up in `<path>/a/b.yaml`.
     ExpandPath,
+    /// Wikimedia's `wmflib::regex_data`: the file maps labels to hashes whose `__regex`
+    /// (`!ruby/regexp /.../`) is matched against the level's `options.node`; the first
+    /// matching label that has the key gives the value.
+    RegexData,
 }
 
 /// How to read a hierarchy that points outside the repository or at custom functions.
@@ -118,10 +142,12 @@ pub struct HieraOptions {
     /// `("/etc/puppet/hieradata", "operations-puppet/hieradata")`.
     pub map_paths: Vec<(String, String)>,
     /// Custom `lookup_key` / `data_hash` function names mapped to a built-in behaviour; the
-    /// default maps `wmflib::expand_path` to [`Builtin::ExpandPath`].
+    /// default maps `wmflib::expand_path` to [`Builtin::ExpandPath`] and `wmflib::regex_data`
+    /// to [`Builtin::RegexData`].
     pub functions: Vec<(String, Builtin)>,
     /// [`Builtin::ExpandPath`]: when the key is not in the file the function reads, scan
-    /// `<path>.yaml` and `<path>/**.yaml` (with a note). Default true.
+    /// `<path>.yaml` and `<path>/**.yaml` (with a note: Puppet would not see the value).
+    /// Default false, as Puppet.
     pub expand_path_scan: bool,
 }
 
@@ -129,8 +155,11 @@ impl Default for HieraOptions {
     fn default() -> HieraOptions {
         HieraOptions {
             map_paths: Vec::new(),
-            functions: vec![("wmflib::expand_path".to_string(), Builtin::ExpandPath)],
-            expand_path_scan: true,
+            functions: vec![
+                ("wmflib::expand_path".to_string(), Builtin::ExpandPath),
+                ("wmflib::regex_data".to_string(), Builtin::RegexData),
+            ],
+            expand_path_scan: false,
         }
     }
 }
@@ -170,6 +199,8 @@ pub struct Hiera {
     notes: Vec<Note>,
     cache: Mutex<HashMap<String, Arc<DataFile>>>,
     lists: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// Whether a level location exists (file or directory), by path.
+    locations: Mutex<HashMap<String, bool>>,
 }
 
 impl fmt::Debug for Hiera {
@@ -238,12 +269,16 @@ impl Hiera {
             Some(s) => s,
             None => ctx.options_for(&root),
         };
+        let sensitive = ctx.sensitive(&root);
         let (value, explain) = ctx.lookup_with(key, &spec);
+        let error = ctx.error.take();
         Lookup {
-            value,
+            value: if error.is_some() { None } else { value },
             explain,
             notes: ctx.finish(),
             merge: spec.strategy,
+            error,
+            sensitive,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`MAX_VALUE_DEPTH`]. Also here: Puppet's string form of a value and dotted keys
 //! (`a."b.c".0`).
 
+use super::psych::Psych;
 use crate::read::yaml::{self, Kind, NodeId, Style};
 use std::fmt;
 
@@ -222,12 +223,14 @@ fn number_is_nonzero(n: &str) -> bool {
     lower == ".inf" || lower == ".nan" || lower.chars().any(|c| matches!(c, '1'..='9'))
 }
 
-/// Puppet's string form of a value (`top`: strings unquoted at the top level).
+/// Puppet's string form of a value, as its interpolation makes it: Ruby's `to_s` at the top
+/// level (`top`: a string as is, `nil` as `''`), `inspect` inside collections (`["a", 1]`,
+/// `{"k"=>"v"}`, `nil`), numbers as Ruby prints them.
 pub(super) fn puppet_string(v: &Value, out: &mut String, top: bool) {
     match &v.kind {
         ValueKind::Null => {
             if !top {
-                out.push_str("undef");
+                out.push_str("nil");
             }
         }
         ValueKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -236,9 +239,7 @@ pub(super) fn puppet_string(v: &Value, out: &mut String, top: bool) {
             if top {
                 out.push_str(s);
             } else {
-                out.push('\'');
-                out.push_str(&s.replace('\\', "\\\\").replace('\'', "\\'"));
-                out.push('\'');
+                ruby_inspect_str(s, out);
             }
         }
         ValueKind::Seq(items) => {
@@ -260,8 +261,8 @@ pub(super) fn puppet_string(v: &Value, out: &mut String, top: bool) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                puppet_string(&Value::string(k), out, false);
-                out.push_str(" => ");
+                ruby_inspect_str(k, out);
+                out.push_str("=>");
                 puppet_string(item, out, false);
                 if out.len() > MAX_STRING_BYTES {
                     return;
@@ -270,6 +271,33 @@ pub(super) fn puppet_string(v: &Value, out: &mut String, top: bool) {
             out.push('}');
         }
     }
+}
+
+/// Ruby's `String#inspect` for UTF-8 text: double-quoted, `\\`, `\"`, `\n`-style escapes,
+/// `\#{`, other control characters as `\uXXXX`.
+fn ruby_inspect_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{1b}' => out.push_str("\\e"),
+            '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => out.push_str("\\#"),
+            c if c.is_control() => {
+                let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{:04X}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Nesting depth (0 for a scalar). Values are at most [`MAX_VALUE_DEPTH`] deep by construction.
@@ -345,17 +373,35 @@ pub(super) fn key_segments(key: &str) -> Vec<String> {
     split_key(key).unwrap_or_else(|| vec![key.to_string()])
 }
 
-/// [`Value::get_path`] that takes the value apart instead of borrowing it.
-pub(super) fn dig_owned(v: Value, segs: &[String]) -> Option<Value> {
+/// Puppet's sub-lookup (`a.b.0`) into a value, taking it apart: a hash is indexed by key,
+/// a list by a numeric segment (out of range: not found), `undef` is "not found"; anything
+/// else (a list with a non-numeric segment, a string, a number, a boolean) is Puppet's
+/// "Data Provider type mismatch" error, `Err`.
+pub(super) fn dig_owned(v: Value, segs: &[String]) -> Result<Option<Value>, String> {
     let mut cur = v;
     for seg in segs {
+        let numeric = !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit());
         cur = match cur.kind {
-            ValueKind::Map(m) => m.into_iter().find(|(k, _)| k == seg).map(|(_, v)| v)?,
-            ValueKind::Seq(items) => items.into_iter().nth(seg.parse::<usize>().ok()?)?,
-            _ => return None,
+            ValueKind::Null => return Ok(None),
+            ValueKind::Map(m) => match m.into_iter().find(|(k, _)| k == seg) {
+                Some((_, v)) if !numeric => v,
+                _ => return Ok(None),
+            },
+            ValueKind::Seq(items) if numeric => {
+                match seg.parse::<usize>().ok().and_then(|i| items.into_iter().nth(i)) {
+                    Some(v) => v,
+                    None => return Ok(None),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "Data Provider type mismatch: got a {} when a hash-like object was expected to access value using '{seg}'",
+                    cur.type_name()
+                ))
+            }
         };
     }
-    Some(cur)
+    Ok(Some(cur))
 }
 
 /// What one conversion or one top-level lookup may still produce.
@@ -431,7 +477,7 @@ impl Frame {
 /// [`MAX_VALUE_BYTES`] bytes, [`MAX_VALUE_DEPTH`] levels, or on a recursive alias.
 pub fn from_yaml(doc: &yaml::Document, node: NodeId, path: &str) -> Result<Value, String> {
     let origin = Origin::at(path, doc.node(node).start);
-    convert(doc, node, origin, path, &mut Budget::full())
+    convert(doc, node, origin, path, &mut Budget::full(), false)
 }
 
 /// The value of a map entry: a collection points at its key.
@@ -448,6 +494,7 @@ pub(super) fn convert_entry(
         entry_origin(doc, key, value, path),
         path,
         budget,
+        true,
     )
 }
 
@@ -465,9 +512,10 @@ fn convert(
     origin: Origin,
     path: &str,
     budget: &mut Budget,
+    hiera_value: bool,
 ) -> Result<Value, String> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut pending = open(doc, start, origin, budget, &mut stack)?;
+    let mut pending = open(doc, start, origin, budget, &mut stack, hiera_value)?;
     loop {
         if let Some(v) = pending.take() {
             match stack.last_mut() {
@@ -494,13 +542,21 @@ fn convert(
                 *next += 1;
                 // Non-scalar keys (`? [a, b]`) cannot be Hiera keys: skipped.
                 let Some(ks) = doc.str(k) else { continue };
+                if hiera_value {
+                    if let Some(what) = non_string_key(doc, k) {
+                        return Err(format!(
+                            "key '{ks}' at line {} is a Ruby {what}, not a String: Puppet refuses a hash with such keys",
+                            doc.node(k).start.line
+                        ));
+                    }
+                }
                 budget.take_bytes(ks.len())?;
                 *key = ks.to_string();
                 break Some((v, entry_origin(doc, k, v, path)));
             },
         };
         match next {
-            Some((child, o)) => pending = open(doc, child, o, budget, &mut stack)?,
+            Some((child, o)) => pending = open(doc, child, o, budget, &mut stack, hiera_value)?,
             None => pending = stack.pop().map(Frame::finish),
         }
     }
@@ -513,6 +569,7 @@ fn open(
     origin: Origin,
     budget: &mut Budget,
     stack: &mut Vec<Frame>,
+    hiera_value: bool,
 ) -> Result<Option<Value>, String> {
     budget.take_node()?;
     let target = doc.resolve(id);
@@ -532,10 +589,47 @@ fn open(
     match &node.kind {
         Kind::Scalar { value, style, tag } => {
             budget.take_bytes(value.len())?;
+            if hiera_value && refused_scalar(value, *style, tag.as_deref()).is_some() {
+                // A Hiera value holding a Ruby symbol: Puppet's lookup refuses it
+                // (`Runtime[ruby, 'Symbol']` is not a lookup value).
+                return Err(format!(
+                    "'{value}' at line {} is a Ruby Symbol, which is not a Puppet value",
+                    node.start.line
+                ));
+            }
             Ok(Some(Value::new(
                 scalar_kind(value, *style, tag.as_deref()),
                 origin,
             )))
+        }
+        Kind::Seq(items) if node.tag.as_deref() == Some("!!omap") => {
+            // Psych reads an ordered map as a hash: each item's (first) entry, in order.
+            let mut src: Vec<(NodeId, NodeId)> = Vec::new();
+            let mut idx: std::collections::HashMap<String, usize> =
+                std::collections::HashMap::new();
+            for &item in items {
+                let Some(&(k, v)) = psych_entries(doc, item).first() else {
+                    continue;
+                };
+                match doc.str(k).and_then(|ks| idx.get(ks).copied()) {
+                    Some(i) => src[i] = (k, v),
+                    None => {
+                        if let Some(ks) = doc.str(k) {
+                            idx.insert(ks.to_string(), src.len());
+                        }
+                        src.push((k, v));
+                    }
+                }
+            }
+            stack.push(Frame::Map {
+                id: target,
+                origin,
+                src,
+                next: 0,
+                entries: Vec::new(),
+                key: String::new(),
+            });
+            Ok(None)
         }
         Kind::Seq(items) => {
             stack.push(Frame::Seq {
@@ -551,7 +645,7 @@ fn open(
             stack.push(Frame::Map {
                 id: target,
                 origin,
-                src: doc.entries(target),
+                src: psych_entries(doc, target),
                 next: 0,
                 entries: Vec::new(),
                 key: String::new(),
@@ -562,12 +656,131 @@ fn open(
     }
 }
 
-/// How Ruby's YAML (Psych, YAML 1.1) types a scalar.
+/// Most nested merge keys followed (a `<<` inside a map merged in by `<<` ...).
+const MAX_PSYCH_MERGE_DEPTH: usize = 64;
+
+/// The entries of a mapping as Psych builds the Ruby hash (`ToRuby#revive_hash`): in source
+/// order, `k: v` sets the key (a repeated key keeps its first place, takes the last value);
+/// `<<: *a` (or an inline map) `merge!`s the merged map's own entries at that point, so merged
+/// values overwrite keys set before the `<<` and keys set after it overwrite merged ones;
+/// `<<: [*a, *b]` merges the list's maps with the earlier ones winning (Psych merges them in
+/// reverse order into one hash first); a `<<` whose value is not a map (or a list with a
+/// non-map) is an ordinary key `<<`. Empty if not a mapping.
+pub(super) fn psych_entries(doc: &yaml::Document, id: NodeId) -> Vec<(NodeId, NodeId)> {
+    let mut memo = std::collections::HashMap::new();
+    psych_entries_at(doc, id, 0, &mut memo).to_vec()
+}
+
+type Entries = std::rc::Rc<Vec<(NodeId, NodeId)>>;
+
+/// [`psych_entries`] of a map merged in (memoized: a map merged many times is computed once).
+fn psych_entries_at(
+    doc: &yaml::Document,
+    id: NodeId,
+    depth: usize,
+    memo: &mut std::collections::HashMap<NodeId, Entries>,
+) -> Entries {
+    let target = doc.resolve(id);
+    if let Some(e) = memo.get(&target) {
+        return e.clone();
+    }
+    let Kind::Map(pairs) = &doc.node(target).kind else {
+        return Entries::default();
+    };
+    let mut out: Vec<(NodeId, NodeId)> = Vec::new();
+    let mut idx: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let key_of = |k: NodeId| -> Option<String> { doc.str(k).map(str::to_string) };
+    fn put(
+        out: &mut Vec<(NodeId, NodeId)>,
+        idx: &mut std::collections::HashMap<String, usize>,
+        key: Option<String>,
+        entry: (NodeId, NodeId),
+    ) {
+        match key {
+            Some(k) => match idx.get(&k) {
+                Some(&i) => out[i] = entry,
+                None => {
+                    idx.insert(k, out.len());
+                    out.push(entry);
+                }
+            },
+            None => out.push(entry),
+        }
+    }
+    for &(k, v) in pairs {
+        if !doc.is_merge_key(k) || depth >= MAX_PSYCH_MERGE_DEPTH {
+            put(&mut out, &mut idx, key_of(k), (k, v));
+            continue;
+        }
+        let vt = doc.resolve(v);
+        match &doc.node(vt).kind {
+            Kind::Map(_) => {
+                for &e in psych_entries_at(doc, vt, depth + 1, memo).iter() {
+                    put(&mut out, &mut idx, key_of(e.0), e);
+                }
+            }
+            Kind::Seq(items) => {
+                let maps: Option<Vec<NodeId>> = items
+                    .iter()
+                    .map(|&i| {
+                        let r = doc.resolve(i);
+                        matches!(doc.node(r).kind, Kind::Map(_)).then_some(r)
+                    })
+                    .collect();
+                let Some(maps) = maps else {
+                    put(&mut out, &mut idx, key_of(k), (k, v));
+                    continue;
+                };
+                let mut merged: Vec<(NodeId, NodeId)> = Vec::new();
+                let mut midx = std::collections::HashMap::new();
+                for m in maps.iter().rev() {
+                    for &e in psych_entries_at(doc, *m, depth + 1, memo).iter() {
+                        put(&mut merged, &mut midx, key_of(e.0), e);
+                    }
+                }
+                for e in merged {
+                    put(&mut out, &mut idx, key_of(e.0), e);
+                }
+            }
+            _ => put(&mut out, &mut idx, key_of(k), (k, v)),
+        }
+    }
+    let out = Entries::new(out);
+    memo.insert(target, out.clone());
+    out
+}
+
+/// How Ruby's YAML (Psych 4) types a scalar; numbers are kept as Ruby prints them (`0x10` is
+/// `16`, `1.10` is `1.1`). A date, time or symbol (which Puppet refuses to load, see
+/// [`refused_scalar`]) stays a string here.
 fn scalar_kind(value: &str, style: Style, tag: Option<&str>) -> ValueKind {
     match tag {
         Some("!!str") => return ValueKind::String(value.to_string()),
         Some("!!null") => return ValueKind::Null,
-        Some("!!int" | "!!float") => return ValueKind::Number(value.to_string()),
+        Some("!!int") => {
+            return match super::psych::tokenize(value) {
+                Psych::Int(i) => ValueKind::Number(i.to_string()),
+                Psych::Float(f) => ValueKind::Number(super::psych::ruby_float(f)),
+                _ => ValueKind::Number(value.to_string()),
+            }
+        }
+        Some("!!float") => {
+            // Psych: `Float(value)` after dropping `,` and `_`.
+            let clean: String = value.chars().filter(|&c| c != ',' && c != '_').collect();
+            return match clean.parse::<f64>() {
+                Ok(f) => ValueKind::Number(super::psych::ruby_float(f)),
+                Err(_) => ValueKind::Number(value.to_string()),
+            };
+        }
+        Some("!!binary") => {
+            // Psych: the base64 text decoded (`unpack('m')`), read here as UTF-8.
+            use base64::Engine as _;
+            let text: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+            return match base64::engine::general_purpose::STANDARD.decode(text) {
+                Ok(bytes) => ValueKind::String(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(_) => ValueKind::String(value.to_string()),
+            };
+        }
         Some("!!bool") => {
             return match plain_bool(value) {
                 Some(b) => ValueKind::Bool(b),
@@ -579,13 +792,39 @@ fn scalar_kind(value: &str, style: Style, tag: Option<&str>) -> ValueKind {
     if style != Style::Plain || tag.is_some() {
         return ValueKind::String(value.to_string());
     }
-    match yaml::resolve_plain(value) {
-        yaml::Scalar11::Null => ValueKind::Null,
-        // Psych, unlike go-yaml and the YAML 1.1 type repository, keeps `y`/`n` strings.
-        yaml::Scalar11::Bool(_) if value.len() == 1 => ValueKind::String(value.to_string()),
-        yaml::Scalar11::Bool(b) => ValueKind::Bool(b),
-        yaml::Scalar11::Int(_) | yaml::Scalar11::Float(_) => ValueKind::Number(value.to_string()),
-        yaml::Scalar11::Timestamp | yaml::Scalar11::Str => ValueKind::String(value.to_string()),
+    match super::psych::tokenize(value) {
+        Psych::Null => ValueKind::Null,
+        Psych::Bool(b) => ValueKind::Bool(b),
+        Psych::Int(i) => ValueKind::Number(i.to_string()),
+        Psych::Float(f) => ValueKind::Number(super::psych::ruby_float(f)),
+        Psych::Str | Psych::Refused(_) => ValueKind::String(value.to_string()),
+    }
+}
+
+/// The Ruby class of a map key that Psych does not read as a String (`1`, `0x10`, `1.5`,
+/// `true`, `~`), if any.
+fn non_string_key(doc: &yaml::Document, k: NodeId) -> Option<&'static str> {
+    let Kind::Scalar { value, style, tag } = &doc.node(doc.resolve(k)).kind else {
+        return None;
+    };
+    match scalar_kind(value, *style, tag.as_deref()) {
+        ValueKind::Number(n) if n.contains(['.', 'e', 'I', 'N']) => Some("Float"),
+        ValueKind::Number(_) => Some("Integer"),
+        ValueKind::Bool(_) => Some("Boolean"),
+        ValueKind::Null => Some("NilClass"),
+        _ => None,
+    }
+}
+
+/// The Ruby class Puppet's YAML loading refuses for this scalar (`Date`, `Time`, `Symbol`), if
+/// any: a plain, untagged scalar Psych turns into one of those objects.
+pub(super) fn refused_scalar(value: &str, style: Style, tag: Option<&str>) -> Option<&'static str> {
+    if style != Style::Plain || tag.is_some() {
+        return None;
+    }
+    match super::psych::tokenize(value) {
+        Psych::Refused(class) => Some(class),
+        _ => None,
     }
 }
 

@@ -214,7 +214,21 @@ impl Builder<'_> {
                 format!("hiera {key}: {}", n.message),
             );
         }
-        if l.value.is_none() {
+        if let Some(e) = &l.error {
+            // Puppet's lookup fails here (an unreadable data file on the way, a merge of the
+            // wrong types): not "no value", and what depends on it is not checked.
+            let message = format!(
+                "hiera key {key}: the lookup fails for node {}, as Puppet's would ({}: {})",
+                node.unwrap_or("(command-line facts)"),
+                e.origin,
+                e.message
+            );
+            self.note(at, comp, message.clone());
+            self.late.incomplete = true;
+            self.late
+                .gaps
+                .push((at.path.clone(), format!("line {}: {message}", at.line)));
+        } else if l.value.is_none() {
             self.note(
                 at,
                 comp,

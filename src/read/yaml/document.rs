@@ -23,6 +23,7 @@ static MISSING_NODE: Node = Node {
     start: Mark::START,
     end: Mark::START,
     anchor: None,
+    tag: None,
 };
 
 impl Document {

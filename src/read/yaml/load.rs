@@ -306,6 +306,12 @@ impl Loader<'_> {
         }
         let mut end = self.mark(event.end_mark.index);
         let depth = self.doc.as_ref().map_or(0, |b| b.stack.len());
+        let collection_tag = match &event.data {
+            EventData::SequenceStart { tag, .. } | EventData::MappingStart { tag, .. } => {
+                tag.clone().map(tag_string)
+            }
+            _ => None,
+        };
         let kind = match event.data {
             EventData::Scalar {
                 value, style, tag, ..
@@ -371,6 +377,7 @@ impl Loader<'_> {
             start,
             end,
             anchor: None,
+            tag: collection_tag,
         });
         if let (Some(size), Some(e)) = (alias_size, b.expanded.get_mut(id.idx())) {
             *e = size;

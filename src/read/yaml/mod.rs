@@ -171,6 +171,9 @@ pub struct Node {
     pub end: Mark,
     /// Name of the anchor defined on this node (`&name`), if any.
     pub anchor: Option<String>,
+    /// The tag of a sequence or mapping (`!!omap`, `!!set`), in the short form scalars use;
+    /// a scalar's tag is in [`Kind::Scalar`].
+    pub tag: Option<String>,
 }
 
 /// One YAML document of a stream.
