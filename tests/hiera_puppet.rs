@@ -386,11 +386,13 @@ fn synthetic_suite(work: &Path) -> Suite {
     .iter()
     .map(|(host, site, role)| {
         let fqdn = format!("{host}.{site}.example.org");
-        (
-            fqdn.clone(),
-            serde_json::json!({"hostname": host, "fqdn": fqdn, "site": site, "role": role,
-                                   "networking": {"fqdn": fqdn}, "list": ["a", 1]}),
-        )
+        let mut facts = serde_json::json!({"hostname": host, "fqdn": fqdn, "site": site, "role": role,
+                                   "networking": {"fqdn": fqdn}, "list": ["a", 1]});
+        // f11: Puppet's $trusted comes from the clientcert fact.
+        if ["web1", "db2"].contains(host) {
+            facts["clientcert"] = serde_json::json!(fqdn);
+        }
+        (fqdn.clone(), facts)
     })
     .collect();
     Suite {

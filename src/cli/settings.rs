@@ -183,7 +183,7 @@ pub(crate) fn load_facts(
 ) -> Result<certdrift::extract::hiera::Facts> {
     let mut facts = load_facts_file(file)?;
     for (name, value) in &cfg.settings.facts {
-        if facts.get_value(name).is_none() {
+        if facts.given(name).is_none() {
             facts.set_value(name, value.clone());
         }
     }

@@ -2,18 +2,77 @@
 //!
 //! In: `--fact k=v`, a `--facts` file, the policy's nodes ([`Facts::set`],
 //! [`Facts::from_value`]). Out: the value of a variable name (`::x`, `x`, `facts.a.b`,
-//! `trusted.certname`).
+//! `trusted.certname`). Besides the facts given, the top-scope variables
+//! Puppet computes itself, as `puppet lookup` has them: `$trusted` (from the
+//! `clientcert` fact) and `$environment` (`production`), unless given.
 
 use super::value::{key_segments, split_key, Value, ValueKind};
 
 /// Facts and top-scope variables: a nested map. `%{::x}`, `%{x}`, `%{facts.x}`,
 /// `%{facts.a.b}` and `%{trusted.certname}` (from a `trusted` map) all read it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Facts {
     root: Value,
+    /// The top-scope variables Puppet sets itself, read by `%{x}`/`%{::x}`
+    /// when the facts do not give `x` (never by `%{facts.x}`).
+    puppet: Value,
+}
+
+impl Default for Facts {
+    fn default() -> Facts {
+        Facts::with_root(Value::default())
+    }
 }
 
 impl Facts {
+    fn with_root(root: Value) -> Facts {
+        let mut f = Facts {
+            root,
+            puppet: Value::default(),
+        };
+        f.refresh();
+        f
+    }
+
+    /// Recomputes what Puppet derives from the facts. `puppet lookup` (and a
+    /// compile) has `$environment` = `production` and `$trusted` = `{authenticated
+    /// => local, certname => the clientcert fact, extensions => {}, hostname,
+    /// domain => certname split at its first dot, external => {}}`, whatever
+    /// facts of those names say. Here a `trusted` or `environment` the user gives
+    /// wins: a policy's node states them on purpose.
+    fn refresh(&mut self) {
+        let certname = self
+            .root
+            .get("clientcert")
+            .filter(|v| !v.is_null())
+            .map(Value::to_interpolated);
+        let (hostname, domain) = match certname.as_deref().map(|c| c.split_once('.')) {
+            Some(Some((h, d))) => (Some(h.to_owned()), Some(d.to_owned())),
+            Some(None) => (certname.clone(), None),
+            None => (None, None),
+        };
+        let opt = |s: Option<String>| s.map_or_else(Value::default, |s| Value::string(&s));
+        let empty = || Value::new(ValueKind::Map(Vec::new()), Default::default());
+        let trusted = Value::new(
+            ValueKind::Map(vec![
+                ("authenticated".into(), Value::string("local")),
+                ("certname".into(), opt(certname)),
+                ("extensions".into(), empty()),
+                ("hostname".into(), opt(hostname)),
+                ("domain".into(), opt(domain)),
+                ("external".into(), empty()),
+            ]),
+            Default::default(),
+        );
+        self.puppet = Value::new(
+            ValueKind::Map(vec![
+                ("trusted".into(), trusted),
+                ("environment".into(), Value::string("production")),
+            ]),
+            Default::default(),
+        );
+    }
+
     /// No facts.
     #[must_use]
     pub fn new() -> Facts {
@@ -53,6 +112,7 @@ impl Facts {
             Some(slot) => slot.1 = value,
             None => m.push((last.clone(), value)),
         }
+        self.refresh();
     }
 
     /// The facts a YAML or JSON file (`--facts`) gives: its first document,
@@ -90,7 +150,7 @@ impl Facts {
             _ => v,
         };
         match src.kind {
-            ValueKind::Map(_) => Facts { root: src.clone() },
+            ValueKind::Map(_) => Facts::with_root(src.clone()),
             _ => Facts::default(),
         }
     }
@@ -108,7 +168,14 @@ impl Facts {
     /// The value of a variable: `::x`, `x`, `facts.x.y`, `trusted.certname`.
     #[must_use]
     pub fn get_value(&self, dotted: &str) -> Option<&Value> {
-        resolve_var(&self.root, dotted, None)
+        resolve_var(&self.root, Some(&self.puppet), dotted, None)
+    }
+
+    /// The value of a variable the facts give, leaving out what Puppet sets
+    /// itself (`$trusted`, `$environment`).
+    #[must_use]
+    pub fn given(&self, dotted: &str) -> Option<&Value> {
+        resolve_var(&self.root, None, dotted, None)
     }
 
     /// [`Facts::get_value`] with one more variable bound (`mapped_paths`' item).
@@ -117,7 +184,7 @@ impl Facts {
         dotted: &str,
         extra: Option<(&str, &'v Value)>,
     ) -> Option<&'v Value> {
-        resolve_var(&self.root, dotted, extra)
+        resolve_var(&self.root, Some(&self.puppet), dotted, extra)
     }
 }
 
@@ -131,9 +198,11 @@ fn ensure_map(v: &mut Value) -> Option<&mut Vec<(String, Value)>> {
     }
 }
 
-/// Resolves a variable against facts (and an extra binding, for `mapped_paths`).
+/// Resolves a variable against facts, then what Puppet sets itself (and an
+/// extra binding, for `mapped_paths`).
 fn resolve_var<'v>(
     root: &'v Value,
+    puppet: Option<&'v Value>,
     name: &str,
     extra: Option<(&str, &'v Value)>,
 ) -> Option<&'v Value> {
@@ -152,5 +221,7 @@ fn resolve_var<'v>(
             _ => None,
         };
     }
-    root.get(first)?.get_path(rest)
+    root.get(first)
+        .or_else(|| puppet?.get(first))?
+        .get_path(rest)
 }

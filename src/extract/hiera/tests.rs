@@ -1183,6 +1183,37 @@ fn wikimedia_cloud_hierarchy() {
         .any(|s| s.path.as_deref() == Some("hieradata/cloud.yaml")));
 }
 
+/// What `puppet lookup` has without being told: `$trusted` from the
+/// `clientcert` fact and `$environment` = production; a `trusted` or
+/// `environment` given wins, and `facts.x` reads only what was given.
+#[test]
+fn variables_puppet_sets_itself() {
+    let mut f = Facts::new();
+    assert_eq!(f.get("environment").as_deref(), Some("production"));
+    assert_eq!(f.get("::environment").as_deref(), Some("production"));
+    assert_eq!(f.get("facts.environment"), None);
+    assert_eq!(f.given("environment"), None);
+    assert_eq!(f.get("trusted.authenticated").as_deref(), Some("local"));
+    assert_eq!(f.get("trusted.certname"), None);
+    f.set("clientcert", "web1.eqiad.example.org");
+    assert_eq!(
+        f.get("trusted.certname").as_deref(),
+        Some("web1.eqiad.example.org")
+    );
+    assert_eq!(f.get("trusted.hostname").as_deref(), Some("web1"));
+    assert_eq!(
+        f.get("trusted.domain").as_deref(),
+        Some("eqiad.example.org")
+    );
+    assert_eq!(f.get("trusted.extensions").as_deref(), Some("{}"));
+    f.set("trusted.certname", "given.example");
+    assert_eq!(f.get("trusted.certname").as_deref(), Some("given.example"));
+    assert_eq!(f.get("trusted.hostname"), None);
+    f.set("environment", "staging");
+    assert_eq!(f.get("environment").as_deref(), Some("staging"));
+    assert!(f.given("environment").is_some());
+}
+
 #[test]
 fn facts_and_scalars() {
     let s = yaml::parse(
