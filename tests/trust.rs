@@ -176,6 +176,23 @@ mod gen {
     }
 }
 
+/// kube-apiserver serving `serving_pem` from a Secret behind its Service, and
+/// the scheduler's kubeconfig (in a ConfigMap) trusting `ca_pem` for it.
+fn scheduler_kubeconfig_tree(ca_pem: &str, serving_pem: &str) -> String {
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://kube-apiserver.kube-system.svc:6443\n    certificate-authority-data: {}\nusers: []\n",
+        gen::b64(ca_pem)
+    );
+    let indented: String = kubeconfig.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: apiserver-tls, namespace: kube-system}}\ndata:\n  tls.crt: {}\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {{name: kube-apiserver, namespace: kube-system}}\nspec:\n  selector: {{app: kube-apiserver}}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver, namespace: kube-system, labels: {{app: kube-apiserver}}}}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --tls-cert-file=/tls/tls.crt]\n    volumeMounts: [{{name: tls, mountPath: /tls}}]\n  volumes: [{{name: tls, secret: {{secretName: apiserver-tls}}}}]\n---\n\
+apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: scheduler-kubeconfig, namespace: kube-system}}\ndata:\n  kubeconfig: |\n{indented}",
+        gen::b64(serving_pem)
+    )
+}
+
 /// A kubeconfig in a ConfigMap trusts a CA for the API server it names.
 #[test]
 fn kubeconfig_in_a_configmap() {
@@ -184,18 +201,7 @@ fn kubeconfig_in_a_configmap() {
     let serving = gen::leaf(&right, "kube-apiserver.kube-system.svc");
     for (case, ca) in [("fail", &wrong), ("pass", &right)] {
         let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://kube-apiserver.kube-system.svc:6443\n    certificate-authority-data: {}\nusers: []\n",
-            gen::b64(&ca.cert.pem())
-        );
-        let indented: String = kubeconfig.lines().map(|l| format!("    {l}\n")).collect();
-        let yaml = format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: apiserver-tls, namespace: kube-system}}\ndata:\n  tls.crt: {}\n---\n\
-apiVersion: v1\nkind: Service\nmetadata: {{name: kube-apiserver, namespace: kube-system}}\nspec:\n  selector: {{app: kube-apiserver}}\n---\n\
-apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver, namespace: kube-system, labels: {{app: kube-apiserver}}}}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --tls-cert-file=/tls/tls.crt]\n    volumeMounts: [{{name: tls, mountPath: /tls}}]\n  volumes: [{{name: tls, secret: {{secretName: apiserver-tls}}}}]\n---\n\
-apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: scheduler-kubeconfig, namespace: kube-system}}\ndata:\n  kubeconfig: |\n{indented}",
-            gen::b64(&serving)
-        );
+        let yaml = scheduler_kubeconfig_tree(&ca.cert.pem(), &serving);
         std::fs::write(dir.path().join("cp.yaml"), yaml).unwrap();
         let f = findings(dir.path());
         let tm: Vec<_> = f.iter().filter(|x| x["rule"] == "trust-mismatch").collect();
@@ -443,18 +449,7 @@ fn unknown_client_with_an_undecidable_chain_is_warned() {
         "kube-apiserver.kube-system.svc",
     );
     let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
-    let kubeconfig = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://kube-apiserver.kube-system.svc:6443\n    certificate-authority-data: {}\nusers: []\n",
-        gen::b64(&read("ca.pem"))
-    );
-    let indented: String = kubeconfig.lines().map(|l| format!("    {l}\n")).collect();
-    let yaml = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: apiserver-tls, namespace: kube-system}}\ndata:\n  tls.crt: {}\n---\n\
-apiVersion: v1\nkind: Service\nmetadata: {{name: kube-apiserver, namespace: kube-system}}\nspec:\n  selector: {{app: kube-apiserver}}\n---\n\
-apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver, namespace: kube-system, labels: {{app: kube-apiserver}}}}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --tls-cert-file=/tls/tls.crt]\n    volumeMounts: [{{name: tls, mountPath: /tls}}]\n  volumes: [{{name: tls, secret: {{secretName: apiserver-tls}}}}]\n---\n\
-apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: scheduler-kubeconfig, namespace: kube-system}}\ndata:\n  kubeconfig: |\n{indented}",
-        gen::b64(&read("leaf.pem"))
-    );
+    let yaml = scheduler_kubeconfig_tree(&read("ca.pem"), &read("leaf.pem"));
     let tm = trust_mismatches(&yaml, &clock());
     assert_eq!(tm.len(), 1, "{tm:#?}");
     assert_eq!(tm[0]["severity"], "warning", "{tm:#?}");

@@ -12,17 +12,7 @@ impl<'a> Builder<'a> {
         usage: Usage,
         host: Option<&str>,
     ) -> Option<Verdict> {
-        let anchor_certs: Vec<&CertInfo> = match anchors {
-            Anchors::Bundle(b) => self.certs_of(*b),
-            Anchors::Issuer { ca: Some(fp), .. } => self
-                .inv
-                .certs
-                .get(fp)
-                .map(|e| &*e.info)
-                .into_iter()
-                .collect(),
-            _ => return None,
-        };
+        let anchor_certs = self.anchor_certs(anchors)?;
         match (&p.source, p.bundle) {
             (_, Some(b)) => {
                 let chain = self.certs_of(b);
@@ -82,20 +72,27 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The certificates a trust reference's anchors name: a bundle's, or the
+    /// issuing CA of a cert-manager issuer (`None` when not known).
+    fn anchor_certs(&self, anchors: &Anchors) -> Option<Vec<&CertInfo>> {
+        match anchors {
+            Anchors::Bundle(b) => Some(self.certs_of(*b)),
+            Anchors::Issuer { ca: Some(fp), .. } => Some(
+                self.inv
+                    .certs
+                    .get(fp)
+                    .map(|e| &*e.info)
+                    .into_iter()
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
     /// Why a Go client refuses the chain `p` presents against `anchors`, for
     /// a verdict the verifier could not decide (`verify::golang`).
     fn go_refusal(&self, anchors: &Anchors, p: &Presented) -> Option<String> {
-        let anchor_certs: Vec<&CertInfo> = match anchors {
-            Anchors::Bundle(b) => self.certs_of(*b),
-            Anchors::Issuer { ca: Some(fp), .. } => self
-                .inv
-                .certs
-                .get(fp)
-                .map(|e| &*e.info)
-                .into_iter()
-                .collect(),
-            _ => return None,
-        };
+        let anchor_certs = self.anchor_certs(anchors)?;
         verify::golang::refusal(&self.certs_of(p.bundle?), &anchor_certs)
     }
 
