@@ -331,6 +331,29 @@ fn a_hiera_key_switches_the_certificate_source() {
         "{related:?}"
     );
 
+    // One against one, the other way round: the PKI is the default and
+    // codfw overrides it back to static. The odd one is still the site
+    // that overrides, at its line, not the default's.
+    etcd_sites(tmp.path(), None, Some(false));
+    std::fs::write(
+        tmp.path().join("hieradata/common.yaml"),
+        "profile::etcd::v3::use_pki_certs: true\nprofile::etcd::cert_file: puppet:///modules/profile/etcd/etcd.pem\n",
+    )
+    .unwrap();
+    let r = scan(tmp.path(), &[]);
+    let d = of_rule(&r, "source-divergence");
+    assert_eq!(d.len(), 1, "{r:#}");
+    assert_eq!(
+        d[0]["location"]["path"], "hieradata/site/codfw.yaml",
+        "{r:#}"
+    );
+    assert_eq!(d[0]["location"]["line"], 2, "{r:#}");
+    let msg = d[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("etcd in codfw gets its certificate from static"),
+        "{msg}"
+    );
+
     // Both sites agree: no divergence.
     etcd_sites(tmp.path(), Some(true), Some(true));
     let r = scan(tmp.path(), &[]);

@@ -81,8 +81,21 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         if by_source.len() < 2 {
             continue;
         }
-        // Report where the minority source is, naming its members.
-        let Some((odd_label, odd)) = by_source.iter().min_by_key(|(_, v)| v.len()) else {
+        // Report where the minority source is, naming its members. On a
+        // tie, the source a member got by overriding a lower Hiera level is
+        // the odd one (the override is what departs from the default); else
+        // the first in label order.
+        let fewest = by_source.values().map(Vec::len).min().unwrap_or(0);
+        let overrides = |v: &[usize]| {
+            v.iter()
+                .any(|si| g.decided_at.get(si).is_some_and(|d| !d.chain.is_empty()))
+        };
+        let mut minority = by_source.iter().filter(|(_, v)| v.len() == fewest);
+        let Some((odd_label, odd)) = minority
+            .clone()
+            .find(|(_, v)| overrides(v))
+            .or_else(|| minority.next())
+        else {
             continue;
         };
         let first = &g.serves[odd[0]];
