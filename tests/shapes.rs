@@ -127,3 +127,49 @@ fn diff_sees_an_ingress_lose_its_hosts() {
         "{text}"
     );
 }
+
+/// A webhook left to cert-manager's CA injector from a Certificate the
+/// files do not hold is said (an `unresolved` note naming it), not skipped
+/// in silence; a value another tool fills in (kustomize `$(VARS)`) is not.
+#[test]
+fn ca_injection_from_a_certificate_not_in_the_files_is_a_note() {
+    let fixture =
+        std::fs::read_to_string(repo().join("testdata/shapes/ca-injection/fail/webhook.yaml"))
+            .unwrap();
+    assert!(fixture.contains("inject-ca-from: apps/hook-serving"));
+    for (value, notes) in [
+        ("apps/elsewhere", 1),
+        ("$(NAMESPACE)/$(CERTIFICATE_NAME)", 0),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("webhook.yaml"),
+            fixture.replace(
+                "inject-ca-from: apps/hook-serving",
+                &format!("inject-ca-from: {value}"),
+            ),
+        )
+        .unwrap();
+        let js = json(&run(
+            dir.path(),
+            &["scan", "--now", NOW, "--format", "json", "."],
+        ));
+        let findings = js["findings"].as_array().unwrap();
+        let unresolved: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| f["rule"] == "unresolved")
+            .collect();
+        assert_eq!(unresolved.len(), notes, "{value}: {findings:#?}");
+        assert!(
+            findings.iter().all(|f| f["rule"] != "trust-mismatch"),
+            "{value}: {findings:#?}"
+        );
+        if notes == 1 {
+            let msg = unresolved[0]["message"].as_str().unwrap();
+            assert!(
+                msg.contains("Certificate apps/elsewhere is not in the scanned files"),
+                "{msg}"
+            );
+        }
+    }
+}

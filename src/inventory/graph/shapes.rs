@@ -300,10 +300,12 @@ impl<'a> Builder<'a> {
     /// What cert-manager's CA injector writes into a `caBundle` the object
     /// leaves empty: the CA of the named Certificate's issuer (through its
     /// Secret's `ca.crt`), or a named Secret's `ca.crt`: the anchors, the
-    /// annotation and how they were reached. `None` when no
-    /// annotation applies, what it names is not in the scanned files, or
-    /// the cluster's own CA is injected (`inject-apiserver-ca`: not in the
-    /// repository).
+    /// annotation and how they were reached; unresolved anchors when the
+    /// named Certificate is not in the scanned files. `None` when no
+    /// annotation applies, the named Secret is not in the scanned files (a
+    /// Secret made at run time, as cert-manager's own webhook CA), the value
+    /// is left for another tool to fill in, or the cluster's own CA is
+    /// injected (`inject-apiserver-ca`: not in the repository).
     pub(super) fn injected(
         &self,
         oi: usize,
@@ -320,9 +322,29 @@ impl<'a> Builder<'a> {
         for (annotation, value) in &cc.inject {
             let secret = if field("from_certificate").contains(annotation) {
                 let (ns, name) = split(value);
-                // Not in the scanned files: another chart's; nothing to say.
-                let Ok(Some(c)) = self.nearest(from, &["Certificate"], name, ns) else {
-                    continue;
+                let unresolved = |why: String| {
+                    Some((
+                        Anchors::Unresolved(why),
+                        annotation.as_str(),
+                        format!("{annotation} {value}"),
+                    ))
+                };
+                let c = match self.nearest(from, &["Certificate"], name, ns) {
+                    Ok(Some(c)) => c,
+                    // A value another tool fills in (kustomize `$(VARS)`, a
+                    // template): nothing to follow yet.
+                    Ok(None) if ["$(", "${", "{{", "<"].iter().any(|m| value.contains(m)) => {
+                        continue
+                    }
+                    // The webhook's caBundle is whatever cert-manager
+                    // injects from a Certificate the files do not hold: said,
+                    // not skipped in silence.
+                    Ok(None) => {
+                        return unresolved(format!(
+                            "Certificate {value} is not in the scanned files, so the CA cert-manager injects is not checked"
+                        ))
+                    }
+                    Err(e) => return unresolved(format!("Certificate {value}: {e}")),
                 };
                 let Body::Certificate(spec) = &self.obj(c).object.body else {
                     continue;
