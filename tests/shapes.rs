@@ -173,3 +173,57 @@ fn ca_injection_from_a_certificate_not_in_the_files_is_a_note() {
         }
     }
 }
+
+/// Linkerd's identity issuer as a cert-manager `Certificate` writing the
+/// issuer Secret (Linkerd's documented rotation setup): its Issuer's CA is
+/// checked against the trust anchors before anything is issued.
+#[test]
+fn linkerd_issuer_from_cert_manager_is_checked_against_the_anchors() {
+    let read = |k: &str| {
+        std::fs::read_to_string(repo().join(format!("testdata/shapes/linkerd/{k}/identity.yaml")))
+            .unwrap()
+    };
+    let (pass, fail) = (read("pass"), read("fail"));
+    // The anchors ConfigMap (the pass tree's first document), and two CAs:
+    // the anchors' root (the pass issuer's ca.crt) and an unrelated CA (the
+    // fail issuer certificate itself, a CA).
+    let anchors = pass
+        .split("\n---\n")
+        .find(|d| d.contains("kind: ConfigMap"))
+        .unwrap();
+    let value = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .unwrap()
+            .to_owned()
+    };
+    let root = value(&pass, "ca.crt");
+    let unrelated = value(&fail, "tls.crt");
+    for (ca, mismatches) in [(root, 0), (unrelated, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = format!(
+            "{anchors}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: linkerd-trust-anchor, namespace: linkerd}}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: {ca}\n---\n\
+apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {{name: linkerd-trust-anchor, namespace: linkerd}}\nspec:\n  ca: {{secretName: linkerd-trust-anchor}}\n---\n\
+apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: linkerd-identity-issuer, namespace: linkerd}}\nspec:\n  secretName: linkerd-identity-issuer\n  isCA: true\n  commonName: identity.linkerd.cluster.local\n  dnsNames: [identity.linkerd.cluster.local]\n  issuerRef: {{name: linkerd-trust-anchor, kind: Issuer}}\n"
+        );
+        std::fs::write(dir.path().join("identity.yaml"), tree).unwrap();
+        let js = json(&run(
+            dir.path(),
+            &["scan", "--now", NOW, "--format", "json", "."],
+        ));
+        let findings = js["findings"].as_array().unwrap();
+        let tm: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| f["rule"] == "trust-mismatch")
+            .collect();
+        assert_eq!(tm.len(), mismatches, "{findings:#?}");
+        if mismatches == 1 {
+            let msg = tm[0]["message"].as_str().unwrap();
+            assert!(
+                msg.contains("linkerd identity issuer linkerd/linkerd-identity-issuer"),
+                "{msg}"
+            );
+            assert!(msg.contains("Issuer/linkerd-trust-anchor"), "{msg}");
+        }
+    }
+}

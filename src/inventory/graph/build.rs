@@ -1034,7 +1034,7 @@ impl<'a> Builder<'a> {
                 Body::Webhooks(ccs) => self.client_configs(oi, ccs),
                 Body::Kubeconfig { clusters, users } => self.kubeconfig(oi, clusters, users),
                 Body::Tls(shape) => self.tls_shape(oi, shape),
-                Body::Data { .. } => self.mesh_ca(oi),
+                Body::Data { .. } | Body::Certificate(_) => self.mesh_ca(oi),
                 _ => {}
             }
         }

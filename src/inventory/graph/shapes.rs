@@ -191,27 +191,41 @@ impl<'a> Builder<'a> {
     /// A mesh CA held in a Secret with well-known keys (Linkerd's identity
     /// issuer, Istio's `cacerts`): the CA certificate is served on the
     /// mesh's channel and checked against the root it must chain to.
+    /// Linkerd's identity issuer may also be a cert-manager `Certificate`
+    /// that writes the issuer Secret (Linkerd's documented rotation setup):
+    /// it is then checked before anything is issued, its issuer's CA against
+    /// the trust anchors; a Secret of that name in the files goes first.
     pub(super) fn mesh_ca(&mut self, oi: usize) {
         let o = self.obj(oi);
         let ns = o.object.namespace.as_deref();
+        let from = o.path.as_str();
+        // The Secret this object is or writes.
+        let secret_name = match &o.object.body {
+            Body::Data { .. } if o.object.kind == "Secret" => o.object.name.as_str(),
+            Body::Certificate(spec) => match spec.secret_name.as_deref() {
+                Some(n) if matches!(self.nearest(from, &["Secret"], n, ns), Ok(None)) => n,
+                _ => return,
+            },
+            _ => return,
+        };
+        let is_certificate = matches!(o.object.body, Body::Certificate(_));
         let named = |shape: &str, field: &str| {
             self.policy
                 .shape_field(shape, field)
-                .contains(&o.object.name)
+                .iter()
+                .any(|n| n == secret_name)
         };
-        let is_secret = o.object.kind == "Secret";
-        let shape = if is_secret && named("linkerd", "issuer_secrets") {
+        let shape = if named("linkerd", "issuer_secrets") {
             "linkerd"
-        } else if is_secret && named("istio-cacerts", "secrets") {
+        } else if !is_certificate && named("istio-cacerts", "secrets") {
             "istio-cacerts"
         } else {
             return;
         };
-        let from = o.path.as_str();
         let keys = |field: &str| self.policy.shape_field(shape, field);
         let own = ObjectRef {
             secret: true,
-            name: o.object.name.clone(),
+            name: secret_name.to_owned(),
             namespace: None,
             location: o.object.location.clone(),
         };
