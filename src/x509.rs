@@ -204,6 +204,10 @@ pub struct CertInfo {
     /// The encoded value plus one: 1, 2 or 3 in a valid certificate. `x509-parser` accepts
     /// other values (a fuzzed `version 7` gives 8); they are kept as found.
     pub version: u32,
+    /// Why Go's parser refuses this certificate, once asked
+    /// (`verify::golang::parse_refusal` fills it: a certificate is checked
+    /// in every chain it is part of, parsed for it once).
+    pub go_parse_refusal: std::sync::OnceLock<Option<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -332,6 +336,7 @@ pub fn parse(der: &[u8]) -> Result<CertInfo, X509Error> {
         sans,
         self_issued: tbs.subject().as_raw() == tbs.issuer().as_raw(),
         version: tbs.version().0.saturating_add(1),
+        go_parse_refusal: std::sync::OnceLock::new(),
     })
 }
 

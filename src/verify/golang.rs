@@ -194,6 +194,13 @@ fn name_constraints_refusal(value: &[u8]) -> Option<&'static str> {
 /// nameConstraints. Go leaves such a trusted or intermediate certificate
 /// out, and fails on such an end entity. (Keys: [`key_refusal`].)
 pub fn parse_refusal(cert: &CertInfo) -> Option<String> {
+    cert.go_parse_refusal
+        .get_or_init(|| find_parse_refusal(cert))
+        .clone()
+}
+
+/// [`parse_refusal`], parsing the certificate's DER.
+fn find_parse_refusal(cert: &CertInfo) -> Option<String> {
     use x509_parser::prelude::FromDer;
     let (_, c) = x509_parser::certificate::X509Certificate::from_der(&cert.der).ok()?;
     for ext in c.extensions() {
