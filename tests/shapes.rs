@@ -128,6 +128,23 @@ fn diff_sees_an_ingress_lose_its_hosts() {
     );
 }
 
+/// The findings of `certdrift scan --format json` on one file `name`
+/// holding `text`, alone in a directory.
+fn findings_of_file(name: &str, text: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), text).unwrap();
+    let js = json(&run(
+        dir.path(),
+        &["scan", "--now", NOW, "--format", "json", "."],
+    ));
+    js["findings"].as_array().unwrap().clone()
+}
+
+/// The findings of `rule` among `findings`.
+fn of_rule<'f>(findings: &'f [serde_json::Value], rule: &str) -> Vec<&'f serde_json::Value> {
+    findings.iter().filter(|f| f["rule"] == rule).collect()
+}
+
 /// A webhook left to cert-manager's CA injector from a Certificate the
 /// files do not hold is said (an `unresolved` note naming it), not skipped
 /// in silence; a value another tool fills in (kustomize `$(VARS)`) is not.
@@ -141,24 +158,14 @@ fn ca_injection_from_a_certificate_not_in_the_files_is_a_note() {
         ("apps/elsewhere", 1),
         ("$(NAMESPACE)/$(CERTIFICATE_NAME)", 0),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("webhook.yaml"),
-            fixture.replace(
+        let findings = findings_of_file(
+            "webhook.yaml",
+            &fixture.replace(
                 "inject-ca-from: apps/hook-serving",
                 &format!("inject-ca-from: {value}"),
             ),
-        )
-        .unwrap();
-        let js = json(&run(
-            dir.path(),
-            &["scan", "--now", NOW, "--format", "json", "."],
-        ));
-        let findings = js["findings"].as_array().unwrap();
-        let unresolved: Vec<&serde_json::Value> = findings
-            .iter()
-            .filter(|f| f["rule"] == "unresolved")
-            .collect();
+        );
+        let unresolved = of_rule(&findings, "unresolved");
         assert_eq!(unresolved.len(), notes, "{value}: {findings:#?}");
         assert!(
             findings.iter().all(|f| f["rule"] != "trust-mismatch"),
@@ -200,22 +207,13 @@ fn linkerd_issuer_from_cert_manager_is_checked_against_the_anchors() {
     let root = value(&pass, "ca.crt");
     let unrelated = value(&fail, "tls.crt");
     for (ca, mismatches) in [(root, 0), (unrelated, 1)] {
-        let dir = tempfile::tempdir().unwrap();
         let tree = format!(
             "{anchors}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: linkerd-trust-anchor, namespace: linkerd}}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: {ca}\n---\n\
 apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {{name: linkerd-trust-anchor, namespace: linkerd}}\nspec:\n  ca: {{secretName: linkerd-trust-anchor}}\n---\n\
 apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: linkerd-identity-issuer, namespace: linkerd}}\nspec:\n  secretName: linkerd-identity-issuer\n  isCA: true\n  commonName: identity.linkerd.cluster.local\n  dnsNames: [identity.linkerd.cluster.local]\n  issuerRef: {{name: linkerd-trust-anchor, kind: Issuer}}\n"
         );
-        std::fs::write(dir.path().join("identity.yaml"), tree).unwrap();
-        let js = json(&run(
-            dir.path(),
-            &["scan", "--now", NOW, "--format", "json", "."],
-        ));
-        let findings = js["findings"].as_array().unwrap();
-        let tm: Vec<&serde_json::Value> = findings
-            .iter()
-            .filter(|f| f["rule"] == "trust-mismatch")
-            .collect();
+        let findings = findings_of_file("identity.yaml", &tree);
+        let tm = of_rule(&findings, "trust-mismatch");
         assert_eq!(tm.len(), mismatches, "{findings:#?}");
         if mismatches == 1 {
             let msg = tm[0]["message"].as_str().unwrap();
