@@ -54,7 +54,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         for c in &t.checks {
             let comp = &g.components[t.component];
             let peer = &g.components[c.peer];
-            let go = golang::go_client(comp.role.as_deref(), &t.flag);
+            let go = golang::go_client(comp.role.as_deref(), &comp.kind);
             let presented = match t.direction {
                 Direction::Server => &g.serves[c.presented],
                 Direction::Client => &g.clients[c.presented],

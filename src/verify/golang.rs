@@ -85,10 +85,11 @@ pub fn refusal(chain: &[&CertInfo], anchors: &[&CertInfo]) -> Option<String> {
 
 /// The Go program that is the client of a trust reference, when certdrift
 /// knows it is one, so that Go's refusals are its refusals: the Kubernetes
-/// components and etcd (by their policy role), and kube-apiserver for
-/// whatever trusts through a `caBundle` (admission and conversion webhooks
-/// and APIServices are called by the API server).
-pub fn go_client(role: Option<&str>, flag: &str) -> Option<String> {
+/// components and etcd (by their policy role), and kube-apiserver for the
+/// objects it calls out from: admission webhooks, APIServices and
+/// conversion webhooks of CRDs (by the trusting object's `kind`), whether
+/// their CA is a `caBundle` or what cert-manager's CA injector writes there.
+pub fn go_client(role: Option<&str>, kind: &str) -> Option<String> {
     const GO_ROLES: &[&str] = &[
         "etcd",
         "kube-apiserver",
@@ -97,9 +98,13 @@ pub fn go_client(role: Option<&str>, flag: &str) -> Option<String> {
         "kubelet",
         "metrics-server",
     ];
-    // A webhook's or APIService's `caBundle`, or what cert-manager's CA
-    // injector writes there (`cert-manager.io/inject-ca-from…`).
-    if flag == "caBundle" || flag.starts_with("cert-manager.io/inject-") {
+    const CALLED_BY_THE_API_SERVER: &[&str] = &[
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "APIService",
+        "CustomResourceDefinition",
+    ];
+    if CALLED_BY_THE_API_SERVER.contains(&kind) {
         return Some("kube-apiserver (which calls it)".to_string());
     }
     role.filter(|r| GO_ROLES.contains(r)).map(str::to_string)
@@ -316,19 +321,20 @@ mod tests {
 
     #[test]
     fn go_clients() {
-        assert_eq!(
-            go_client(None, "caBundle").as_deref(),
-            Some("kube-apiserver (which calls it)")
-        );
-        assert_eq!(
-            go_client(Some("etcd"), "--trusted-ca-file").as_deref(),
-            Some("etcd")
-        );
-        assert_eq!(
-            go_client(None, "cert-manager.io/inject-ca-from").as_deref(),
-            Some("kube-apiserver (which calls it)")
-        );
-        assert_eq!(go_client(None, "certificate-authority-data"), None);
-        assert_eq!(go_client(Some("nginx"), "--client-ca-file"), None);
+        for kind in [
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+            "APIService",
+            "CustomResourceDefinition",
+        ] {
+            assert_eq!(
+                go_client(None, kind).as_deref(),
+                Some("kube-apiserver (which calls it)"),
+                "{kind}"
+            );
+        }
+        assert_eq!(go_client(Some("etcd"), "Pod").as_deref(), Some("etcd"));
+        assert_eq!(go_client(None, "ConfigMap"), None);
+        assert_eq!(go_client(Some("nginx"), "Deployment"), None);
     }
 }
