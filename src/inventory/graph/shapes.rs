@@ -345,9 +345,13 @@ impl<'a> Builder<'a> {
                 };
                 let c = match self.nearest(from, &["Certificate"], name, ns) {
                     Ok(Some(c)) => c,
-                    // A value another tool fills in (kustomize `$(VARS)`, a
-                    // template): nothing to follow yet.
-                    Ok(None) if ["$(", "${", "{{", "<"].iter().any(|m| value.contains(m)) => {
+                    // A value another tool fills in (kustomize `$(VARS)`,
+                    // `<namespace>/<name>`): nothing to follow yet.
+                    Ok(None)
+                        if std::iter::once(value.as_str())
+                            .chain(value.split('/'))
+                            .any(|v| crate::extract::placeholder::placeholder(v).is_some()) =>
+                    {
                         continue
                     }
                     // The webhook's caBundle is whatever cert-manager
