@@ -61,7 +61,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use certdrift::read::pem::{self, PemItem};
-use certdrift::verify::{self, golang, Usage, Verdict};
+use certdrift::verify::{self, golang, strict, Usage, Verdict};
 use certdrift::x509::{self, CertInfo};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -222,6 +222,8 @@ enum Outcome {
     Ran {
         expected: &'static str,
         actual: &'static str,
+        /// certdrift's answer for a Go client (without the strict profile).
+        as_go: &'static str,
         /// certdrift's verdict, for the table.
         detail: String,
         /// `importance` is `critical` or `high`: no exception allowed.
@@ -330,6 +332,7 @@ fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
         return Ok(Outcome::Ran {
             expected,
             actual: "FAILURE",
+            as_go: "FAILURE",
             detail: "peer certificate does not parse".to_string(),
             important,
         });
@@ -344,7 +347,9 @@ fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
     let anchors: Vec<&CertInfo> = trusted.iter().collect();
     let name = case.expected_peer_name.as_ref().map(|n| n.value.as_str());
     let verdict = verify::verify(&chain, &anchors, now, usage, name);
-    let (actual, detail) = match &verdict {
+    // As a Go client: the verdict, with Go's own refusals of a chain the
+    // verifier cannot decide.
+    let (as_go, detail) = match &verdict {
         Verdict::Valid => ("SUCCESS", describe(&verdict)),
         Verdict::Unknown { .. } => match golang::refusal(&chain, &anchors) {
             Some(why) => (
@@ -355,9 +360,32 @@ fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
         },
         _ => ("FAILURE", describe(&verdict)),
     };
+    // As a client certdrift does not know: also refused when a strict
+    // client refuses the path (`verify::strict`, the `strict-profile` rule).
+    let strict = (as_go == "SUCCESS")
+        .then(|| strict::refusal(&chain, &anchors, now))
+        .flatten();
+    let (actual, detail) = match strict {
+        Some(r) => {
+            let subject = chain
+                .iter()
+                .chain(&anchors)
+                .find(|c| c.fingerprint == r.fingerprint)
+                .map_or("", |c| c.subject.as_str());
+            (
+                "FAILURE",
+                format!(
+                    "Valid for Go; a strict client refuses {}",
+                    r.describe(subject)
+                ),
+            )
+        }
+        None => (as_go, detail),
+    };
     Ok(Outcome::Ran {
         expected,
         actual,
+        as_go,
         detail,
         important,
     })
@@ -535,13 +563,14 @@ fn evaluate(
             Outcome::Ran {
                 expected,
                 actual,
+                as_go,
                 detail,
                 important,
             } => {
                 s.run += 1;
                 let go = sources.go.answer(key, expected);
-                if go != actual {
-                    s.unlike_go.push((key.clone(), actual, go, detail.clone()));
+                if go != as_go {
+                    s.unlike_go.push((key.clone(), as_go, go, detail.clone()));
                 }
                 match (expected == actual, exception) {
                     (true, None) => s.agreeing += 1,
@@ -682,14 +711,17 @@ fn x509_limbo() {
 /// A generated SERVER case: `svc.example.org` issued by a root, which is
 /// trusted or not.
 fn generated_case(id: &str, trusted: bool, expected: &str, importance: Option<&str>) -> Case {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
     let mut rp = CertificateParams::default();
     rp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // The profile a strict client wants (`verify::strict`).
+    rp.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let rkey = KeyPair::generate().unwrap();
     let root = rp.self_signed(&rkey).unwrap();
     let other = rp.self_signed(&KeyPair::generate().unwrap()).unwrap();
-    let leaf = CertificateParams::new(vec!["svc.example.org".to_string()])
-        .unwrap()
+    let mut lp = CertificateParams::new(vec!["svc.example.org".to_string()]).unwrap();
+    lp.use_authority_key_identifier_extension = true;
+    let leaf = lp
         .signed_by(
             &KeyPair::generate().unwrap(),
             &Issuer::from_params(&rp, &rkey),

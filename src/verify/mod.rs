@@ -135,6 +135,7 @@ mod eku;
 mod fallback;
 pub mod golang;
 mod names;
+pub mod strict;
 // The rustls-webpki engine; the crate itself is `::webpki` in this file.
 mod webpki;
 
