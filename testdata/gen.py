@@ -41,7 +41,9 @@ def ec_key():
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def ca(cn, not_before=NOW - dt.timedelta(days=400), not_after=FAR, key=None, parent=None):
+def ca(cn, not_before=NOW - dt.timedelta(days=400), not_after=FAR, key=None, parent=None, key_usage=False):
+    """A CA certificate; `key_usage` adds keyUsage keyCertSign+cRLSign (critical), which the
+    strict profile (OpenSSL -x509_strict, Python 3.13) wants and `openssl req -x509` leaves out."""
     key = key or ec_key()
     issuer_name, issuer_key = (parent[1].subject, parent[0]) if parent else (name(cn), key)
     b = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(issuer_name)
@@ -51,6 +53,10 @@ def ca(cn, not_before=NOW - dt.timedelta(days=400), not_after=FAR, key=None, par
          .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
     if parent:
         b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    if key_usage:
+        b = b.add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
     return key, b.sign(issuer_key, hashes.SHA256())
 
 
@@ -873,9 +879,39 @@ users: []
                     [("pki", "/pki")], ["{name: pki, secret: {secretName: apiserver-tls}}"]))
 
 
+def strict_profile_fixtures():
+    """strict-profile: a Python reporting job trusts the internal CA for the api Service. In
+    fail the CA has no keyUsage (as `openssl req -x509` makes it): Go accepts the chain,
+    Python 3.13 and `openssl verify -x509_strict` do not. In pass the CA has keyUsage."""
+    policy = """roles:
+  reports:
+    match: [reports]
+    flags:
+      --api-cafile: {trust-server: api}
+  api:
+    match: [api]
+    flags:
+      --tls-cert-file: {serve: api}
+"""
+    for case in ("fail", "pass"):
+        root = ca("Internal CA", key_usage=case == "pass")
+        api = leaf(root, "api.apps.svc", ["api.apps.svc"])
+        write(f"strict-profile/{case}/certdrift-policy.yaml", policy)
+        write(f"strict-profile/{case}/ca/internal-ca.pem", pem(root[1]))
+        write(f"strict-profile/{case}/apps.yaml",
+              opaque("api-tls", "apps", {"tls.crt": pem(api[1])})
+              + pod("api", "apps", ["/api", "--tls-cert-file=/tls/tls.crt"], [("tls", "/tls")],
+                    ["{name: tls, secret: {secretName: api-tls}}"], kind="Deployment")
+              + service("api", "apps", "api")
+              + opaque("internal-ca", "apps", {"ca.crt": pem(root[1])})
+              + pod("reports", "apps", ["python3", "-m", "reports", "--api-cafile=/ca/ca.crt"], [("ca", "/ca")],
+                    ["{name: ca, secret: {secretName: internal-ca}}"], kind="Deployment"))
+
+
 if __name__ == "__main__":
     sections = sys.argv[1:] or ["rule_fixtures", "suppression_fixtures", "crl_fixtures",
                                 "placeholder_fixtures", "trust_fixtures", "rotation_fixtures",
-                                "diff_rule_fixtures", "toolforge_puppet", "shape_fixtures", "demo"]
+                                "diff_rule_fixtures", "toolforge_puppet", "shape_fixtures", "strict_profile_fixtures",
+                                "demo"]
     for section in sections:
         globals()[section]()

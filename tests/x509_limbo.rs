@@ -706,6 +706,119 @@ fn x509_limbo() {
     );
 }
 
+/// What OpenSSL 3 itself says of `case`: `openssl verify` without and with
+/// `-x509_strict`, at the case's time, for its purpose and peer name.
+/// `None` when the plain run refuses (OpenSSL refuses for another reason,
+/// so the strict profile cannot be told apart).
+fn openssl_strict_refuses(case: &Case, now: i64) -> Option<bool> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, pems: &[String]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pems.concat()).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let ca = file("ca.pem", &case.trusted_certs);
+    let leaf = file("leaf.pem", std::slice::from_ref(&case.peer_certificate));
+    let mut args: Vec<String> = ["verify", "-CAfile", &ca, "-attime", &now.to_string()]
+        .map(String::from)
+        .into();
+    args.extend([
+        "-purpose".to_string(),
+        if case.validation_kind == "CLIENT" {
+            "sslclient"
+        } else {
+            "sslserver"
+        }
+        .to_string(),
+    ]);
+    if !case.untrusted_intermediates.is_empty() {
+        args.extend([
+            "-untrusted".to_string(),
+            file("untrusted.pem", &case.untrusted_intermediates),
+        ]);
+    }
+    match &case.expected_peer_name {
+        Some(n) if n.kind == "DNS" => {
+            args.extend(["-verify_hostname".to_string(), n.value.clone()])
+        }
+        Some(n) if n.kind == "IP" => args.extend(["-verify_ip".to_string(), n.value.clone()]),
+        _ => {}
+    }
+    let accepts = |strict: bool| {
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(&args);
+        if strict {
+            cmd.arg("-x509_strict");
+        }
+        cmd.arg(&leaf)
+            .output()
+            .expect("the openssl CLI (.ci/run installs it)")
+            .status
+            .success()
+    };
+    accepts(false).then(|| !accepts(true))
+}
+
+/// `verify::strict` against OpenSSL's own `-x509_strict`, on every case of
+/// the current suite that certdrift accepts for a Go client and plain
+/// `openssl verify` accepts too (816, BetterTLS's included; about 10 s on
+/// two cores): certdrift says a strict client refuses the chain exactly
+/// when `openssl verify -x509_strict` does.
+#[test]
+fn strict_profile_is_openssl_x509_strict() {
+    let Some(shared) = common::shared() else {
+        eprintln!("skipped: ../shared not found");
+        return;
+    };
+    let (file, default_time) = SUITES[0];
+    let cases = load_suite(&shared.join("limbo").join(file));
+    let results: Vec<(String, bool, bool)> = cases
+        .par_iter()
+        .filter(|(_, case)| skip_reason(case).is_none())
+        .filter_map(|(id, case)| {
+            let now = case
+                .validation_time
+                .as_deref()
+                .map_or(default_time, |t| rfc3339(t).unwrap());
+            let usage = if case.validation_kind == "CLIENT" {
+                Usage::ClientAuth
+            } else {
+                Usage::ServerAuth
+            };
+            let peer = certs(&case.peer_certificate);
+            let leaf = peer.first()?;
+            let intermediates: Vec<CertInfo> = case
+                .untrusted_intermediates
+                .iter()
+                .flat_map(|p| certs(p))
+                .collect();
+            let trusted: Vec<CertInfo> = case.trusted_certs.iter().flat_map(|p| certs(p)).collect();
+            let chain: Vec<&CertInfo> = std::iter::once(leaf).chain(&intermediates).collect();
+            let anchors: Vec<&CertInfo> = trusted.iter().collect();
+            let name = case.expected_peer_name.as_ref().map(|n| n.value.as_str());
+            if verify::verify(&chain, &anchors, now, usage, name) != Verdict::Valid {
+                return None;
+            }
+            let ours = strict::refusal(&chain, &anchors, now).is_some();
+            let openssl = openssl_strict_refuses(case, now)?;
+            Some((id.clone(), ours, openssl))
+        })
+        .collect();
+    let refused = results.iter().filter(|r| r.2).count();
+    let differ: Vec<String> = results
+        .iter()
+        .filter(|r| r.1 != r.2)
+        .map(|(id, ours, openssl)| format!("  {id}: certdrift says a strict client refuses: {ours}, openssl -x509_strict refuses: {openssl}"))
+        .collect();
+    eprintln!(
+        "strict profile vs openssl verify -x509_strict: {} cases compared, {refused} refused by OpenSSL, {} differ",
+        results.len(),
+        differ.len()
+    );
+    assert!(refused >= 7, "the suite's profile cases were not compared");
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
 // --- the harness itself, on generated cases ------------------------------
 
 /// A generated SERVER case: `svc.example.org` issued by a root, which is

@@ -35,6 +35,7 @@ mod san_coverage;
 mod source_change;
 mod source_divergence;
 mod stale_baseline;
+mod strict_profile;
 mod too_many_cas;
 mod trust_change;
 mod trust_mismatch;
@@ -240,6 +241,7 @@ pub static RULES: &[&Rule] = &[
     &crl_expired::RULE,
     &not_a_ca::RULE,
     &weak_crypto::RULE,
+    &strict_profile::RULE,
     &private_key_in_repo::RULE,
     &duplicate_in_bundle::RULE,
     &malformed::RULE,

@@ -348,6 +348,7 @@ type VerdictKey = (
 #[derive(Debug, Default)]
 pub struct VerdictCache {
     map: crate::memo::Memo<VerdictKey, Verdict>,
+    strict: crate::memo::Memo<(Vec<Fingerprint>, Vec<Fingerprint>, i64), Option<strict::Refusal>>,
 }
 
 impl VerdictCache {
@@ -370,6 +371,20 @@ impl VerdictCache {
         );
         self.map
             .get_or_insert_with(key, || verify(chain, anchors, now, usage, name))
+    }
+
+    /// [`strict::refusal`], or what it said before for the same inputs.
+    pub fn strict_refusal(
+        &self,
+        chain: &[&CertInfo],
+        anchors: &[&CertInfo],
+        now: i64,
+    ) -> Option<strict::Refusal> {
+        let fps = |cs: &[&CertInfo]| cs.iter().map(|c| c.fingerprint.clone()).collect();
+        self.strict
+            .get_or_insert_with((fps(chain), fps(anchors), now), || {
+                strict::refusal(chain, anchors, now)
+            })
     }
 }
 

@@ -40,6 +40,23 @@ use crate::x509::{self, CertInfo, Issuance, KeyKind};
 
 use super::{MAX_DEPTH, SIGNATURE_BUDGET};
 
+/// Trusting objects whose client is a proxy known not to make these
+/// checks: an Istio `DestinationRule` is Envoy's (BoringSSL), a
+/// `BackendTLSPolicy` the Gateway implementation's data plane (Envoy,
+/// nginx, Go). A mesh's own CA check (its issuer against its trust
+/// anchors) is not judged either: Linkerd's proxies verify with
+/// rustls-webpki, Istio's with BoringSSL, their controllers are Go. A
+/// kubeconfig (`Config`) is read by kubectl, Helm and client-go programs,
+/// Go all of them.
+const NOT_STRICT_KINDS: &[&str] = &["DestinationRule", "BackendTLSPolicy", "Config"];
+
+/// Whether the client of a trust reference made by an object of `kind`
+/// may verify strictly, as far as certdrift knows: not a Go program
+/// (`go_client`, given), not a proxy in [`NOT_STRICT_KINDS`].
+pub fn may_be_strict(kind: &str, go_client: Option<&str>) -> bool {
+    go_client.is_none() && !NOT_STRICT_KINDS.contains(&kind)
+}
+
 /// A certificate of the path a strict client refuses, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {

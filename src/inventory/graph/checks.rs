@@ -96,6 +96,42 @@ impl<'a> Builder<'a> {
         verify::golang::refusal(&self.certs_of(p.bundle?), &anchor_certs)
     }
 
+    /// The check of `t` against what peer `peer` presents (`s`, at
+    /// `presented`), with verdict `v`: for an undecided verdict, why a Go
+    /// client refuses it; for a valid one whose client is not known to be
+    /// a Go program, a proxy or a mesh's own CA check, why a strict client
+    /// refuses it (`verify::strict`).
+    fn check(&self, t: &Trust, peer: usize, presented: usize, s: &Presented, v: Verdict) -> Check {
+        let comp = &self.graph.components[t.component];
+        let chain_and_anchors = || Some((self.certs_of(s.bundle?), self.anchor_certs(&t.anchors)?));
+        let go_refusal = match v {
+            Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
+            _ => None,
+        };
+        let strict_refusal = match v {
+            Verdict::Valid
+                if !matches!(t.peer_by, PeerBy::Serve(..))
+                    && verify::strict::may_be_strict(
+                        &comp.kind,
+                        verify::golang::go_client(comp.role.as_deref(), &comp.kind).as_deref(),
+                    ) =>
+            {
+                chain_and_anchors().and_then(|(chain, anchors)| {
+                    let verdicts = self.cache.map_or(&self.verdicts, |c| &c.verdicts);
+                    verdicts.strict_refusal(&chain, &anchors, self.now)
+                })
+            }
+            _ => None,
+        };
+        Check {
+            peer,
+            presented,
+            verdict: v,
+            go_refusal,
+            strict_refusal,
+        }
+    }
+
     /// `CN=x (sha256:…)` of a certificate in the inventory.
     fn describe(&self, fp: &Fingerprint) -> String {
         self.inv.certs.get(fp).map_or_else(
@@ -242,16 +278,7 @@ impl<'a> Builder<'a> {
             };
             if let Some(v) = order.or_else(|| self.verdict(&t.anchors, s, Usage::ServerAuth, None))
             {
-                let go_refusal = match v {
-                    Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
-                    _ => None,
-                };
-                checks.push(Check {
-                    peer: s.component,
-                    presented: si,
-                    verdict: v,
-                    go_refusal,
-                });
+                checks.push(self.check(t, s.component, si, s, v));
             }
             return (checks, notes);
         }
@@ -329,16 +356,7 @@ impl<'a> Builder<'a> {
                     if let Some(v) =
                         self.verdict(&t.anchors, s, Usage::ServerAuth, t.host.as_deref())
                     {
-                        let go_refusal = match v {
-                            Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
-                            _ => None,
-                        };
-                        checks.push(Check {
-                            peer,
-                            presented: si,
-                            verdict: v,
-                            go_refusal,
-                        });
+                        checks.push(self.check(t, peer, si, s, v));
                     }
                 }
             }
@@ -346,16 +364,7 @@ impl<'a> Builder<'a> {
                 for (peer, ci) in self.by_channel(&from, &t.channel, true, t.component) {
                     let s = &self.graph.clients[ci];
                     if let Some(v) = self.verdict(&t.anchors, s, Usage::ClientAuth, None) {
-                        let go_refusal = match v {
-                            Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
-                            _ => None,
-                        };
-                        checks.push(Check {
-                            peer,
-                            presented: ci,
-                            verdict: v,
-                            go_refusal,
-                        });
+                        checks.push(self.check(t, peer, ci, s, v));
                     }
                 }
             }

@@ -225,6 +225,10 @@ pub struct Check {
     /// For a [`Verdict::Unknown`]: why a Go client refuses the chain, when
     /// `verify::golang` models the refusal (a key Go's parser does not take).
     pub go_refusal: Option<String>,
+    /// For a [`Verdict::Valid`] whose client is not known to be a Go
+    /// program: the certificate of the path a strict client refuses
+    /// (`verify::strict`), reported by `strict-profile`.
+    pub strict_refusal: Option<crate::verify::strict::Refusal>,
 }
 
 /// A trust reference: a component trusts these anchors for a peer.
