@@ -31,14 +31,22 @@
 //! * Name: `expected_peer_name` of kind `DNS` or `IP` is passed to
 //!   `verify`; `RFC822` is skipped; `CLIENT` cases that name peers are
 //!   skipped (certdrift does not check client names).
-//! * Verdict: `Valid` → SUCCESS; `Expired`, `NotYetValid`, `NoPath`,
-//!   `NameMismatch` → FAILURE. `Unknown` ("cannot tell") is FAILURE when
-//!   [`verify::golang::refusal`] names a reason Go refuses the chain for
-//!   (the harness is a Go client, as `trust-mismatch` treats the API
-//!   server, etcd and the other Kubernetes components); any other
-//!   `Unknown` is its own result, UNKNOWN, which agrees with neither
-//!   expectation and so needs an exception.
-//!
+//! * Verdict: the harness answers as certdrift does for a client it does
+//!   not know to be a Go program. `Valid` → SUCCESS, unless a strict
+//!   client refuses the path ([`verify::strict`]: OpenSSL's `-x509_strict`
+//!   profile, Python 3.13's default, which `strict-profile` reports):
+//!   then FAILURE. `Expired`, `NotYetValid`, `NoPath`, `NameMismatch` →
+//!   FAILURE. `Unknown` ("cannot tell") is FAILURE when
+//!   [`verify::golang::refusal`] names a reason Go refuses the chain for;
+//!   any other `Unknown` is its own result, UNKNOWN, which agrees with
+//!   neither expectation and so needs an exception.
+//! * As a Go client (the API server, etcd, the other Kubernetes
+//!   components, for which `strict-profile` does not judge) certdrift's
+//!   answer is the same without the strict profile; the harness prints the
+//!   cases where that answer is not Go's own (from `_sources`), and
+//!   `strict_profile_is_openssl_x509_strict` checks the strict profile
+//!   against `openssl verify -x509_strict` itself.
+
 //! # Keys
 //!
 //! Cases of a suite file are keyed by their `id`. The `online/` files

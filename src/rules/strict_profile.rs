@@ -16,8 +16,11 @@ declare_rule! {
     /// since 3.13. The checks are OpenSSL's: a CA without keyUsage or
     /// subjectKeyIdentifier, or whose basicConstraints is not critical; a
     /// certificate below the anchor without an authorityKeyIdentifier key
-    /// identifier; keyCertSign on a certificate that is not a CA; empty
-    /// names, and a few more (`docs/policy.md` lists them). Only trust
+    /// identifier; keyCertSign on a certificate that is not a CA; an empty
+    /// issuer or subject name (an empty subject needs a critical
+    /// subjectAltName); an empty subjectAltName; a critical authority or
+    /// subject key identifier; inner and outer signature algorithms that
+    /// differ; extensions in a v1/v2 certificate. Only trust
     /// references whose client is not known to be a Go program are judged
     /// (the Kubernetes components, etcd and what kube-apiserver calls are
     /// Go programs, which accept all of these). One finding per

@@ -129,7 +129,9 @@
 //! reasons. `fallback.rs`: the fallback path builder and its budgets, with
 //! the RFC 5280 section of each check. `eku.rs`: extended key usage.
 //! `names.rs`: subjectAltName matching. `golang.rs`: what Go's
-//! `crypto/x509` refuses. `tests.rs`: tests of the whole.
+//! `crypto/x509` refuses. `strict.rs`: what a strict client (OpenSSL
+//! `-x509_strict`, Python 3.13) refuses in a chain Go accepts, for
+//! `strict-profile`. `tests.rs`: tests of the whole.
 
 mod eku;
 mod fallback;
