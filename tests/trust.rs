@@ -461,3 +461,80 @@ fn unknown_client_with_an_undecidable_chain_is_warned() {
         assert!(message.contains(part), "{part:?} not in {message}");
     }
 }
+
+/// The CA of `testdata/strict-profile/fail` has no keyUsage: a strict
+/// client (OpenSSL -x509_strict, Python 3.13) refuses it, Go does not. The
+/// Python job that trusts it is warned about, once, at the certificate; a
+/// webhook whose `caBundle` holds the same CA (kube-apiserver, a Go
+/// program, calls it) is not on the finding, and alone is quiet.
+#[test]
+fn strict_profile_judges_only_clients_that_may_be_strict() {
+    let fixture = repo().join("testdata/strict-profile/fail");
+    let ca_pem = std::fs::read_to_string(fixture.join("ca/internal-ca.pem")).unwrap();
+    let webhook = format!(
+        "---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: api\nwebhooks:\n- name: api.example.org\n  clientConfig:\n    service: {{name: api, namespace: apps}}\n    caBundle: {}\n",
+        gen::b64(&ca_pem)
+    );
+    let strict = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        let out = run(
+            dir,
+            &[
+                "scan",
+                "--now",
+                NOW,
+                "--format",
+                "json",
+                "--policy",
+                "certdrift-policy.yaml",
+                ".",
+            ],
+        );
+        json(&out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "strict-profile")
+            .cloned()
+            .collect()
+    };
+
+    let both = tempfile::tempdir().unwrap();
+    copy_tree(&fixture, both.path());
+    std::fs::write(both.path().join("webhook.yaml"), &webhook).unwrap();
+    let found = strict(both.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let notes: Vec<&str> = found[0]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["note"].as_str())
+        .collect();
+    // Every place of the certificate is cited, the caBundle too; of the
+    // trust references, only the Python job's.
+    let trusts: Vec<&&str> = notes.iter().filter(|n| n.contains(" trusts ")).collect();
+    assert_eq!(trusts.len(), 1, "{notes:?}");
+    assert!(
+        trusts[0].starts_with("apps/reports trusts --api-cafile"),
+        "{notes:?}"
+    );
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("it is a CA without a keyUsage extension"),
+        "{found:#?}"
+    );
+
+    // Without the Python job, only the webhook trusts the CA: quiet.
+    let webhook_only = tempfile::tempdir().unwrap();
+    copy_tree(&fixture, webhook_only.path());
+    std::fs::write(webhook_only.path().join("webhook.yaml"), &webhook).unwrap();
+    let apps = std::fs::read_to_string(webhook_only.path().join("apps.yaml")).unwrap();
+    let without_job = apps
+        .split("---\n")
+        .filter(|doc| !doc.contains("name: reports"))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    std::fs::write(webhook_only.path().join("apps.yaml"), without_job).unwrap();
+    assert!(strict(webhook_only.path()).is_empty());
+}
