@@ -8,7 +8,18 @@ use common::*;
 use std::collections::BTreeSet;
 
 fn findings(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let out = run(dir, &["scan", "--now", NOW, "--format", "json", "."]);
+    findings_with(dir, &[])
+}
+
+/// The findings of a JSON scan of `dir` with `extra` arguments.
+fn findings_with(dir: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let args = [
+        &["scan", "--now", NOW, "--format", "json"][..],
+        extra,
+        &["."],
+    ]
+    .concat();
+    let out = run(dir, &args);
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",
@@ -476,25 +487,9 @@ fn strict_profile_judges_only_clients_that_may_be_strict() {
         gen::b64(&ca_pem)
     );
     let strict = |dir: &std::path::Path| -> Vec<serde_json::Value> {
-        let out = run(
-            dir,
-            &[
-                "scan",
-                "--now",
-                NOW,
-                "--format",
-                "json",
-                "--policy",
-                "certdrift-policy.yaml",
-                ".",
-            ],
-        );
-        json(&out)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
+        findings_with(dir, &["--policy", "certdrift-policy.yaml"])
+            .into_iter()
             .filter(|f| f["rule"] == "strict-profile")
-            .cloned()
             .collect()
     };
 

@@ -300,6 +300,45 @@ fn certs(pem_text: &str) -> Vec<CertInfo> {
         .collect()
 }
 
+/// A case's certificates, parsed: the peer's, the untrusted
+/// intermediates, the trusted ones.
+struct Material {
+    peer: Vec<CertInfo>,
+    intermediates: Vec<CertInfo>,
+    trusted: Vec<CertInfo>,
+}
+
+impl Material {
+    fn of(case: &Case) -> Self {
+        let all = |pems: &[String]| pems.iter().flat_map(|p| certs(p)).collect();
+        Material {
+            peer: certs(&case.peer_certificate),
+            intermediates: all(&case.untrusted_intermediates),
+            trusted: all(&case.trusted_certs),
+        }
+    }
+
+    /// The chain to verify (peer first, then the intermediates), or `None`
+    /// when the peer certificate does not parse.
+    fn chain(&self) -> Option<Vec<&CertInfo>> {
+        let leaf = self.peer.first()?;
+        Some(std::iter::once(leaf).chain(&self.intermediates).collect())
+    }
+
+    fn anchors(&self) -> Vec<&CertInfo> {
+        self.trusted.iter().collect()
+    }
+}
+
+/// The purpose `case` is verified for.
+fn usage_of(case: &Case) -> Usage {
+    if case.validation_kind == "CLIENT" {
+        Usage::ClientAuth
+    } else {
+        Usage::ServerAuth
+    }
+}
+
 fn rfc3339(s: &str) -> Result<i64, String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
@@ -330,13 +369,9 @@ fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
         Some(t) => rfc3339(t)?,
         None => default_time,
     };
-    let usage = if case.validation_kind == "CLIENT" {
-        Usage::ClientAuth
-    } else {
-        Usage::ServerAuth
-    };
-    let peer = certs(&case.peer_certificate);
-    let Some(leaf) = peer.first() else {
+    let usage = usage_of(case);
+    let material = Material::of(case);
+    let Some(chain) = material.chain() else {
         return Ok(Outcome::Ran {
             expected,
             actual: "FAILURE",
@@ -345,14 +380,7 @@ fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
             important,
         });
     };
-    let intermediates: Vec<CertInfo> = case
-        .untrusted_intermediates
-        .iter()
-        .flat_map(|p| certs(p))
-        .collect();
-    let trusted: Vec<CertInfo> = case.trusted_certs.iter().flat_map(|p| certs(p)).collect();
-    let chain: Vec<&CertInfo> = std::iter::once(leaf).chain(&intermediates).collect();
-    let anchors: Vec<&CertInfo> = trusted.iter().collect();
+    let anchors = material.anchors();
     let name = case.expected_peer_name.as_ref().map(|n| n.value.as_str());
     let verdict = verify::verify(&chain, &anchors, now, usage, name);
     // As a Go client: the verdict, with Go's own refusals of a chain the
@@ -788,23 +816,11 @@ fn strict_profile_is_openssl_x509_strict() {
                 .validation_time
                 .as_deref()
                 .map_or(default_time, |t| rfc3339(t).unwrap());
-            let usage = if case.validation_kind == "CLIENT" {
-                Usage::ClientAuth
-            } else {
-                Usage::ServerAuth
-            };
-            let peer = certs(&case.peer_certificate);
-            let leaf = peer.first()?;
-            let intermediates: Vec<CertInfo> = case
-                .untrusted_intermediates
-                .iter()
-                .flat_map(|p| certs(p))
-                .collect();
-            let trusted: Vec<CertInfo> = case.trusted_certs.iter().flat_map(|p| certs(p)).collect();
-            let chain: Vec<&CertInfo> = std::iter::once(leaf).chain(&intermediates).collect();
-            let anchors: Vec<&CertInfo> = trusted.iter().collect();
+            let material = Material::of(case);
+            let chain = material.chain()?;
+            let anchors = material.anchors();
             let name = case.expected_peer_name.as_ref().map(|n| n.value.as_str());
-            if verify::verify(&chain, &anchors, now, usage, name) != Verdict::Valid {
+            if verify::verify(&chain, &anchors, now, usage_of(case), name) != Verdict::Valid {
                 return None;
             }
             let ours = strict::refusal(&chain, &anchors, now).is_some();
