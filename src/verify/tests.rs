@@ -1030,3 +1030,88 @@ fn throughput() {
     }
     eprintln!("verify: {n} unknown-issuer chains in {:?}", t.elapsed());
 }
+
+/// A root and an intermediate with keyUsage (rcgen writes an SKI), and a
+/// leaf with an AKI: the profile a strict client wants.
+fn strict_conformant_ca(cn: &str) -> CertificateParams {
+    let mut p = ca_params(cn, 2020, 2040);
+    p.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    p
+}
+
+#[test]
+fn strict_profile_names_the_certificate_of_the_path_a_strict_client_refuses() {
+    let root = Ca::root_with(strict_conformant_ca("Root"));
+    let mut lp = leaf_params("svc", &["svc.example.org"], 2024, 2026);
+    lp.use_authority_key_identifier_extension = true;
+    let mut ip = strict_conformant_ca("Issuing CA");
+    ip.use_authority_key_identifier_extension = true;
+    let good = root.sub_with(ip.clone());
+    let leaf = good.issue(lp.clone());
+    assert_eq!(
+        server(&[&leaf, &good.cert], &[&root.cert], None),
+        Verdict::Valid
+    );
+    assert_eq!(
+        strict::refusal(&[&leaf, &good.cert], &[&root.cert], Y2025),
+        None
+    );
+
+    // The same intermediate without keyUsage: Go accepts, a strict client
+    // refuses the intermediate, and says why.
+    ip.key_usages.clear();
+    let bare = root.sub_with(ip);
+    let leaf = bare.issue(lp.clone());
+    assert_eq!(
+        server(&[&leaf, &bare.cert], &[&root.cert], None),
+        Verdict::Valid
+    );
+    let r = strict::refusal(&[&leaf, &bare.cert], &[&root.cert], Y2025).unwrap();
+    assert_eq!(
+        (r.role, &r.fingerprint),
+        ("intermediate", &bare.cert.fingerprint)
+    );
+    assert_eq!(r.reasons, ["it is a CA without a keyUsage extension"]);
+
+    // A leaf without an AKI, under the conformant intermediate; and the
+    // anchor needs none (it is the path's last).
+    lp.use_authority_key_identifier_extension = false;
+    let no_aki = good.issue(lp);
+    let r = strict::refusal(&[&no_aki, &good.cert], &[&root.cert], Y2025).unwrap();
+    assert_eq!(r.role, "end entity");
+    assert_eq!(
+        r.reasons,
+        ["it has no authorityKeyIdentifier key identifier"]
+    );
+
+    // A chain of one (the leaf is itself trusted): OpenSSL checks nothing.
+    assert_eq!(strict::refusal(&[&no_aki], &[&no_aki], Y2025), None);
+}
+
+/// Behind 150 look-alikes of its issuer (same name and key identifier,
+/// other keys), the strict path search spends its signature budget (100,
+/// as the verifier's) and gives no answer, instead of trying every one; in
+/// front of them, the refused intermediate is found.
+#[test]
+fn strict_path_search_is_bounded() {
+    let root = Ca::root_with(strict_conformant_ca("Root"));
+    let mut ip = strict_conformant_ca("Issuing CA");
+    ip.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![0x1d; 20]);
+    let fakes: Vec<CertInfo> = (0..150).map(|_| root.sub_with(ip.clone()).cert).collect();
+    ip.key_usages.clear();
+    let real = root.sub_with(ip);
+    let mut lp = leaf_params("svc", &["svc.example.org"], 2024, 2026);
+    lp.use_authority_key_identifier_extension = true;
+    let leaf = real.issue(lp);
+    let behind: Vec<&CertInfo> = std::iter::once(&leaf)
+        .chain(&fakes)
+        .chain(std::iter::once(&real.cert))
+        .collect();
+    assert_eq!(strict::refusal(&behind, &[&root.cert], Y2025), None);
+    let in_front: Vec<&CertInfo> = [&leaf, &real.cert].into_iter().chain(&fakes).collect();
+    let r = strict::refusal(&in_front, &[&root.cert], Y2025).unwrap();
+    assert_eq!(r.fingerprint, real.cert.fingerprint);
+}
