@@ -477,7 +477,8 @@ fn check_facts(data: &[u8], name: &str, facts: &FileFacts) {
 /// anchors and where the chain starts, bytes 3..5 shift the evaluation
 /// time; the rest is PEM text or concatenated DER certificates. The same
 /// question must get the same answer, also with the intermediates reversed
-/// when the verdict is `Valid`.
+/// when the verdict is `Valid`; so must the strict profile
+/// ([`verify::strict`]), whose refusal names a given certificate.
 pub fn chain(data: &[u8]) {
     if data.len() < 5 {
         return;
@@ -528,7 +529,23 @@ pub fn chain(data: &[u8]) {
         let r = verify::verify(&rev, &anchors, now, usage, name);
         assert_eq!(r, v, "intermediate order changed a valid verdict");
     }
+    // The strict profile (`strict-profile`) on any chain: repeatable, and
+    // a refusal names a certificate of the chain or the bundle.
+    let strict = verify::strict::refusal(&chain, &anchors, now);
+    assert_eq!(
+        strict,
+        verify::strict::refusal(&chain, &anchors, now),
+        "strict::refusal is not repeatable"
+    );
+    if let Some(r) = strict {
+        assert!(!r.reasons.is_empty(), "a strict refusal without a reason");
+        assert!(
+            all.iter().any(|c| c.fingerprint == r.fingerprint),
+            "a strict refusal of a certificate not given"
+        );
+    }
     for a in &all {
+        let _ = verify::strict::reasons(a, false);
         for b in &all {
             let _ = x509::issued_by(a, b);
         }
