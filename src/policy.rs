@@ -30,6 +30,42 @@ pub enum Action {
     Advertise(String),
 }
 
+/// Which TLS verifier a component's client side is, when the policy says
+/// (`client:` on a role or a component); otherwise certdrift infers it
+/// (`inventory::graph::client_of`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// Go's `crypto/x509`: Go's refusals are the client's (`trust-mismatch`
+    /// errors), the strict profile is not judged.
+    Go,
+    /// OpenSSL with `-x509_strict`, as Python's default context since 3.13:
+    /// a `strict-profile` refusal is an error.
+    Strict,
+    /// Neither (BoringSSL, rustls, Java, …): no Go or strict-profile
+    /// judgement.
+    Other,
+}
+
+/// The values of `client:`.
+const CLIENTS: &[&str] = &["go", "strict", "other"];
+
+/// `client: go | strict | other`.
+fn client(p: &P<'_>, node: NodeId) -> Result<Client, PolicyError> {
+    match p.str(node, "client")?.as_str() {
+        "go" => Ok(Client::Go),
+        "strict" => Ok(Client::Strict),
+        "other" => Ok(Client::Other),
+        other => Err(p.err(
+            node,
+            format!(
+                "unknown client {other:?} (expected {}){}",
+                CLIENTS.join(", "),
+                did_you_mean(other, CLIENTS.iter().copied())
+            ),
+        )),
+    }
+}
+
 /// One flag of a role.
 #[derive(Clone, Debug, Default)]
 pub struct FlagSpec {
@@ -50,6 +86,8 @@ pub struct Role {
     pub env_prefix: Option<String>,
     /// Flags by name (`--cert-file`).
     pub flags: BTreeMap<String, FlagSpec>,
+    /// The TLS verifier its containers are, when the policy says.
+    pub client: Option<Client>,
 }
 
 /// Everything a policy says.
@@ -381,6 +419,8 @@ pub struct ComponentSpec {
     pub clients: Vec<PeerRef>,
     /// Host names clients use to reach it.
     pub reached_as: Vec<HostSpec>,
+    /// The TLS verifier it is as a client, when the policy says.
+    pub client: Option<Client>,
     /// Where it is declared.
     pub location: PolicyLoc,
 }
@@ -751,6 +791,7 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
         match key.as_str() {
             "match" => role.matches = p.list(v, "match")?,
             "env_prefix" => role.env_prefix = Some(p.str(v, "env_prefix")?),
+            "client" => role.client = Some(client(p, v)?),
             "flags" => {
                 for (flag, _, fv) in p.map(v, "flags")? {
                     let mut spec = FlagSpec::default();
@@ -783,8 +824,8 @@ fn role(p: &P<'_>, name: String, node: NodeId) -> Result<Role, PolicyError> {
                 return Err(p.err(
                     k,
                     format!(
-                        "unknown role key {other:?} (expected match, env_prefix, flags){}",
-                        did_you_mean(other, ["match", "env_prefix", "flags"])
+                        "unknown role key {other:?} (expected match, env_prefix, client, flags){}",
+                        did_you_mean(other, ["match", "env_prefix", "client", "flags"])
                     ),
                 ))
             }
@@ -1067,6 +1108,7 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
             "trusts",
             "clients",
             "reached_as",
+            "client",
         ],
     )?;
     let mut c = ComponentSpec {
@@ -1087,6 +1129,9 @@ fn component(p: &P<'_>, node: NodeId) -> Result<ComponentSpec, PolicyError> {
     }
     if let Some(&v) = f.get("scope") {
         c.scope = Some(p.str(v, "scope")?);
+    }
+    if let Some(&v) = f.get("client") {
+        c.client = Some(client(p, v)?);
     }
     if let Some(&v) = f.get("values") {
         for item in p.items(v, "values")? {
@@ -1330,5 +1375,20 @@ mod tests {
         assert!(e.message.contains("serves"), "{e}");
         let e = parse("p.yaml", "rules: []\n").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn client_on_a_role_and_a_component() {
+        let p = parse(
+            "p.yaml",
+            "roles:\n  reports:\n    match: [reports]\n    client: strict\ncomponents:\n  - name: api\n    client: go\n",
+        )
+        .unwrap();
+        let reports = p.roles.iter().find(|r| r.name == "reports").unwrap();
+        assert_eq!(reports.client, Some(Client::Strict));
+        assert_eq!(p.components[0].client, Some(Client::Go));
+        let e = parse("p.yaml", "roles:\n  r:\n    client: python\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 13));
+        assert!(e.message.contains("expected go, strict, other"), "{e}");
     }
 }

@@ -533,3 +533,121 @@ fn strict_profile_judges_only_clients_that_may_be_strict() {
     std::fs::write(webhook_only.path().join("apps.yaml"), without_job).unwrap();
     assert!(strict(webhook_only.path()).is_empty());
 }
+
+/// The tree of `testdata/strict-profile`, with `ca_pem` and `leaf_pem` as
+/// the internal CA and the api's certificate, and the policy's `reports`
+/// role saying `client` (none: `None`).
+fn reports_tree(ca_pem: &str, leaf_pem: &str, client: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let indent = |pem: &str| -> String { pem.lines().map(|l| format!("    {l}\n")).collect() };
+    let policy =
+        std::fs::read_to_string(repo().join("testdata/strict-profile/fail/certdrift-policy.yaml"))
+            .unwrap();
+    let policy = match client {
+        Some(c) => policy.replacen(
+            "    match: [reports]\n",
+            &format!("    match: [reports]\n    client: {c}\n"),
+            1,
+        ),
+        None => policy,
+    };
+    std::fs::write(dir.path().join("certdrift-policy.yaml"), policy).unwrap();
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: api-tls, namespace: apps}}\nstringData:\n  tls.crt: |\n{}---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: apps}}\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n      containers:\n      - name: api\n        command: [/api, --tls-cert-file=/tls/tls.crt]\n        volumeMounts: [{{name: tls, mountPath: /tls}}]\n      volumes: [{{name: tls, secret: {{secretName: api-tls}}}}]\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {{name: api, namespace: apps}}\nspec:\n  selector: {{app: api}}\n---\n\
+apiVersion: v1\nkind: Secret\nmetadata: {{name: internal-ca, namespace: apps}}\nstringData:\n  ca.crt: |\n{}---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: reports, namespace: apps}}\nspec:\n  selector: {{matchLabels: {{app: reports}}}}\n  template:\n    metadata: {{labels: {{app: reports}}}}\n    spec:\n      containers:\n      - name: reports\n        command: [python3, -m, reports, --api-cafile=/ca/ca.crt]\n        volumeMounts: [{{name: ca, mountPath: /ca}}]\n      volumes: [{{name: ca, secret: {{secretName: internal-ca}}}}]\n",
+        indent(leaf_pem),
+        indent(ca_pem),
+    );
+    std::fs::write(dir.path().join("apps.yaml"), yaml).unwrap();
+    dir
+}
+
+/// The policy says which verifier a client is: `client: strict` makes the
+/// CA without keyUsage a strict-profile error naming the job; `client: go`
+/// and `client: other` make it no finding.
+#[test]
+fn policy_client_strict_makes_the_strict_profile_an_error() {
+    let fixture = repo().join("testdata/strict-profile/fail");
+    let ca_pem = std::fs::read_to_string(fixture.join("ca/internal-ca.pem")).unwrap();
+    let apps = std::fs::read_to_string(fixture.join("apps.yaml")).unwrap();
+    // The api's certificate, from the fixture's Secret.
+    let leaf_b64 = apps
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tls.crt: "))
+        .unwrap();
+    use base64::Engine as _;
+    let leaf_pem = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(leaf_b64)
+            .unwrap(),
+    )
+    .unwrap();
+    let strict_profile = |client: Option<&str>| -> Vec<serde_json::Value> {
+        let dir = reports_tree(&ca_pem, &leaf_pem, client);
+        findings_with(dir.path(), &["--policy", "certdrift-policy.yaml"])
+            .into_iter()
+            .filter(|f| f["rule"] == "strict-profile")
+            .collect()
+    };
+    let unknown = strict_profile(None);
+    assert_eq!(unknown.len(), 1, "{unknown:#?}");
+    assert_eq!(unknown[0]["severity"], "warning");
+    let strict = strict_profile(Some("strict"));
+    assert_eq!(strict.len(), 1, "{strict:#?}");
+    assert_eq!(strict[0]["severity"], "error");
+    let message = strict[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("is refused by apps/reports, which verifies strictly"),
+        "{message}"
+    );
+    assert!(strict_profile(Some("go")).is_empty());
+    assert!(strict_profile(Some("other")).is_empty());
+}
+
+/// `client: go` on a role: a P-192 anchor, a warning for an unknown
+/// client, is a trust-mismatch error naming the component as a Go
+/// program.
+#[test]
+fn policy_client_go_makes_a_chain_go_refuses_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_chain(d, P192, "P-192 internal CA", "api.apps.svc");
+    let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    let mismatches = |client: Option<&str>| -> Vec<serde_json::Value> {
+        let tree = reports_tree(&read("ca.pem"), &read("leaf.pem"), client);
+        let out = run(
+            tree.path(),
+            &[
+                "scan",
+                "--now",
+                &clock(),
+                "--format",
+                "json",
+                "--policy",
+                "certdrift-policy.yaml",
+                ".",
+            ],
+        );
+        json(&out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "trust-mismatch")
+            .cloned()
+            .collect()
+    };
+    let unknown = mismatches(None);
+    assert_eq!(unknown.len(), 1, "{unknown:#?}");
+    assert_eq!(unknown[0]["severity"], "warning");
+    let go = mismatches(Some("go"));
+    assert_eq!(go.len(), 1, "{go:#?}");
+    assert_eq!(go[0]["severity"], "error");
+    let message = go[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the client, apps/reports (the policy's client: go), is a Go program"),
+        "{message}"
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{declare_rule, describe_cert, Context};
 use crate::finding::{Related, Severity};
-use crate::inventory::graph::Direction;
+use crate::inventory::graph::{client_of, ClientKind, Direction, PeerBy};
 use crate::x509::Fingerprint;
 
 declare_rule! {
@@ -23,8 +23,12 @@ declare_rule! {
     /// differ; extensions in a v1/v2 certificate. Only trust
     /// references whose client is not known to be a Go program are judged
     /// (the Kubernetes components, etcd and what kube-apiserver calls are
-    /// Go programs, which accept all of these). One finding per
-    /// certificate, with every trust reference whose path it is on.
+    /// Go programs, which accept all of these), and not a proxy's data
+    /// plane, a mesh's own CA check or a kubeconfig. A policy says which verifier a role or component is
+    /// with `client: go | strict | other`; when a `client: strict`
+    /// component is refused, the finding is an error naming it. One
+    /// finding per certificate, with every trust reference whose path it
+    /// is on.
     ///
     /// Why it matters: the chain works today and breaks when a client is
     /// upgraded: Python 3.13 refused CAs made with `openssl req -x509`'s
@@ -33,7 +37,7 @@ declare_rule! {
     /// Key Identifier"), in services nobody had touched.
     ///
     /// Example: `ca/internal-ca.pem` has basicConstraints CA:TRUE but no
-    /// keyUsage extension; the `web` Deployment trusts it for the `api`
+    /// keyUsage extension; the `reports` Deployment trusts it for the `api`
     /// Service.
     pub static RULE = {
         id: "strict-profile",
@@ -43,13 +47,21 @@ declare_rule! {
     };
 }
 
+/// One refused certificate, as [`check`] gathers it.
+struct Refused<'a> {
+    refusal: &'a crate::verify::strict::Refusal,
+    trusts: Vec<Related>,
+    /// Components whose policy says `client: strict`.
+    strict: Vec<&'a str>,
+}
+
 fn check(ctx: &Context<'_>) -> Vec<crate::finding::Finding> {
     let inv = ctx.inventory;
     let g = &inv.graph;
-    // Per refused certificate: its place in the path, the reasons, and the
-    // trust references whose path it is on (in graph order).
-    let mut refused: BTreeMap<&Fingerprint, (&crate::verify::strict::Refusal, Vec<Related>)> =
-        BTreeMap::new();
+    // Per refused certificate: its place in the path, the reasons, the
+    // trust references whose path it is on (in graph order), and the
+    // components among them that the policy says verify strictly.
+    let mut refused: BTreeMap<&Fingerprint, Refused<'_>> = BTreeMap::new();
     for t in &g.trusts {
         for c in &t.checks {
             let Some(r) = &c.strict_refusal else { continue };
@@ -59,15 +71,31 @@ fn check(ctx: &Context<'_>) -> Vec<crate::finding::Finding> {
                 Direction::Server => "serving",
                 Direction::Client => "client",
             };
+            let strict =
+                client_of(comp, matches!(t.peer_by, PeerBy::Serve(..))) == ClientKind::Strict;
             let note = format!(
-                "{} trusts {} for {}: the {} of {}'s {what} chain",
-                comp.name, t.via, t.channel, r.role, peer.name
+                "{} trusts {} for {}: the {} of {}'s {what} chain{}",
+                comp.name,
+                t.via,
+                t.channel,
+                r.role,
+                peer.name,
+                if strict {
+                    " (the policy's client: strict)"
+                } else {
+                    ""
+                }
             );
-            let entry = refused
-                .entry(&r.fingerprint)
-                .or_insert_with(|| (r, Vec::new()));
-            if !entry.1.iter().any(|x| x.note == note) {
-                entry.1.push(Related {
+            let entry = refused.entry(&r.fingerprint).or_insert_with(|| Refused {
+                refusal: r,
+                trusts: Vec::new(),
+                strict: Vec::new(),
+            });
+            if strict && !entry.strict.contains(&comp.name.as_str()) {
+                entry.strict.push(&comp.name);
+            }
+            if !entry.trusts.iter().any(|x| x.note == note) {
+                entry.trusts.push(Related {
                     location: t.location.clone(),
                     note,
                 });
@@ -75,7 +103,15 @@ fn check(ctx: &Context<'_>) -> Vec<crate::finding::Finding> {
         }
     }
     let mut out = Vec::new();
-    for (fp, (r, trusts)) in refused {
+    for (
+        fp,
+        Refused {
+            refusal: r,
+            trusts,
+            strict,
+        },
+    ) in refused
+    {
         let Some(entry) = inv.certs.get(fp) else {
             continue;
         };
@@ -83,15 +119,33 @@ fn check(ctx: &Context<'_>) -> Vec<crate::finding::Finding> {
         if places.is_empty() {
             continue;
         }
+        // A client the policy says verifies strictly cannot connect: an
+        // error that names it; otherwise a client that may be strict.
+        let (severity, who) = if strict.is_empty() {
+            (
+                RULE.severity,
+                "clients that verify strictly (OpenSSL -x509_strict, Python 3.13's default context)"
+                    .to_string(),
+            )
+        } else {
+            (
+                Severity::Error,
+                format!(
+                    "{}, which verif{} strictly (OpenSSL -x509_strict, Python 3.13's default context)",
+                    strict.join(", "),
+                    if strict.len() == 1 { "ies" } else { "y" }
+                ),
+            )
+        };
         let message = format!(
-            "certificate {} ({}) is refused by clients that verify strictly (OpenSSL -x509_strict, Python 3.13's default context), though Go accepts it: {}; it is on the path of {} trust reference{}",
+            "certificate {} ({}) is refused by {who}, though Go accepts it: {}; it is on the path of {} trust reference{}",
             describe_cert(&entry.info),
             places[0].via,
             r.reasons.join("; "),
             trusts.len(),
             if trusts.len() == 1 { "" } else { "s" }
         );
-        let mut f = super::grouped(ctx, RULE.id, RULE.severity, &entry.info, &places, message);
+        let mut f = super::grouped(ctx, RULE.id, severity, &entry.info, &places, message);
         f.related.extend(trusts);
         out.push(f);
     }

@@ -2,8 +2,8 @@
 
 use super::{cite, declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
-use crate::inventory::graph::{Anchors, Direction, PeerBy, Source};
-use crate::verify::{golang, Verdict};
+use crate::inventory::graph::{client_of, Anchors, ClientKind, Direction, PeerBy, Source};
+use crate::verify::Verdict;
 
 declare_rule! {
     /// What it detects: a trust reference — a flag such as kube-apiserver's
@@ -54,7 +54,10 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         for c in &t.checks {
             let comp = &g.components[t.component];
             let peer = &g.components[c.peer];
-            let go = golang::go_client(comp.role.as_deref(), &comp.kind);
+            let go = match client_of(comp, matches!(t.peer_by, PeerBy::Serve(..))) {
+                ClientKind::Go(who) => Some(who),
+                _ => None,
+            };
             let presented = match t.direction {
                 Direction::Server => &g.serves[c.presented],
                 Direction::Client => &g.clients[c.presented],

@@ -51,10 +51,10 @@ use super::{MAX_DEPTH, SIGNATURE_BUDGET};
 const NOT_STRICT_KINDS: &[&str] = &["DestinationRule", "BackendTLSPolicy", "Config"];
 
 /// Whether the client of a trust reference made by an object of `kind`
-/// may verify strictly, as far as certdrift knows: not a Go program
-/// (`go_client`, given), not a proxy in [`NOT_STRICT_KINDS`].
-pub fn may_be_strict(kind: &str, go_client: Option<&str>) -> bool {
-    go_client.is_none() && !NOT_STRICT_KINDS.contains(&kind)
+/// may verify strictly: not a proxy or kubeconfig in [`NOT_STRICT_KINDS`]
+/// (Go programs are told apart by `golang::go_client`).
+pub fn may_be_strict(kind: &str) -> bool {
+    !NOT_STRICT_KINDS.contains(&kind)
 }
 
 /// A certificate of the path a strict client refuses, and why.

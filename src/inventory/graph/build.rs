@@ -553,10 +553,15 @@ impl<'a> Builder<'a> {
 
     pub(super) fn add_component(&mut self, oi: usize, name: String, role: Option<String>) -> usize {
         let o = self.obj(oi);
+        let client = role
+            .as_ref()
+            .and_then(|r| self.policy.roles.iter().find(|pr| &pr.name == r))
+            .and_then(|r| r.client);
         self.graph.components.push(Component {
             name,
             kind: o.object.kind.clone(),
             role,
+            client,
             scope: self.policy.scope_of(&o.path),
             location: o.object.location.clone(),
             object: oi,

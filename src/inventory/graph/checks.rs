@@ -98,9 +98,9 @@ impl<'a> Builder<'a> {
 
     /// The check of `t` against what peer `peer` presents (`s`, at
     /// `presented`), with verdict `v`: for an undecided verdict, why a Go
-    /// client refuses it; for a valid one whose client is not known to be
-    /// a Go program, a proxy or a mesh's own CA check, why a strict client
-    /// refuses it (`verify::strict`).
+    /// client refuses it; for a valid one whose client verifies strictly
+    /// or is not known ([`client_of`]), why a strict client refuses it
+    /// (`verify::strict`).
     fn check(&self, t: &Trust, peer: usize, presented: usize, s: &Presented, v: Verdict) -> Check {
         let comp = &self.graph.components[t.component];
         let chain_and_anchors = || Some((self.certs_of(s.bundle?), self.anchor_certs(&t.anchors)?));
@@ -108,19 +108,15 @@ impl<'a> Builder<'a> {
             Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
             _ => None,
         };
+        let judged = matches!(
+            client_of(comp, matches!(t.peer_by, PeerBy::Serve(..))),
+            ClientKind::Strict | ClientKind::Unknown
+        );
         let strict_refusal = match v {
-            Verdict::Valid
-                if !matches!(t.peer_by, PeerBy::Serve(..))
-                    && verify::strict::may_be_strict(
-                        &comp.kind,
-                        verify::golang::go_client(comp.role.as_deref(), &comp.kind).as_deref(),
-                    ) =>
-            {
-                chain_and_anchors().and_then(|(chain, anchors)| {
-                    let verdicts = self.cache.map_or(&self.verdicts, |c| &c.verdicts);
-                    verdicts.strict_refusal(&chain, &anchors, self.now)
-                })
-            }
+            Verdict::Valid if judged => chain_and_anchors().and_then(|(chain, anchors)| {
+                let verdicts = self.cache.map_or(&self.verdicts, |c| &c.verdicts);
+                verdicts.strict_refusal(&chain, &anchors, self.now)
+            }),
             _ => None,
         };
         Check {

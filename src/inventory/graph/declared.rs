@@ -774,6 +774,7 @@ impl Builder<'_> {
             name: name.clone(),
             kind: "policy".into(),
             role: None,
+            client: spec.client,
             scope,
             location: at.clone(),
             object: usize::MAX,

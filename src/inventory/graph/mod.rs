@@ -55,6 +55,43 @@ pub struct Component {
     pub object: usize,
     /// The files that define this component alone (its manifest; a release's own values files).
     pub own_files: Vec<String>,
+    /// The TLS verifier it is as a client, when its role or declaration in
+    /// the policy says (`client:`); see [`client_of`].
+    pub client: Option<crate::policy::Client>,
+}
+
+/// Who verifies for a trusting component, as far as certdrift knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// A Go program (`crypto/x509`): who, for messages.
+    Go(String),
+    /// A client that verifies strictly (OpenSSL `-x509_strict`, Python
+    /// 3.13), because the policy says so.
+    Strict,
+    /// Known to be neither (a proxy, a mesh's own check, `client: other`).
+    Other,
+    /// Not known.
+    Unknown,
+}
+
+/// Who verifies for `comp` on a trust reference (`mesh`: a mesh's own CA
+/// check against its anchors): the policy's `client:` first, else Go for
+/// the Kubernetes components and what kube-apiserver calls
+/// (`verify::golang::go_client`), else not strict for the proxies and
+/// kubeconfigs `verify::strict::may_be_strict` names and for mesh checks,
+/// else unknown.
+pub fn client_of(comp: &Component, mesh: bool) -> ClientKind {
+    use crate::policy::Client;
+    match comp.client {
+        Some(Client::Go) => ClientKind::Go(format!("{} (the policy's client: go)", comp.name)),
+        Some(Client::Strict) => ClientKind::Strict,
+        Some(Client::Other) => ClientKind::Other,
+        None => match crate::verify::golang::go_client(comp.role.as_deref(), &comp.kind) {
+            Some(who) => ClientKind::Go(who),
+            None if mesh || !crate::verify::strict::may_be_strict(&comp.kind) => ClientKind::Other,
+            None => ClientKind::Unknown,
+        },
+    }
 }
 
 /// Where a presented certificate comes from.

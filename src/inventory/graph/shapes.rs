@@ -425,6 +425,7 @@ impl<'a> Builder<'a> {
                     name,
                     kind: "Helm values".into(),
                     role: None,
+                    client: None,
                     scope: self.policy.scope_of(&path),
                     location: location.clone(),
                     object: usize::MAX,
