@@ -8,13 +8,13 @@ use common::*;
 use std::collections::BTreeSet;
 
 fn findings(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    findings_with(dir, &[])
+    scan_findings(dir, NOW, &[])
 }
 
-/// The findings of a JSON scan of `dir` with `extra` arguments.
-fn findings_with(dir: &std::path::Path, extra: &[&str]) -> Vec<serde_json::Value> {
+/// The findings of a JSON scan of `dir` at `now` with `extra` arguments.
+fn scan_findings(dir: &std::path::Path, now: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let args = [
-        &["scan", "--now", NOW, "--format", "json"][..],
+        &["scan", "--now", now, "--format", "json"][..],
         extra,
         &["."],
     ]
@@ -487,7 +487,7 @@ fn strict_profile_judges_only_clients_that_may_be_strict() {
         gen::b64(&ca_pem)
     );
     let strict = |dir: &std::path::Path| -> Vec<serde_json::Value> {
-        findings_with(dir, &["--policy", "certdrift-policy.yaml"])
+        scan_findings(dir, NOW, &["--policy", "certdrift-policy.yaml"])
             .into_iter()
             .filter(|f| f["rule"] == "strict-profile")
             .collect()
@@ -565,6 +565,21 @@ apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: reports, namespace: app
     dir
 }
 
+/// The `rule` findings of a scan at `now` of [`reports_tree`].
+fn reports_findings(
+    ca_pem: &str,
+    leaf_pem: &str,
+    client: Option<&str>,
+    now: &str,
+    rule: &str,
+) -> Vec<serde_json::Value> {
+    let tree = reports_tree(ca_pem, leaf_pem, client);
+    scan_findings(tree.path(), now, &["--policy", "certdrift-policy.yaml"])
+        .into_iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 /// The policy says which verifier a client is: `client: strict` makes the
 /// CA without keyUsage a strict-profile error naming the job; `client: go`
 /// and `client: other` make it no finding.
@@ -585,13 +600,8 @@ fn policy_client_strict_makes_the_strict_profile_an_error() {
             .unwrap(),
     )
     .unwrap();
-    let strict_profile = |client: Option<&str>| -> Vec<serde_json::Value> {
-        let dir = reports_tree(&ca_pem, &leaf_pem, client);
-        findings_with(dir.path(), &["--policy", "certdrift-policy.yaml"])
-            .into_iter()
-            .filter(|f| f["rule"] == "strict-profile")
-            .collect()
-    };
+    let strict_profile =
+        |client: Option<&str>| reports_findings(&ca_pem, &leaf_pem, client, NOW, "strict-profile");
     let unknown = strict_profile(None);
     assert_eq!(unknown.len(), 1, "{unknown:#?}");
     assert_eq!(unknown[0]["severity"], "warning");
@@ -616,28 +626,14 @@ fn policy_client_go_makes_a_chain_go_refuses_an_error() {
     let d = dir.path();
     openssl_chain(d, P192, "P-192 internal CA", "api.apps.svc");
     let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
-    let mismatches = |client: Option<&str>| -> Vec<serde_json::Value> {
-        let tree = reports_tree(&read("ca.pem"), &read("leaf.pem"), client);
-        let out = run(
-            tree.path(),
-            &[
-                "scan",
-                "--now",
-                &clock(),
-                "--format",
-                "json",
-                "--policy",
-                "certdrift-policy.yaml",
-                ".",
-            ],
-        );
-        json(&out)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["rule"] == "trust-mismatch")
-            .cloned()
-            .collect()
+    let mismatches = |client: Option<&str>| {
+        reports_findings(
+            &read("ca.pem"),
+            &read("leaf.pem"),
+            client,
+            &clock(),
+            "trust-mismatch",
+        )
     };
     let unknown = mismatches(None);
     assert_eq!(unknown.len(), 1, "{unknown:#?}");
