@@ -849,10 +849,15 @@ impl Policy {
     }
 
     /// Adds a user policy on top: a role of the same name replaces the
-    /// built-in one, `same_ca` entries add up, `max_cas` overrides.
+    /// built-in one (a role that says only `client:` sets that and keeps
+    /// the rest, so marking a built-in role does not drop its flags),
+    /// `same_ca` entries add up, `max_cas` overrides.
     pub fn merge(&mut self, other: Policy) {
         for role in other.roles {
+            let only_client =
+                role.matches.is_empty() && role.env_prefix.is_none() && role.flags.is_empty();
             match self.roles.iter_mut().find(|r| r.name == role.name) {
+                Some(r) if only_client => r.client = role.client,
                 Some(r) => *r = role,
                 None => self.roles.push(role),
             }
@@ -1390,5 +1395,25 @@ mod tests {
         let e = parse("p.yaml", "roles:\n  r:\n    client: python\n").unwrap_err();
         assert_eq!((e.line, e.column), (3, 13));
         assert!(e.message.contains("expected go, strict, other"), "{e}");
+    }
+
+    #[test]
+    fn a_role_that_says_only_client_keeps_the_built_in_flags() {
+        let mut p = builtin();
+        p.merge(parse("p.yaml", "roles:\n  etcd:\n    client: other\n").unwrap());
+        let etcd = p.roles.iter().find(|r| r.name == "etcd").unwrap();
+        assert_eq!(etcd.client, Some(Client::Other));
+        assert!(etcd.flags.contains_key("--trusted-ca-file"));
+        assert_eq!(etcd.env_prefix.as_deref(), Some("ETCD_"));
+        // A role with flags replaces the built-in one whole, as before.
+        p.merge(
+            parse(
+                "p.yaml",
+                "roles:\n  etcd:\n    match: [etcd]\n    flags:\n      --x: {serve: etcd}\n",
+            )
+            .unwrap(),
+        );
+        let etcd = p.roles.iter().find(|r| r.name == "etcd").unwrap();
+        assert_eq!((etcd.client, etcd.flags.len()), (None, 1));
     }
 }
