@@ -32,7 +32,7 @@ pub enum Action {
 
 /// Which TLS verifier a component's client side is, when the policy says
 /// (`client:` on a role or a component); otherwise certdrift infers it
-/// (`inventory::graph::client_of`).
+/// (`inventory::graph::Graph::client`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Client {
     /// Go's `crypto/x509`: Go's refusals are the client's (`trust-mismatch`

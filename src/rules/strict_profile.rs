@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{declare_rule, describe_cert, Context};
 use crate::finding::{Related, Severity};
-use crate::inventory::graph::{client_of, ClientKind, Direction, PeerBy};
+use crate::inventory::graph::{ClientKind, Direction};
 use crate::x509::Fingerprint;
 
 declare_rule! {
@@ -24,11 +24,11 @@ declare_rule! {
     /// references whose client is not known to be a Go program are judged
     /// (the Kubernetes components, etcd and what kube-apiserver calls are
     /// Go programs, which accept all of these), and not a proxy's data
-    /// plane, a mesh's own CA check or a kubeconfig. A policy says which verifier a role or component is
-    /// with `client: go | strict | other`; when a `client: strict`
-    /// component is refused, the finding is an error naming it. One
-    /// finding per certificate, with every trust reference whose path it
-    /// is on.
+    /// plane, a mesh's own CA check or a kubeconfig. A policy says which
+    /// verifier a role or component is with `client: go | strict | other`;
+    /// when a `client: strict` component is refused, the finding is an
+    /// error naming it. One finding per certificate, with every trust
+    /// reference whose path it is on.
     ///
     /// Why it matters: the chain works today and breaks when a client is
     /// upgraded: Python 3.13 refused CAs made with `openssl req -x509`'s
@@ -71,8 +71,7 @@ fn check(ctx: &Context<'_>) -> Vec<crate::finding::Finding> {
                 Direction::Server => "serving",
                 Direction::Client => "client",
             };
-            let strict =
-                client_of(comp, matches!(t.peer_by, PeerBy::Serve(..))) == ClientKind::Strict;
+            let strict = g.client(t) == ClientKind::Strict;
             let note = format!(
                 "{} trusts {} for {}: the {} of {}'s {what} chain{}",
                 comp.name,

@@ -2,7 +2,7 @@
 
 use super::{cite, declare_rule, Context, ProbeContext};
 use crate::finding::{Finding, Related, Severity};
-use crate::inventory::graph::{client_of, Anchors, ClientKind, Direction, PeerBy, Source};
+use crate::inventory::graph::{Anchors, ClientKind, Direction, PeerBy, Source};
 use crate::verify::Verdict;
 
 declare_rule! {
@@ -54,7 +54,7 @@ fn check(ctx: &Context<'_>) -> Vec<Finding> {
         for c in &t.checks {
             let comp = &g.components[t.component];
             let peer = &g.components[c.peer];
-            let go = match client_of(comp, matches!(t.peer_by, PeerBy::Serve(..))) {
+            let go = match g.client(t) {
                 ClientKind::Go(who) => Some(who),
                 _ => None,
             };

@@ -51,7 +51,7 @@ use super::{MAX_DEPTH, SIGNATURE_BUDGET};
 const NOT_STRICT_KINDS: &[&str] = &["DestinationRule", "BackendTLSPolicy", "Config"];
 
 /// Whether the client of a trust reference made by an object of `kind`
-/// may verify strictly: not a proxy or kubeconfig in [`NOT_STRICT_KINDS`]
+/// may verify strictly: not a proxy or kubeconfig in `NOT_STRICT_KINDS`
 /// (Go programs are told apart by `golang::go_client`).
 pub fn may_be_strict(kind: &str) -> bool {
     !NOT_STRICT_KINDS.contains(&kind)

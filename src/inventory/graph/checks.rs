@@ -99,17 +99,16 @@ impl<'a> Builder<'a> {
     /// The check of `t` against what peer `peer` presents (`s`, at
     /// `presented`), with verdict `v`: for an undecided verdict, why a Go
     /// client refuses it; for a valid one whose client verifies strictly
-    /// or is not known ([`client_of`]), why a strict client refuses it
+    /// or is not known ([`Graph::client`]), why a strict client refuses it
     /// (`verify::strict`).
     fn check(&self, t: &Trust, peer: usize, presented: usize, s: &Presented, v: Verdict) -> Check {
-        let comp = &self.graph.components[t.component];
         let chain_and_anchors = || Some((self.certs_of(s.bundle?), self.anchor_certs(&t.anchors)?));
         let go_refusal = match v {
             Verdict::Unknown { .. } => self.go_refusal(&t.anchors, s),
             _ => None,
         };
         let judged = matches!(
-            client_of(comp, matches!(t.peer_by, PeerBy::Serve(..))),
+            self.graph.client(t),
             ClientKind::Strict | ClientKind::Unknown
         );
         let strict_refusal = match v {

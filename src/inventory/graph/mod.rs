@@ -56,7 +56,7 @@ pub struct Component {
     /// The files that define this component alone (its manifest; a release's own values files).
     pub own_files: Vec<String>,
     /// The TLS verifier it is as a client, when its role or declaration in
-    /// the policy says (`client:`); see [`client_of`].
+    /// the policy says (`client:`); see [`Graph::client`].
     pub client: Option<crate::policy::Client>,
 }
 
@@ -79,8 +79,8 @@ pub enum ClientKind {
 /// the Kubernetes components and what kube-apiserver calls
 /// (`verify::golang::go_client`), else not strict for the proxies and
 /// kubeconfigs `verify::strict::may_be_strict` names and for mesh checks,
-/// else unknown.
-pub fn client_of(comp: &Component, mesh: bool) -> ClientKind {
+/// else unknown. [`Graph::client`] asks it for a trust reference.
+fn client_of(comp: &Component, mesh: bool) -> ClientKind {
     use crate::policy::Client;
     match comp.client {
         Some(Client::Go) => ClientKind::Go(format!("{} (the policy's client: go)", comp.name)),
@@ -356,6 +356,18 @@ pub struct Graph {
     pub reaches: Vec<Reach>,
     /// Addresses components advertise for themselves (etcd's `--advertise-client-urls`).
     pub advertised: Vec<Advertised>,
+}
+
+impl Graph {
+    /// Who verifies for trust reference `t`: `client_of` its trusting
+    /// component, a mesh's own CA check (the peer is a serve) being the
+    /// mesh's.
+    pub fn client(&self, t: &Trust) -> ClientKind {
+        client_of(
+            &self.components[t.component],
+            matches!(t.peer_by, PeerBy::Serve(..)),
+        )
+    }
 }
 
 /// An address a component says it serves a channel on.
