@@ -86,6 +86,11 @@ fn a_change_cannot_switch_its_own_gate_off() {
             "exceptions:\n  - rule: private-key-in-repo\n    path: tls.key\n    reason: fine\n",
             "1 more exception",
         ),
+        // Go's refusals of etcd's chains would be warnings, not errors.
+        (
+            "roles:\n  etcd:\n    client: other\n",
+            "role etcd client unset → other",
+        ),
     ] {
         std::fs::write(g.join(".certdrift.yaml"), config).unwrap();
         git(g, &["add", "-A"]);

@@ -11,7 +11,8 @@ declare_rule! {
     /// with BASE's configuration (or the one named with `--config`), never
     /// HEAD's; this finding says that the change's configuration was not
     /// obeyed, and what it would weaken: a laxer `fail_on`, rules turned
-    /// off or down, more exceptions.
+    /// off or down, more exceptions, a role or component whose `client:`
+    /// no longer makes Go's or the strict profile's refusals errors.
     ///
     /// Why it matters: certdrift gates pull requests, often from people the
     /// repository does not trust. A change that adds a private key and
@@ -75,6 +76,7 @@ fn check(ctx: &DiffContext<'_>) -> Vec<Finding> {
                 weakens.push(format!("{rule} → {now}"));
             }
         }
+        weakens.extend(client_changes(&bp, &hp));
         let added = hp.exceptions.len().saturating_sub(bp.exceptions.len());
         if added > 0 {
             weakens.push(format!("{added} more exception(s)"));
@@ -109,4 +111,46 @@ fn check(ctx: &DiffContext<'_>) -> Vec<Finding> {
     f.help =
         Some("review the configuration change on its own; a change cannot set its own gate".into());
     vec![f]
+}
+
+/// Roles and components whose `client:` HEAD changes so that a refusal
+/// that was an error may no longer be one: to `other` (neither Go's nor
+/// the strict profile's refusals are judged), or away from a `go` or
+/// `strict` that BASE set. As `role NAME client strict → other`.
+fn client_changes(base: &crate::policy::Policy, head: &crate::policy::Policy) -> Vec<String> {
+    use crate::policy::Client;
+    let name = |c: Option<Client>| match c {
+        Some(Client::Go) => "go",
+        Some(Client::Strict) => "strict",
+        Some(Client::Other) => "other",
+        None => "unset",
+    };
+    let weaker = |b: Option<Client>, h: Option<Client>| {
+        b != h && (h == Some(Client::Other) || matches!(b, Some(Client::Go | Client::Strict)))
+    };
+    let roles = head.roles.iter().filter_map(|r| {
+        let b = base
+            .roles
+            .iter()
+            .find(|x| x.name == r.name)
+            .and_then(|x| x.client);
+        weaker(b, r.client)
+            .then(|| format!("role {} client {} → {}", r.name, name(b), name(r.client)))
+    });
+    let components = head.components.iter().filter_map(|c| {
+        let b = base
+            .components
+            .iter()
+            .find(|x| x.name == c.name)
+            .and_then(|x| x.client);
+        weaker(b, c.client).then(|| {
+            format!(
+                "component {} client {} → {}",
+                c.name,
+                name(b),
+                name(c.client)
+            )
+        })
+    });
+    roles.chain(components).collect()
 }
