@@ -402,20 +402,10 @@ fn run(case: &Case, default_time: i64) -> Result<Outcome, String> {
         .then(|| strict::refusal(&chain, &anchors, now))
         .flatten();
     let (actual, detail) = match strict {
-        Some(r) => {
-            let subject = chain
-                .iter()
-                .chain(&anchors)
-                .find(|c| c.fingerprint == r.fingerprint)
-                .map_or("", |c| c.subject.as_str());
-            (
-                "FAILURE",
-                format!(
-                    "Valid for Go; a strict client refuses {}",
-                    r.describe(subject)
-                ),
-            )
-        }
+        Some(r) => (
+            "FAILURE",
+            format!("Valid for Go; a strict client refuses {}", r.describe()),
+        ),
         None => (as_go, detail),
     };
     Ok(Outcome::Ran {

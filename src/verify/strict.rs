@@ -63,14 +63,21 @@ pub struct Refusal {
     /// Its place in the path: `end entity`, `intermediate` or `anchor`.
     pub role: &'static str,
     pub fingerprint: x509::Fingerprint,
+    /// Its subject, as [`CertInfo::subject`].
+    pub subject: String,
     /// OpenSSL's reasons, in its order, in plain words.
     pub reasons: Vec<&'static str>,
 }
 
 impl Refusal {
     /// `the intermediate CN=x: it is a CA without keyUsage; …`.
-    pub fn describe(&self, subject: &str) -> String {
-        format!("the {} {subject}: {}", self.role, self.reasons.join("; "))
+    pub fn describe(&self) -> String {
+        format!(
+            "the {} {}: {}",
+            self.role,
+            self.subject,
+            self.reasons.join("; ")
+        )
     }
 }
 
@@ -93,6 +100,7 @@ pub fn refusal(chain: &[&CertInfo], anchors: &[&CertInfo], now: i64) -> Option<R
         (!reasons.is_empty()).then(|| Refusal {
             role,
             fingerprint: c.fingerprint.clone(),
+            subject: c.subject.clone(),
             reasons,
         })
     })
